@@ -1,0 +1,181 @@
+import { RestError, TableClient, type TableEntityResult } from '@azure/data-tables';
+import { isCallState } from './callState.js';
+import type { CallChange, CallRecord, CallStore, DecideChange, StoredCall, UpdateResult } from './callStore.js';
+import { partitionKeyOf } from './partitionKey.js';
+
+interface CallEntity {
+  partitionKey: string;
+  rowKey: string;
+  state: string;
+  createdAt: Date;
+  keepAliveFailures: number;
+  direction?: string;
+  tenantId?: string;
+  source?: string;
+  chatInfo?: string;
+  meetingInfo?: string;
+  establishedAt?: Date;
+  lastKeepAliveAt?: Date;
+}
+
+const MAX_WRITE_ATTEMPTS = 8;
+const DEFAULT_PAGE_SIZE = 1000;
+
+/** `CallStore` on Azure Table Storage: one row per call, PartitionKey = shard, RowKey = call id. */
+export class TableCallStore implements CallStore {
+  private tableReady: Promise<void> | undefined;
+
+  constructor(private readonly client: TableClient) {}
+
+  static fromConnectionString(connectionString: string, tableName: string): TableCallStore {
+    // Azurite (and any other plain-http endpoint) needs this opt-in; Azure endpoints are https.
+    const allowInsecureConnection = /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(
+      connectionString,
+    );
+    return new TableCallStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }));
+  }
+
+  async get(callId: string): Promise<StoredCall | undefined> {
+    await this.ensureTable();
+    try {
+      const entity = await this.client.getEntity<CallEntity>(partitionKeyOf(callId), callId);
+      return fromEntity(entity);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async insert(call: CallRecord): Promise<'inserted' | 'exists'> {
+    await this.ensureTable();
+    try {
+      await this.client.createEntity(toEntity(call));
+      return 'inserted';
+    } catch (error) {
+      if (statusOf(error) === 409) return 'exists';
+      throw error;
+    }
+  }
+
+  async update(callId: string, decide: DecideChange, known?: StoredCall): Promise<UpdateResult> {
+    await this.ensureTable();
+    let current = known ?? (await this.get(callId));
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      if (!current) return { outcome: 'missing' };
+      const change = decide(current);
+      if (!change) return { outcome: 'unchanged', call: current };
+      const next: StoredCall = { ...current, ...withoutUndefined(change) };
+      try {
+        // Merge under the ETag we read: fails with 412 if another writer got there first, and with
+        // 404 if the row was deleted (an update never creates a row, so nothing is resurrected).
+        const { etag } = await this.client.updateEntity(changeEntity(callId, change), 'Merge', { etag: current.etag });
+        return { outcome: 'updated', call: { ...next, etag: etag ?? current.etag } };
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 404) return { outcome: 'missing' };
+        if (status !== 412) throw error;
+        current = await this.get(callId);
+      }
+    }
+    throw new Error(`Call ${callId}: gave up after ${MAX_WRITE_ATTEMPTS} conflicting writes`);
+  }
+
+  async remove(callId: string): Promise<'removed' | 'missing'> {
+    await this.ensureTable();
+    try {
+      await this.client.deleteEntity(partitionKeyOf(callId), callId);
+      return 'removed';
+    } catch (error) {
+      if (statusOf(error) === 404) return 'missing';
+      throw error;
+    }
+  }
+
+  async *pages(pageSize = DEFAULT_PAGE_SIZE): AsyncIterable<StoredCall[]> {
+    await this.ensureTable();
+    for await (const page of this.client.listEntities<CallEntity>().byPage({ maxPageSize: pageSize })) {
+      yield page.map(fromEntity);
+    }
+  }
+
+  private ensureTable(): Promise<void> {
+    // Created on first use; createTable is a no-op when the table exists. A failed attempt is
+    // forgotten so the next call tries again.
+    this.tableReady ??= this.client.createTable().catch((error: unknown) => {
+      this.tableReady = undefined;
+      throw error;
+    });
+    return this.tableReady;
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function json(value: Record<string, unknown> | undefined): string | undefined {
+  return value === undefined ? undefined : JSON.stringify(value);
+}
+
+function parseJson(value: string | undefined): Record<string, unknown> | undefined {
+  return value === undefined ? undefined : (JSON.parse(value) as Record<string, unknown>);
+}
+
+function toEntity(call: CallRecord): CallEntity {
+  return withoutUndefined({
+    partitionKey: partitionKeyOf(call.callId),
+    rowKey: call.callId,
+    state: call.state,
+    createdAt: call.createdAt,
+    keepAliveFailures: call.keepAliveFailures,
+    direction: call.direction,
+    tenantId: call.tenantId,
+    source: json(call.source),
+    chatInfo: json(call.chatInfo),
+    meetingInfo: json(call.meetingInfo),
+    establishedAt: call.establishedAt,
+    lastKeepAliveAt: call.lastKeepAliveAt,
+  }) as CallEntity;
+}
+
+function changeEntity(callId: string, change: CallChange): Partial<CallEntity> & { partitionKey: string; rowKey: string } {
+  return {
+    ...withoutUndefined({
+      state: change.state,
+      keepAliveFailures: change.keepAliveFailures,
+      direction: change.direction,
+      tenantId: change.tenantId,
+      source: json(change.source),
+      chatInfo: json(change.chatInfo),
+      meetingInfo: json(change.meetingInfo),
+      establishedAt: change.establishedAt,
+      lastKeepAliveAt: change.lastKeepAliveAt,
+    }),
+    partitionKey: partitionKeyOf(callId),
+    rowKey: callId,
+  };
+}
+
+function fromEntity(entity: TableEntityResult<CallEntity>): StoredCall {
+  if (!isCallState(entity.state)) {
+    throw new Error(`Call ${entity.rowKey}: stored state "${entity.state}" is not a call state`);
+  }
+  return {
+    callId: entity.rowKey,
+    etag: entity.etag,
+    state: entity.state,
+    createdAt: entity.createdAt,
+    keepAliveFailures: entity.keepAliveFailures,
+    direction: entity.direction,
+    tenantId: entity.tenantId,
+    source: parseJson(entity.source),
+    chatInfo: parseJson(entity.chatInfo),
+    meetingInfo: parseJson(entity.meetingInfo),
+    establishedAt: entity.establishedAt,
+    lastKeepAliveAt: entity.lastKeepAliveAt,
+  };
+}

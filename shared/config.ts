@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/** Everything the app reads from its settings, validated once (see `loadConfig`). */
+export interface AppConfig {
+  callsTable: {
+    connectionString: string;
+    tableName: string;
+  };
+  bot: {
+    appId: string;
+    tenantId: string;
+    /** Absent: the app authenticates to Graph with its managed identity. */
+    appSecret: string | undefined;
+    callbackUrl: string;
+  };
+  keepAlive: {
+    intervalMinutes: number;
+    maxInFlight: number;
+  };
+  graphBaseUrl: string;
+  notificationOpenIdConfigUrl: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const requiredText = z.string({ error: 'is required' }).trim().min(1, { error: 'is required' });
+
+const integerSetting = (defaultValue: number, min: number, max: number) =>
+  optionalText.transform((value, ctx) => {
+    if (value === undefined) return defaultValue;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}, got "${value}"` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const urlSetting = (defaultValue: string | undefined, protocols: readonly string[]) =>
+  optionalText.transform((value, ctx) => {
+    const raw = value ?? defaultValue;
+    if (raw === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'is required' });
+      return z.NEVER;
+    }
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be an absolute URL, got "${raw}"` });
+      return z.NEVER;
+    }
+    if (!protocols.includes(url.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `must use ${protocols.join(' or ')}, got "${raw}"` });
+      return z.NEVER;
+    }
+    return raw;
+  });
+
+// Azure Table names: 3-63 alphanumeric characters, not starting with a digit.
+const tableName = optionalText.transform((value, ctx) => {
+  const name = value ?? 'calls';
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(name)) {
+    ctx.addIssue({ code: 'custom', message: `must be 3-63 letters or digits starting with a letter, got "${name}"` });
+    return z.NEVER;
+  }
+  return name;
+});
+
+// Graph ends a call that has had no successful keepAlive for 45 minutes (keepAlive seed),
+// so an interval at or above that would let every call drop.
+const MAX_KEEPALIVE_INTERVAL_MINUTES = 44;
+
+const settingsSchema = z.object({
+  AzureWebJobsStorage: optionalText,
+  CALLS_TABLE_CONNECTION: optionalText,
+  CALLS_TABLE_NAME: tableName,
+  BOT_APP_ID: requiredText,
+  BOT_TENANT_ID: requiredText,
+  BOT_APP_SECRET: optionalText,
+  // Graph requires the callback to be https (call resource seed: callbackUri).
+  BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
+  KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES),
+  KEEPALIVE_MAX_IN_FLIGHT: integerSetting(16, 1, 1000),
+  GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
+  NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', [
+    'https:',
+    'http:',
+  ]),
+});
+
+/**
+ * Reads and validates the app settings. Throws a `ConfigError` naming every setting that is
+ * missing or malformed, so a misconfigured app fails on its first invocation with a clear message.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new ConfigError(`Invalid app settings: ${problems.join('; ')}`);
+  }
+  const s = parsed.data;
+  const connectionString = s.CALLS_TABLE_CONNECTION ?? s.AzureWebJobsStorage;
+  if (connectionString === undefined) {
+    throw new ConfigError(
+      'Invalid app settings: AzureWebJobsStorage is required (or set CALLS_TABLE_CONNECTION for the call table)',
+    );
+  }
+  return {
+    callsTable: { connectionString, tableName: s.CALLS_TABLE_NAME },
+    bot: {
+      appId: s.BOT_APP_ID,
+      tenantId: s.BOT_TENANT_ID,
+      appSecret: s.BOT_APP_SECRET,
+      callbackUrl: s.BOT_CALLBACK_URL,
+    },
+    keepAlive: {
+      intervalMinutes: s.KEEPALIVE_INTERVAL_MINUTES,
+      maxInFlight: s.KEEPALIVE_MAX_IN_FLIGHT,
+    },
+    graphBaseUrl: s.GRAPH_BASE_URL.replace(/\/+$/, ''),
+    notificationOpenIdConfigUrl: s.NOTIFICATION_OPENID_CONFIG_URL,
+  };
+}

@@ -1,0 +1,29 @@
+import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { Client } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
+import type { AppConfig } from '../config.js';
+
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+
+/** One credential per process: it caches its token, so sharing it avoids a token request per call. */
+export function createGraphCredential(bot: AppConfig['bot']): TokenCredential {
+  return bot.appSecret !== undefined
+    ? new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret)
+    : new ManagedIdentityCredential();
+}
+
+/**
+ * A Graph client on the default middleware chain (auth, retry, redirect, telemetry). Its retry
+ * handler retries 429/503/504 honouring `Retry-After`, which is the back-off Graph asks for.
+ */
+export function createGraphClient(graphBaseUrl: string, credential: TokenCredential): Client {
+  const url = new URL(graphBaseUrl);
+  return Client.initWithMiddleware({
+    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] }),
+    baseUrl: url.origin,
+    defaultVersion: url.pathname.replace(/^\/+|\/+$/g, ''),
+    // The client attaches the bearer token only to Graph's own hosts and to these (https only),
+    // so a non-default GRAPH_BASE_URL (a national cloud, the test simulator) must be listed.
+    customHosts: new Set([url.hostname]),
+  });
+}

@@ -1,0 +1,125 @@
+import pLimit from 'p-limit';
+import type { CallStore, StoredCall } from '../calls/callStore.js';
+import type { GraphCalls } from '../graph/graphCalls.js';
+import type { Logger } from '../logger.js';
+import { keepAliveBasis, keepAliveDue } from './keepAliveDue.js';
+
+export interface SweepDeps {
+  store: CallStore;
+  graph: GraphCalls;
+  clock: () => Date;
+  log: Logger;
+  intervalMinutes: number;
+  maxInFlight: number;
+  pageSize?: number;
+}
+
+export interface SweepSummary {
+  active: number;
+  due: number;
+  sent: number;
+  ok: number;
+  /** Graph answered 404: the call had ended, and its row was deleted. */
+  ended: number;
+  failed: number;
+  durationMs: number;
+  /** Age of the oldest last-successful keepAlive (or call start) left after the sweep; Graph drops a call at 45. */
+  oldestKeepAliveAgeMinutes: number | undefined;
+}
+
+type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed' };
+
+/**
+ * Posts a keepAlive to every active call that is due, at most `maxInFlight` at a time, reading
+ * the table page by page. A 404 means the call is over (keepAlive seed): the row goes. Any other
+ * failure leaves the row for the next sweep and counts against the call.
+ */
+export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
+  const startedAt = performance.now();
+  const now = deps.clock();
+  const limit = pLimit(deps.maxInFlight);
+  const summary: SweepSummary = {
+    active: 0,
+    due: 0,
+    sent: 0,
+    ok: 0,
+    ended: 0,
+    failed: 0,
+    durationMs: 0,
+    oldestKeepAliveAgeMinutes: undefined,
+  };
+  let oldestBasis: number | undefined;
+  const track = (basis: Date) => {
+    oldestBasis = Math.min(oldestBasis ?? Infinity, basis.getTime());
+  };
+
+  for await (const page of deps.store.pages(deps.pageSize)) {
+    summary.active += page.length;
+    const work: Promise<void>[] = [];
+    for (const call of page) {
+      if (!keepAliveDue(call, now, deps.intervalMinutes)) {
+        track(keepAliveBasis(call));
+        continue;
+      }
+      summary.due++;
+      work.push(
+        limit(async () => {
+          summary.sent++;
+          const outcome = await keepAliveCall(call, deps);
+          summary[outcome.kind]++;
+          if (outcome.kind === 'ok') track(outcome.at);
+          else if (outcome.kind === 'failed') track(keepAliveBasis(call));
+        }),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  summary.durationMs = Math.round(performance.now() - startedAt);
+  if (oldestBasis !== undefined) {
+    summary.oldestKeepAliveAgeMinutes = Math.round(((deps.clock().getTime() - oldestBasis) / 60_000) * 10) / 10;
+  }
+  return summary;
+}
+
+async function keepAliveCall(call: StoredCall, { graph, store, clock, log }: SweepDeps): Promise<KeepAliveOutcome> {
+  const { callId } = call;
+  try {
+    const result = await graph.keepAlive(callId);
+    if (result.ok) {
+      const at = clock();
+      await store.update(
+        callId,
+        (current) => ({
+          lastKeepAliveAt: current.lastKeepAliveAt && current.lastKeepAliveAt > at ? current.lastKeepAliveAt : at,
+          keepAliveFailures: 0,
+        }),
+        call,
+      );
+      return { kind: 'ok', at };
+    }
+    if (result.status === 404) {
+      await store.remove(callId);
+      log.info(`Call ${callId}: keepAlive answered 404, the call has ended; removed`);
+      return { kind: 'ended' };
+    }
+    const failures = call.keepAliveFailures + 1;
+    await store.update(callId, (current) => ({ keepAliveFailures: current.keepAliveFailures + 1 }), call);
+    log.warn(
+      `Call ${callId}: keepAlive failed (Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}); ` +
+        `${failures} in a row, will retry next sweep`,
+    );
+    return { kind: 'failed' };
+  } catch (error) {
+    // A store or transport fault on one call must not stop the sweep for the others.
+    log.error(`Call ${callId}: keepAlive bookkeeping failed: ${error instanceof Error ? error.message : String(error)}`);
+    return { kind: 'failed' };
+  }
+}
+
+export function formatSweepSummary(s: SweepSummary): string {
+  return (
+    `keepAlive sweep: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} ` +
+    `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
+  );
+}

@@ -1,0 +1,151 @@
+import { nextCallState, type CallState } from '../calls/callState.js';
+import type { CallChange, CallDetails, CallStore, StoredCall } from '../calls/callStore.js';
+import { describeTermination } from '../calls/termination.js';
+import type { AnswerRequest, GraphCalls } from '../graph/graphCalls.js';
+import type { Logger } from '../logger.js';
+import type { CommsNotifications, ResultInfo } from './notificationSchema.js';
+import { planNotification, type NotificationPlan } from './planNotification.js';
+
+export interface NotificationDeps {
+  store: CallStore;
+  graph: GraphCalls;
+  callbackUrl: string;
+  clock: () => Date;
+  log: Logger;
+}
+
+export type NotificationOutcome =
+  | 'answered'
+  | 'duplicate'
+  | 'answerFailed'
+  | 'updated'
+  | 'stale'
+  | 'unknownCall'
+  | 'ended'
+  | 'ignored';
+
+export type BatchResult = { ok: true; outcomes: NotificationOutcome[] } | { ok: false; reason: string };
+
+/**
+ * Handles one `commsNotifications` delivery. Every notification is checked before any is acted
+ * on, so a batch with a bad entry is refused whole and nothing is half-done.
+ * `tenantId` is the authenticated sender's tenant, used when the call data names none.
+ */
+export async function handleNotificationBatch(
+  batch: CommsNotifications,
+  tenantId: string,
+  deps: NotificationDeps,
+): Promise<BatchResult> {
+  const plans: NotificationPlan[] = [];
+  for (const [index, notification] of batch.value.entries()) {
+    const planned = planNotification(notification);
+    if (!planned.ok) return { ok: false, reason: `value[${index}]: ${planned.reason}` };
+    plans.push(planned.plan);
+  }
+  const outcomes: NotificationOutcome[] = [];
+  // In order: a delivery may carry several updates of one call.
+  for (const plan of plans) outcomes.push(await carryOut(plan, tenantId, deps));
+  return { ok: true, outcomes };
+}
+
+function carryOut(plan: NotificationPlan, tenantId: string, deps: NotificationDeps): Promise<NotificationOutcome> {
+  switch (plan.kind) {
+    case 'answer':
+      return answerIncomingCall(plan.callId, { ...plan.details, tenantId: plan.details.tenantId ?? tenantId }, deps);
+    case 'updateState':
+      return updateCallState(plan.callId, plan.state, plan.details, deps);
+    case 'end':
+      return endCall(plan.callId, plan.resultInfo, deps);
+    case 'ignore':
+      deps.log.debug(`Call ${plan.callId}: ${plan.reason}`);
+      return Promise.resolve('ignored');
+  }
+}
+
+export function answerRequest(callbackUrl: string): AnswerRequest {
+  return {
+    callbackUri: callbackUrl,
+    acceptedModalities: ['audio'],
+    mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+  };
+}
+
+/**
+ * Stores the call, then answers it at once: Graph gives the bot 15 s (answer seed). The row is
+ * written first, and only the writer that created it answers, so a duplicate delivery (or a
+ * second instance receiving it) never answers twice.
+ */
+export async function answerIncomingCall(
+  callId: string,
+  details: CallDetails,
+  { store, graph, callbackUrl, clock, log }: NotificationDeps,
+): Promise<NotificationOutcome> {
+  const inserted = await store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, ...details });
+  if (inserted === 'exists') {
+    log.info(`Call ${callId}: duplicate incoming notification; it is already being answered`);
+    return 'duplicate';
+  }
+  const outcome = await graph.answer(callId, answerRequest(callbackUrl));
+  if (outcome.ok) {
+    log.info(`Call ${callId}: answered`);
+    return 'answered';
+  }
+  // The call was not answered, so there is nothing to keep alive. Removing the row also lets a
+  // redelivery of the notification try again.
+  await store.remove(callId);
+  const detail = `Graph ${outcome.status ?? 'no response'} ${outcome.code ?? ''}: ${outcome.message}`;
+  if (outcome.status === 404) log.warn(`Call ${callId}: ended before it could be answered (${detail})`);
+  else log.error(`Call ${callId}: answer failed (${detail})`);
+  return 'answerFailed';
+}
+
+export async function updateCallState(
+  callId: string,
+  reported: CallState,
+  details: CallDetails,
+  { store, clock, log }: NotificationDeps,
+): Promise<NotificationOutcome> {
+  const result = await store.update(callId, (current) => stateChange(current, reported, details, clock()));
+  switch (result.outcome) {
+    case 'missing':
+      // Never create a row here: a late update after `terminated` would resurrect the call.
+      log.warn(`Call ${callId}: "${reported}" notification for a call that is not tracked; ignored`);
+      return 'unknownCall';
+    case 'unchanged':
+      log.info(`Call ${callId}: "${reported}" does not move the call from "${result.call.state}"; ignored`);
+      return 'stale';
+    case 'updated':
+      log.info(`Call ${callId}: now ${result.call.state}`);
+      return 'updated';
+  }
+}
+
+/** The change a state report makes to a stored call, or undefined when it changes nothing. */
+export function stateChange(
+  current: StoredCall,
+  reported: CallState,
+  details: CallDetails,
+  now: Date,
+): CallChange | undefined {
+  const state = nextCallState(current.state, reported);
+  if (state === undefined) return undefined;
+  const newDetails = Object.fromEntries(
+    Object.entries(details).filter(
+      ([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify(current[key as keyof CallDetails]),
+    ),
+  ) as CallDetails;
+  const establishedAt = state === 'established' && current.establishedAt === undefined ? now : undefined;
+  if (state === current.state && Object.keys(newDetails).length === 0) return undefined;
+  return { ...newDetails, state, establishedAt };
+}
+
+export async function endCall(
+  callId: string,
+  resultInfo: ResultInfo | undefined,
+  { store, log }: NotificationDeps,
+): Promise<NotificationOutcome> {
+  const removed = await store.remove(callId);
+  const report = describeTermination(callId, resultInfo);
+  log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
+  return 'ended';
+}

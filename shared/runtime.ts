@@ -1,0 +1,35 @@
+import { JwtNotificationAuthenticator, type NotificationAuthenticator } from './auth/notificationAuth.js';
+import type { CallStore } from './calls/callStore.js';
+import { TableCallStore } from './calls/tableCallStore.js';
+import { loadConfig, type AppConfig } from './config.js';
+import { createGraphClient, createGraphCredential } from './graph/graphClient.js';
+import { GraphClientCalls, type GraphCalls } from './graph/graphCalls.js';
+
+/** The per-process parts every function shares. Built on first use, so loading a function file does no I/O. */
+export interface Runtime {
+  config: AppConfig;
+  store: CallStore;
+  graph: GraphCalls;
+  authenticator: NotificationAuthenticator;
+  clock: () => Date;
+}
+
+export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'config'>> = {}): Runtime {
+  return {
+    config,
+    store: parts.store ?? TableCallStore.fromConnectionString(config.callsTable.connectionString, config.callsTable.tableName),
+    graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot))),
+    authenticator:
+      parts.authenticator ??
+      new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
+    clock: parts.clock ?? (() => new Date()),
+  };
+}
+
+let processRuntime: Runtime | undefined;
+
+/** The runtime built from the app settings. A bad setting throws here, naming it, on every call until fixed. */
+export function appRuntime(): Runtime {
+  processRuntime ??= createRuntime(loadConfig());
+  return processRuntime;
+}

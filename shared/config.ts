@@ -11,6 +11,8 @@ export interface AppConfig {
     tenantId: string;
     /** Absent: the app authenticates to Graph with its managed identity. */
     appSecret: string | undefined;
+    /** Entra authority that issues the client-secret token; undefined = the public cloud. */
+    authorityHost: string | undefined;
     callbackUrl: string;
   };
   keepAlive: {
@@ -86,6 +88,7 @@ const settingsSchema = z.object({
   BOT_APP_ID: requiredText,
   BOT_TENANT_ID: requiredText,
   BOT_APP_SECRET: optionalText,
+  AZURE_AUTHORITY_HOST: optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
   // Graph requires the callback to be https (call resource seed: callbackUri).
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
   KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES),
@@ -120,6 +123,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       appId: s.BOT_APP_ID,
       tenantId: s.BOT_TENANT_ID,
       appSecret: s.BOT_APP_SECRET,
+      authorityHost: s.AZURE_AUTHORITY_HOST,
       callbackUrl: s.BOT_CALLBACK_URL,
     },
     keepAlive: {

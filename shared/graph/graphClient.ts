@@ -7,9 +7,11 @@ const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 /** One credential per process: it caches its token, so sharing it avoids a token request per call. */
 export function createGraphCredential(bot: AppConfig['bot']): TokenCredential {
-  return bot.appSecret !== undefined
-    ? new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret)
-    : new ManagedIdentityCredential();
+  if (bot.appSecret === undefined) return new ManagedIdentityCredential();
+  // A configured authority (national or private cloud, or the local Graph simulator) is trusted
+  // as given: instance discovery would ask the public cloud about it.
+  const authority = bot.authorityHost === undefined ? {} : { authorityHost: bot.authorityHost, disableInstanceDiscovery: true };
+  return new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret, authority);
 }
 
 /**

@@ -115,27 +115,33 @@ export async function updateCallState(
       log.info(`Call ${callId}: "${reported}" does not move the call from "${result.call.state}"; ignored`);
       return 'stale';
     case 'updated':
-      log.info(`Call ${callId}: now ${result.call.state}`);
+      if (result.call.state !== reported) {
+        log.info(`Call ${callId}: kept "${result.call.state}" over the stale "${reported}"; its details were recorded`);
+      } else {
+        log.info(`Call ${callId}: now ${result.call.state}`);
+      }
       return 'updated';
   }
 }
 
-/** The change a state report makes to a stored call, or undefined when it changes nothing. */
+/**
+ * The change a state report makes to a stored call, or undefined when it changes nothing.
+ * A stale state is not applied, but details it carries (e.g. chatInfo) are still kept.
+ */
 export function stateChange(
   current: StoredCall,
   reported: CallState,
   details: CallDetails,
   now: Date,
 ): CallChange | undefined {
-  const state = nextCallState(current.state, reported);
-  if (state === undefined) return undefined;
+  const state = nextCallState(current.state, reported) ?? current.state;
   const newDetails = Object.fromEntries(
     Object.entries(details).filter(
       ([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify(current[key as keyof CallDetails]),
     ),
   ) as CallDetails;
   const establishedAt = state === 'established' && current.establishedAt === undefined ? now : undefined;
-  if (state === current.state && Object.keys(newDetails).length === 0) return undefined;
+  if (state === current.state && establishedAt === undefined && Object.keys(newDetails).length === 0) return undefined;
   return { ...newDetails, state, establishedAt };
 }
 

@@ -1,0 +1,406 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+
+/**
+ * A stand-in for the Microsoft services the bot talks to, over real HTTPS on loopback:
+ * - Graph's cloud-communications calls API, behaving as the seeds say (answer 202, keepAlive 200
+ *   while the call lives and 404 after, create 201, delete 204 followed by a terminated notification);
+ * - an Entra ID token endpoint, so the app's real `ClientSecretCredential` gets its Graph token here;
+ * - the notification signer: an OpenID configuration and JWKS, and tokens signed with its key.
+ * Faults (429 with Retry-After, 5xx) and latency can be injected; every request is recorded.
+ */
+
+export type SimCallState = 'incoming' | 'establishing' | 'established' | 'terminated';
+
+export interface SimCall {
+  id: string;
+  state: SimCallState;
+  direction: 'incoming' | 'outgoing';
+  tenantId: string;
+  answerRequests: unknown[];
+  keepAlives: number;
+  body?: Record<string, unknown>;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  body: unknown;
+  receivedAt: number;
+  status: number;
+}
+
+export interface Fault {
+  status: number;
+  retryAfterSeconds?: number;
+  /** How many matching requests fail; Infinity for a persistent fault. */
+  times: number;
+}
+
+type FaultRule = Fault & { action: GraphAction };
+type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete';
+
+export type NotificationSink = (body: Record<string, unknown>, authorization: string) => Promise<void>;
+
+export const SIM_BOT_APP_ID = '0b1e3f55-7d2a-4c8e-9f00-5a1c2d3e4f50';
+export const SIM_TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const BOT_FRAMEWORK_ISSUER = 'https://api.botframework.com';
+
+export class GraphSimulator {
+  readonly calls = new Map<string, SimCall>();
+  readonly requests: RecordedRequest[] = [];
+  latencyMs = 0;
+  inFlight = 0;
+  peakInFlight = 0;
+  /** Where notifications the simulator originates (e.g. after a hang-up) are delivered. */
+  onNotification: NotificationSink | undefined;
+
+  private server: Server | undefined;
+  private readonly faults: FaultRule[] = [];
+  private readonly issuedGraphTokens = new Set<string>();
+  private signingKey: { privateKey: CryptoKey; kid: string; jwk: Record<string, unknown> } | undefined;
+  private port = 0;
+
+  constructor(private readonly tls: { cert: string; key: string }) {}
+
+  get origin(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+  get graphBaseUrl(): string {
+    return `${this.origin}/v1.0`;
+  }
+  get openIdConfigUrl(): string {
+    return `${this.origin}/botframework/.well-known/openidconfiguration`;
+  }
+  /** Use as AZURE_AUTHORITY_HOST so client-secret credentials fetch tokens from here. */
+  get authorityHost(): string {
+    return this.origin;
+  }
+
+  async start(): Promise<this> {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const kid = `sim-${randomUUID()}`;
+    this.signingKey = { privateKey, kid, jwk: { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' } };
+    this.server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
+      void this.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500).end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  // ---- scenario controls -------------------------------------------------------------------
+
+  /** A caller rings the bot: the call exists at Graph in state `incoming`. */
+  placeIncomingCall(options: { id?: string; tenantId?: string } = {}): SimCall {
+    const call: SimCall = {
+      id: options.id ?? randomUUID(),
+      state: 'incoming',
+      direction: 'incoming',
+      tenantId: options.tenantId ?? SIM_TENANT_ID,
+      answerRequests: [],
+      keepAlives: 0,
+    };
+    this.calls.set(call.id, call);
+    return call;
+  }
+
+  /** The call ends on Graph's side without the bot being told (e.g. a lost notification). */
+  endCallSilently(id: string): void {
+    const call = this.calls.get(id);
+    if (call) call.state = 'terminated';
+  }
+
+  failNext(action: GraphAction, fault: Fault): void {
+    this.faults.push({ ...fault, action });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  requestsTo(action: GraphAction, callId?: string): RecordedRequest[] {
+    return this.requests.filter((r) => actionOf(r.method, r.path)?.action === action && (!callId || r.path.includes(callId)));
+  }
+
+  // ---- notification signing ----------------------------------------------------------------
+
+  /** A notification token as Graph would send it; `overrides` change claims, `header` the JOSE header. */
+  async notificationToken(
+    overrides: JWTPayload = {},
+    header: Record<string, unknown> = {},
+    key: CryptoKey | undefined = undefined,
+  ): Promise<string> {
+    const signing = this.signingKey!;
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      iss: BOT_FRAMEWORK_ISSUER,
+      aud: SIM_BOT_APP_ID,
+      tid: SIM_TENANT_ID,
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      ...overrides,
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.kid, ...header })
+      .sign(key ?? signing.privateKey);
+  }
+
+  /** Delivers a notification body to the bot through `onNotification`, signed like Graph's. */
+  async notify(body: Record<string, unknown>): Promise<void> {
+    if (!this.onNotification) throw new Error('GraphSimulator.onNotification is not set');
+    await this.onNotification(body, `Bearer ${await this.notificationToken()}`);
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.origin);
+    const method = req.method ?? 'GET';
+    const raw = await readBody(req);
+    const body = parseJsonBody(raw);
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname,
+      authorization: req.headers.authorization,
+      body,
+      receivedAt: Date.now(),
+      status: 0,
+    };
+    this.requests.push(record);
+    const reply = (status: number, json?: unknown, headers: Record<string, string> = {}) => {
+      record.status = status;
+      const text = json === undefined ? '' : JSON.stringify(json);
+      res.writeHead(status, { ...(text ? { 'content-type': 'application/json' } : {}), ...headers });
+      res.end(text);
+    };
+
+    // Token service and notification signer.
+    if (method === 'GET' && /\/v2\.0\/\.well-known\/openid-configuration$/.test(url.pathname)) {
+      const tenant = url.pathname.split('/')[1];
+      return reply(200, {
+        token_endpoint: `${this.origin}/${tenant}/oauth2/v2.0/token`,
+        authorization_endpoint: `${this.origin}/${tenant}/oauth2/v2.0/authorize`,
+        issuer: `${this.origin}/${tenant}/v2.0`,
+        jwks_uri: `${this.origin}/${tenant}/discovery/v2.0/keys`,
+        end_session_endpoint: `${this.origin}/${tenant}/oauth2/v2.0/logout`,
+        response_types_supported: ['code', 'token'],
+      });
+    }
+    if (method === 'POST' && /\/oauth2\/v2\.0\/token$/.test(url.pathname)) {
+      const token = `sim-graph-token-${randomUUID()}`;
+      this.issuedGraphTokens.add(token);
+      return reply(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
+    }
+    if (method === 'GET' && url.pathname === '/botframework/.well-known/openidconfiguration') {
+      return reply(200, { issuer: BOT_FRAMEWORK_ISSUER, jwks_uri: `${this.origin}/botframework/keys` });
+    }
+    if (method === 'GET' && url.pathname === '/botframework/keys') {
+      return reply(200, { keys: [this.signingKey!.jwk] });
+    }
+
+    const action = actionOf(method, url.pathname);
+    if (!action) return reply(404, graphError('UnknownRoute', `${method} ${url.pathname}`));
+
+    this.inFlight++;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    try {
+      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (!bearer || !this.issuedGraphTokens.has(bearer)) {
+        return reply(401, graphError('InvalidAuthenticationToken', 'Access token is empty or invalid.'));
+      }
+      const fault = this.faults.find((f) => f.action === action.action && f.times > 0);
+      if (fault) {
+        fault.times--;
+        const headers: Record<string, string> =
+          fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) };
+        return reply(fault.status, graphError(`Simulated${fault.status}`, 'Injected fault'), headers);
+      }
+      return this.graphRoute(action, body, reply);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private graphRoute(
+    { action, callId }: { action: GraphAction; callId: string | undefined },
+    body: unknown,
+    reply: (status: number, json?: unknown, headers?: Record<string, string>) => void,
+  ): void {
+    const call = callId ? this.calls.get(callId) : undefined;
+    const live = call !== undefined && call.state !== 'terminated';
+    const notFound = () => reply(404, graphError('itemNotFound', `Call ${callId} was not found`));
+    switch (action) {
+      case 'answer': {
+        if (!live) return notFound();
+        if (!isValidAnswer(body)) return reply(400, graphError('BadRequest', 'Invalid answer request body'));
+        if (call.state !== 'incoming') return reply(409, graphError('Conflict', 'Call was already answered'));
+        call.answerRequests.push(body);
+        call.state = 'establishing';
+        return reply(202);
+      }
+      case 'keepAlive':
+        if (!live) return notFound();
+        call.keepAlives++;
+        return reply(200);
+      case 'create': {
+        const request = body as Record<string, unknown> | undefined;
+        if (!request || typeof request['callbackUri'] !== 'string' || !request['mediaConfig']) {
+          return reply(400, graphError('BadRequest', 'callbackUri and mediaConfig are required'));
+        }
+        const created: SimCall = {
+          id: randomUUID(),
+          state: 'establishing',
+          direction: 'outgoing',
+          tenantId: typeof request['tenantId'] === 'string' ? request['tenantId'] : SIM_TENANT_ID,
+          answerRequests: [],
+          keepAlives: 0,
+          body: request,
+        };
+        this.calls.set(created.id, created);
+        return reply(
+          201,
+          { '@odata.type': '#microsoft.graph.call', ...request, id: created.id, state: 'establishing', direction: 'outgoing' },
+          { Location: `${this.graphBaseUrl}/communications/calls/${created.id}` },
+        );
+      }
+      case 'delete': {
+        if (!live) return notFound();
+        call.state = 'terminated';
+        reply(204);
+        // Graph confirms a hang-up with a terminated notification.
+        setImmediate(() => {
+          void this.notify(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' }));
+        });
+        return;
+      }
+    }
+  }
+}
+
+// ---- notification bodies, as in the seeds ------------------------------------------------------
+
+export function incomingCallNotification(
+  callId: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return notificationBody('created', `/communications/calls/${callId}`, {
+    '@odata.type': '#microsoft.graph.call',
+    '@odata.id': `/communications/calls/${callId}`,
+    state: 'incoming',
+    direction: 'incoming',
+    source: {
+      '@odata.type': '#microsoft.graph.participantInfo',
+      identity: { user: { displayName: 'Test User', id: '8A34A46B-3D17-4ADC-8DCE-DC4E7D572698' } },
+      region: 'westus',
+      languageId: 'en-US',
+    },
+    targets: [
+      {
+        '@odata.type': '#microsoft.graph.invitationParticipantInfo',
+        identity: { application: { displayName: 'Test BOT', id: SIM_BOT_APP_ID } },
+      },
+    ],
+    requestedModalities: ['audio'],
+    ...extra,
+  });
+}
+
+export function stateNotification(callId: string, state: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return notificationBody('updated', `/communications/calls/${callId}`, {
+    '@odata.type': '#microsoft.graph.call',
+    '@odata.id': `/communications/calls/${callId}`,
+    state,
+    ...extra,
+  });
+}
+
+export function terminatedNotification(
+  callId: string,
+  resultInfo: { code: number; subcode: number; message: string },
+): Record<string, unknown> {
+  return notificationBody('deleted', `/communications/calls/${callId}`, {
+    '@odata.type': '#microsoft.graph.call',
+    '@odata.id': `/communications/calls/${callId}`,
+    state: 'terminated',
+    resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', ...resultInfo },
+  });
+}
+
+export function notificationBody(
+  changeType: 'created' | 'updated' | 'deleted',
+  resourceUrl: string,
+  resourceData?: unknown,
+): Record<string, unknown> {
+  return {
+    '@odata.type': '#microsoft.graph.commsNotifications',
+    value: [
+      {
+        '@odata.type': '#microsoft.graph.commsNotification',
+        changeType,
+        resourceUrl,
+        ...(resourceData === undefined ? {} : { resourceData }),
+      },
+    ],
+  };
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function actionOf(method: string, path: string): { action: GraphAction; callId: string | undefined } | undefined {
+  const match = /^\/v1\.0\/communications\/calls(?:\/([^/]+))?(?:\/(answer|keepAlive))?$/.exec(path);
+  if (!match) return undefined;
+  const [, callId, verb] = match;
+  if (method === 'POST' && callId && verb) return { action: verb as 'answer' | 'keepAlive', callId };
+  if (method === 'POST' && !callId) return { action: 'create', callId: undefined };
+  if (method === 'DELETE' && callId && !verb) return { action: 'delete', callId };
+  return undefined;
+}
+
+function isValidAnswer(body: unknown): boolean {
+  const b = body as Record<string, unknown> | undefined;
+  const media = b?.['mediaConfig'] as Record<string, unknown> | undefined;
+  return (
+    typeof b?.['callbackUri'] === 'string' &&
+    (b['callbackUri'] as string).startsWith('https://') &&
+    Array.isArray(b['acceptedModalities']) &&
+    (b['acceptedModalities'] as unknown[]).length > 0 &&
+    typeof media?.['@odata.type'] === 'string'
+  );
+}
+
+function graphError(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+}
+
+function parseJsonBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

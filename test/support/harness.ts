@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import { inject } from 'vitest';
+import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
+import { createNotificationsHandler } from '../../functions/notifications.js';
+import { loadConfig } from '../../shared/config.js';
+import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
+import { createRuntime, type Runtime } from '../../shared/runtime.js';
+import { GraphSimulator, SIM_BOT_APP_ID, SIM_TENANT_ID } from './graphSimulator.js';
+
+export interface LogEntry {
+  level: string;
+  message: string;
+}
+
+export const BOT_CALLBACK_URL = 'https://bot.example.test/api/calls';
+
+/** App settings that point the app at this run's Azurite and the given simulator, in a table of its own. */
+export function testSettings(sim: GraphSimulator, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    AzureWebJobsStorage: inject('tableConnectionString'),
+    CALLS_TABLE_NAME: `calls${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    BOT_APP_ID: SIM_BOT_APP_ID,
+    BOT_TENANT_ID: SIM_TENANT_ID,
+    BOT_APP_SECRET: 'simulator-secret',
+    AZURE_AUTHORITY_HOST: sim.authorityHost,
+    BOT_CALLBACK_URL,
+    GRAPH_BASE_URL: sim.graphBaseUrl,
+    NOTIFICATION_OPENID_CONFIG_URL: sim.openIdConfigUrl,
+    ...overrides,
+  };
+}
+
+export class TestClock {
+  constructor(private time = Date.now()) {}
+  readonly now = (): Date => new Date(this.time);
+  advanceMinutes(minutes: number): void {
+    this.time += minutes * 60_000;
+  }
+}
+
+/** An InvocationContext whose log lines are kept for assertions. */
+export function testContext(functionName: string, logs: LogEntry[]): InvocationContext {
+  return new InvocationContext({
+    functionName,
+    invocationId: randomUUID(),
+    logHandler: (level, ...args) => logs.push({ level, message: args.map(String).join(' ') }),
+  });
+}
+
+export function notificationRequest(body: unknown, authorization: string | undefined): HttpRequest {
+  return new HttpRequest({
+    method: 'POST',
+    url: 'https://bot.example.test/api/calls',
+    headers: authorization === undefined ? {} : { authorization },
+    body: { string: typeof body === 'string' ? body : JSON.stringify(body) },
+  });
+}
+
+export const timer: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: true },
+  scheduleStatus: { last: new Date().toISOString(), next: new Date().toISOString(), lastUpdated: new Date().toISOString() },
+};
+
+export interface Harness {
+  sim: GraphSimulator;
+  runtime: Runtime;
+  clock: TestClock;
+  logs: LogEntry[];
+  /** Posts a body to the notifications function as Graph would (signed), or with the given Authorization. */
+  post(body: unknown, authorization?: string): Promise<HttpResponseInit>;
+  sweep(): Promise<SweepSummary>;
+  stop(): Promise<void>;
+}
+
+/** The app's real parts (Table store on Azurite, Graph client against the simulator) with a movable clock. */
+export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  const sim = await new GraphSimulator(inject('simulatorTls')).start();
+  const clock = new TestClock();
+  const runtime = createRuntime(loadConfig(testSettings(sim, overrides)), { clock: clock.now });
+  const logs: LogEntry[] = [];
+  const notifications = createNotificationsHandler(() => runtime);
+  const sweepHandler = createKeepAliveSweepHandler(() => runtime);
+  const post = async (body: unknown, authorization?: string) =>
+    notifications(
+      notificationRequest(body, authorization ?? `Bearer ${await sim.notificationToken()}`),
+      testContext('notifications', logs),
+    );
+  sim.onNotification = async (body, authorization) => {
+    await post(body, authorization);
+  };
+  return {
+    sim,
+    runtime,
+    clock,
+    logs,
+    post,
+    sweep: async () => (await sweepHandler(timer, testContext('keepAliveSweep', logs))) as SweepSummary,
+    stop: () => sim.stop(),
+  };
+}

@@ -12,6 +12,8 @@ export interface NotificationAuthOptions {
   openIdConfigUrl: string;
   /** The bot's app id: the audience Graph issues the token for. */
   audience: string;
+  /** Minimum time between two key reloads triggered by unknown key ids. */
+  jwksCooldownMs?: number;
 }
 
 // Graph signs call notifications as the Bot Framework; the Graph issuer is accepted as well.
@@ -67,7 +69,7 @@ export class JwtNotificationAuthenticator implements NotificationAuthenticator {
     if (!config.success) throw new Error(`OpenID configuration ${url} has no valid jwks_uri`);
     return createRemoteJWKSet(new URL(config.data.jwks_uri), {
       cacheMaxAge: JWKS_MAX_AGE_MS,
-      cooldownDuration: JWKS_COOLDOWN_MS,
+      cooldownDuration: this.options.jwksCooldownMs ?? JWKS_COOLDOWN_MS,
     });
   }
 }

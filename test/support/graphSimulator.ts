@@ -82,9 +82,7 @@ export class GraphSimulator {
   }
 
   async start(): Promise<this> {
-    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-    const kid = `sim-${randomUUID()}`;
-    this.signingKey = { privateKey, kid, jwk: { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' } };
+    await this.rotateSigningKey();
     this.server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
       void this.handle(req, res).catch((error: unknown) => {
         res.writeHead(500).end(String(error));
@@ -136,6 +134,13 @@ export class GraphSimulator {
   }
 
   // ---- notification signing ----------------------------------------------------------------
+
+  /** Replaces the notification signing key (and the key the JWKS serves), as a key rollover would. */
+  async rotateSigningKey(): Promise<void> {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const kid = `sim-${randomUUID()}`;
+    this.signingKey = { privateKey, kid, jwk: { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' } };
+  }
 
   /** A notification token as Graph would send it; `overrides` change claims, `header` the JOSE header. */
   async notificationToken(

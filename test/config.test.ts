@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../shared/config.js';
+
+const minimal = {
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  BOT_APP_ID: 'app-id',
+  BOT_TENANT_ID: 'tenant-id',
+  BOT_CALLBACK_URL: 'https://bot.example.test/api/calls',
+};
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(minimal)).toEqual({
+      callsTable: { connectionString: 'UseDevelopmentStorage=true', tableName: 'calls' },
+      bot: {
+        appId: 'app-id',
+        tenantId: 'tenant-id',
+        appSecret: undefined,
+        authorityHost: undefined,
+        callbackUrl: 'https://bot.example.test/api/calls',
+      },
+      keepAlive: { intervalMinutes: 15, maxInFlight: 16 },
+      graphBaseUrl: 'https://graph.microsoft.com/v1.0',
+      notificationOpenIdConfigUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
+    });
+  });
+
+  it('prefers CALLS_TABLE_CONNECTION over AzureWebJobsStorage and reads every setting', () => {
+    const config = loadConfig({
+      ...minimal,
+      CALLS_TABLE_CONNECTION: 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=eQ==',
+      CALLS_TABLE_NAME: 'botCalls',
+      BOT_APP_SECRET: 'secret',
+      KEEPALIVE_INTERVAL_MINUTES: '0',
+      KEEPALIVE_MAX_IN_FLIGHT: '64',
+      GRAPH_BASE_URL: 'https://graph.microsoft.us/v1.0/',
+    });
+    expect(config.callsTable).toEqual({
+      connectionString: 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=eQ==',
+      tableName: 'botCalls',
+    });
+    expect(config.bot.appSecret).toBe('secret');
+    expect(config.keepAlive).toEqual({ intervalMinutes: 0, maxInFlight: 64 });
+    expect(config.graphBaseUrl).toBe('https://graph.microsoft.us/v1.0');
+  });
+
+  it.each([
+    [{ BOT_APP_ID: undefined }, 'BOT_APP_ID is required'],
+    [{ BOT_TENANT_ID: '  ' }, 'BOT_TENANT_ID is required'],
+    [{ BOT_CALLBACK_URL: undefined }, 'BOT_CALLBACK_URL is required'],
+    [{ BOT_CALLBACK_URL: 'http://bot.example.test/api/calls' }, 'BOT_CALLBACK_URL must use https:'],
+    [{ BOT_CALLBACK_URL: 'not a url' }, 'BOT_CALLBACK_URL must be an absolute URL'],
+    [{ AzureWebJobsStorage: undefined }, 'AzureWebJobsStorage is required'],
+    [{ CALLS_TABLE_NAME: 'no-dashes' }, 'CALLS_TABLE_NAME must be 3-63 letters or digits'],
+    [{ KEEPALIVE_INTERVAL_MINUTES: '45' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 44'],
+    [{ KEEPALIVE_INTERVAL_MINUTES: 'soon' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number'],
+    [{ KEEPALIVE_MAX_IN_FLIGHT: '0' }, 'KEEPALIVE_MAX_IN_FLIGHT must be a whole number from 1'],
+    [{ GRAPH_BASE_URL: 'http://graph.microsoft.com/v1.0' }, 'GRAPH_BASE_URL must use https:'],
+    [{ AZURE_AUTHORITY_HOST: 'http://login.example' }, 'AZURE_AUTHORITY_HOST must be an https URL'],
+  ])('names the bad setting: %o', (change, message) => {
+    const env = { ...minimal, ...change };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('names every bad setting at once', () => {
+    expect(() => loadConfig({})).toThrow(/BOT_APP_ID is required.*BOT_TENANT_ID is required.*BOT_CALLBACK_URL is required/);
+  });
+});

@@ -1,0 +1,133 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+afterEach(() => h.stop());
+
+async function establishedCall() {
+  const call = h.sim.placeIncomingCall();
+  expect((await h.post(incomingCallNotification(call.id))).status).toBe(202);
+  expect((await h.post(stateNotification(call.id, 'established'))).status).toBe(202);
+  return call;
+}
+
+describe('with the default 15-minute interval', () => {
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+
+  it('leaves a call alone until 15 minutes after its start, then keeps it alive with the app token', async () => {
+    const call = await establishedCall();
+
+    h.clock.advanceMinutes(14);
+    expect(await h.sweep()).toMatchObject({ active: 1, due: 0, sent: 0 });
+    expect(h.sim.requestsTo('keepAlive')).toHaveLength(0);
+
+    h.clock.advanceMinutes(1);
+    const summary = await h.sweep();
+    expect(summary).toMatchObject({ active: 1, due: 1, sent: 1, ok: 1, ended: 0, failed: 0, oldestKeepAliveAgeMinutes: 0 });
+    const [keepAlive] = h.sim.requestsTo('keepAlive', call.id);
+    expect(keepAlive!.authorization).toMatch(/^Bearer sim-graph-token-/);
+    expect(keepAlive!.status).toBe(200);
+    const row = await h.runtime.store.get(call.id);
+    expect(row!.lastKeepAliveAt!.getTime()).toBe(h.clock.now().getTime());
+
+    // The next one is due 15 minutes after the last success, not after the start.
+    h.clock.advanceMinutes(10);
+    expect(await h.sweep()).toMatchObject({ due: 0, oldestKeepAliveAgeMinutes: 10 });
+    h.clock.advanceMinutes(5);
+    expect(await h.sweep()).toMatchObject({ due: 1, ok: 1 });
+    expect(h.sim.calls.get(call.id)!.keepAlives).toBe(2);
+  });
+
+  it('logs one summary line per sweep', async () => {
+    await establishedCall();
+    h.clock.advanceMinutes(20);
+    await h.sweep();
+    const lines = h.logs.filter((l) => l.message.startsWith('keepAlive sweep:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.message).toMatch(
+      /^keepAlive sweep: active=1 due=1 sent=1 ok=1 ended=0 failed=0 durationMs=\d+ oldestKeepAliveAgeMinutes=0$/,
+    );
+  });
+});
+
+describe('with KEEPALIVE_INTERVAL_MINUTES=0 (every sweep)', () => {
+  beforeEach(async () => {
+    h = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0', KEEPALIVE_MAX_IN_FLIGHT: '4' });
+  });
+
+  it('deletes the row of a call that ended on Graph (404) and never sends it another keepAlive', async () => {
+    const live = await establishedCall();
+    const ended = await establishedCall();
+    h.sim.endCallSilently(ended.id);
+
+    expect(await h.sweep()).toMatchObject({ active: 2, due: 2, sent: 2, ok: 1, ended: 1, failed: 0 });
+    expect(await h.runtime.store.get(ended.id)).toBeUndefined();
+    expect(await h.runtime.store.get(live.id)).toBeDefined();
+    expect(h.sim.requestsTo('keepAlive', ended.id).map((r) => r.status)).toEqual([404]);
+
+    expect(await h.sweep()).toMatchObject({ active: 1, sent: 1, ok: 1, ended: 0 });
+    expect(h.sim.requestsTo('keepAlive', ended.id)).toHaveLength(1);
+  });
+
+  it('retries 429, 503 and 504 within the sweep, honouring Retry-After', async () => {
+    const call = await establishedCall();
+    h.sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 1, times: 1 });
+    h.sim.failNext('keepAlive', { status: 503, retryAfterSeconds: 1, times: 1 });
+    h.sim.failNext('keepAlive', { status: 504, retryAfterSeconds: 0, times: 1 });
+
+    expect(await h.sweep()).toMatchObject({ sent: 1, ok: 1, failed: 0 });
+    const attempts = h.sim.requestsTo('keepAlive', call.id);
+    expect(attempts.map((r) => r.status)).toEqual([429, 503, 504, 200]);
+    expect(attempts[1]!.receivedAt - attempts[0]!.receivedAt).toBeGreaterThanOrEqual(950);
+    expect(attempts[2]!.receivedAt - attempts[1]!.receivedAt).toBeGreaterThanOrEqual(950);
+  });
+
+  it('keeps the row through persistent 5xx, counts the failures, and recovers', async () => {
+    const call = await establishedCall();
+    h.sim.failNext('keepAlive', { status: 500, times: 2 });
+
+    expect(await h.sweep()).toMatchObject({ sent: 1, ok: 0, failed: 1 });
+    expect(await h.sweep()).toMatchObject({ sent: 1, ok: 0, failed: 1 });
+    let row = await h.runtime.store.get(call.id);
+    expect(row).toMatchObject({ keepAliveFailures: 2, state: 'established' });
+    expect(row!.lastKeepAliveAt).toBeUndefined();
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ level: 'warning', message: expect.stringContaining(`Call ${call.id}: keepAlive failed (Graph 500`) }),
+    );
+    // 500 is not retried within the sweep: one request per sweep.
+    expect(h.sim.requestsTo('keepAlive', call.id)).toHaveLength(2);
+
+    expect(await h.sweep()).toMatchObject({ ok: 1, failed: 0 });
+    row = await h.runtime.store.get(call.id);
+    expect(row!.keepAliveFailures).toBe(0);
+    expect(row!.lastKeepAliveAt).toBeInstanceOf(Date);
+  });
+
+  it('never has more keepAlives in flight than KEEPALIVE_MAX_IN_FLIGHT', async () => {
+    for (let i = 0; i < 12; i++) await establishedCall();
+    h.sim.latencyMs = 50;
+    h.sim.peakInFlight = 0;
+    expect(await h.sweep()).toMatchObject({ active: 12, sent: 12, ok: 12 });
+    expect(h.sim.peakInFlight).toBe(4);
+  });
+});
+
+describe('reading the table page by page', () => {
+  beforeEach(async () => {
+    h = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0' });
+  });
+
+  it('visits every call across several pages', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await establishedCall()).id);
+    const pages: number[] = [];
+    for await (const page of h.runtime.store.pages(3)) pages.push(page.length);
+    expect(pages.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(Math.max(...pages)).toBeLessThanOrEqual(3);
+    expect(await h.sweep()).toMatchObject({ active: 7, ok: 7 });
+    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
+  });
+});

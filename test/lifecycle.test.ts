@@ -53,3 +53,24 @@ it('a call that Graph reports terminated is gone before the next sweep', async (
   await sweep();
   expect(sim.requestsTo('keepAlive', call.id)).toHaveLength(0);
 });
+
+it('a call the bot hangs up (Graph: delete 204, then a terminated notification) leaves no row', async () => {
+  const { createGraphClient, createGraphCredential } = await import('../shared/graph/graphClient.js');
+  const { appRuntime } = await import('../shared/runtime.js');
+  const { config } = appRuntime();
+  const client = createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot));
+
+  const created = (await client.api('/communications/calls').post({
+    '@odata.type': '#microsoft.graph.call',
+    callbackUri: config.bot.callbackUrl,
+    requestedModalities: ['audio'],
+    mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+  })) as { id: string; state: string };
+  expect(created.state).toBe('establishing');
+  await store.insert({ callId: created.id, state: 'establishing', createdAt: new Date(), keepAliveFailures: 0, direction: 'outgoing' });
+  await sim.notify(stateNotification(created.id, 'established'));
+
+  await client.api(`/communications/calls/${created.id}`).delete();
+  await expect.poll(() => store.get(created.id)).toBeUndefined();
+  expect(logs).toContainEqual({ level: 'information', message: `Call ${created.id} ended (resultInfo 200/7000: Call ended by the application)` });
+});

@@ -39,6 +39,34 @@ export type UpdateResult =
  */
 export type DecideChange = (current: StoredCall) => CallChange | undefined;
 
+/** What a sweep learned from one keepAlive, to be written back to the call's row. */
+export type KeepAliveResult =
+  | { call: StoredCall; outcome: 'ok'; at: Date }
+  | { call: StoredCall; outcome: 'failed' };
+
+export interface RecordedKeepAlives {
+  /** Rows written, in batches or one by one. */
+  written: number;
+  /** Rows that were gone by the time of the write (the call ended meanwhile); never recreated. */
+  missing: number;
+}
+
+/**
+ * The change a keepAlive result makes to a call as it is now. The last-success time only moves
+ * forward, so a slow writer cannot undo a newer keepAlive; a success clears the failure count.
+ */
+export function keepAliveChange(result: KeepAliveResult, current: CallRecord): CallChange {
+  if (result.outcome === 'failed') return { keepAliveFailures: current.keepAliveFailures + 1 };
+  const last = current.lastKeepAliveAt;
+  return { lastKeepAliveAt: last && last > result.at ? last : result.at, keepAliveFailures: 0 };
+}
+
+export interface PageOptions {
+  pageSize?: number;
+  /** Only the calls of this partition (see `CALL_PARTITIONS`): one shard of a fanned-out sweep. */
+  partition?: string;
+}
+
 export interface CallStore {
   get(callId: string): Promise<StoredCall | undefined>;
   /** Adds a call; `exists` when a row for it is already there (a duplicate notification). */
@@ -51,5 +79,12 @@ export interface CallStore {
   update(callId: string, decide: DecideChange, known?: StoredCall): Promise<UpdateResult>;
   remove(callId: string): Promise<'removed' | 'missing'>;
   /** All active calls, a page at a time, so the caller never holds the whole table. */
-  pages(pageSize?: number): AsyncIterable<StoredCall[]>;
+  pages(options?: PageOptions): AsyncIterable<StoredCall[]>;
+  /**
+   * Writes a sweep's keepAlive results back, each under the ETag it was read with. A row that
+   * changed meanwhile is re-read and written again; a row that is gone stays gone.
+   */
+  recordKeepAliveResults(results: readonly KeepAliveResult[]): Promise<RecordedKeepAlives>;
+  /** The number of active calls, counting no further than `limit` (so the cost is bounded). */
+  countUpTo(limit: number): Promise<number>;
 }

@@ -20,3 +20,13 @@ function fnv1a32(text: string): number {
   }
   return hash >>> 0;
 }
+
+/** Every partition key a call can have, in table order: the unit of work of a fanned-out sweep. */
+export const CALL_PARTITIONS: readonly string[] = Array.from(
+  { length: CALL_PARTITION_COUNT },
+  (_, shard) => `shard-${String(shard).padStart(2, '0')}`,
+);
+
+export function isCallPartition(value: string): boolean {
+  return CALL_PARTITIONS.includes(value);
+}

@@ -1,6 +1,18 @@
-import { RestError, TableClient, type TableEntityResult } from '@azure/data-tables';
+import { odata, RestError, TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
+import pLimit from 'p-limit';
 import { isCallState } from './callState.js';
-import type { CallChange, CallRecord, CallStore, DecideChange, StoredCall, UpdateResult } from './callStore.js';
+import {
+  keepAliveChange,
+  type CallChange,
+  type CallRecord,
+  type CallStore,
+  type DecideChange,
+  type KeepAliveResult,
+  type PageOptions,
+  type RecordedKeepAlives,
+  type StoredCall,
+  type UpdateResult,
+} from './callStore.js';
 import { partitionKeyOf } from './partitionKey.js';
 
 interface CallEntity {
@@ -20,6 +32,10 @@ interface CallEntity {
 
 const MAX_WRITE_ATTEMPTS = 8;
 const DEFAULT_PAGE_SIZE = 1000;
+// Table Storage's limit for an entity group transaction (one partition, at most 100 operations).
+const MAX_BATCH_SIZE = 100;
+// Batches of one sweep page written at once: enough to hide latency, few enough to stay gentle.
+const MAX_BATCHES_IN_FLIGHT = 4;
 
 /** `CallStore` on Azure Table Storage: one row per call, PartitionKey = shard, RowKey = call id. */
 export class TableCallStore implements CallStore {
@@ -91,10 +107,57 @@ export class TableCallStore implements CallStore {
     }
   }
 
-  async *pages(pageSize = DEFAULT_PAGE_SIZE): AsyncIterable<StoredCall[]> {
+  async *pages({ pageSize = DEFAULT_PAGE_SIZE, partition }: PageOptions = {}): AsyncIterable<StoredCall[]> {
     await this.ensureTable();
-    for await (const page of this.client.listEntities<CallEntity>().byPage({ maxPageSize: pageSize })) {
+    const queryOptions = partition === undefined ? {} : { filter: odata`PartitionKey eq ${partition}` };
+    for await (const page of this.client.listEntities<CallEntity>({ queryOptions }).byPage({ maxPageSize: pageSize })) {
       yield page.map(fromEntity);
+    }
+  }
+
+  async recordKeepAliveResults(results: readonly KeepAliveResult[]): Promise<RecordedKeepAlives> {
+    await this.ensureTable();
+    const tally: RecordedKeepAlives = { written: 0, missing: 0 };
+    const limit = pLimit(MAX_BATCHES_IN_FLIGHT);
+    await Promise.all(batchesOf(results).map((batch) => limit(() => this.writeBatch(batch, tally))));
+    return tally;
+  }
+
+  async countUpTo(limit: number): Promise<number> {
+    await this.ensureTable();
+    let count = 0;
+    const keysOnly = this.client.listEntities({ queryOptions: { select: ['RowKey'] } });
+    for await (const page of keysOnly.byPage({ maxPageSize: DEFAULT_PAGE_SIZE })) {
+      count += page.length;
+      if (count >= limit) return limit;
+    }
+    return count;
+  }
+
+  private async writeBatch(batch: readonly KeepAliveResult[], tally: RecordedKeepAlives): Promise<void> {
+    if (batch.length > 1) {
+      const actions: TransactionAction[] = batch.map((result) => [
+        'update',
+        changeEntity(result.call.callId, keepAliveChange(result, result.call)),
+        'Merge',
+        { etag: result.call.etag },
+      ]);
+      try {
+        await this.client.submitTransaction(actions);
+        tally.written += batch.length;
+        return;
+      } catch (error) {
+        const status = statusOf(error);
+        if (status !== 404 && status !== 412) throw error;
+      }
+    }
+    // A transaction is all or nothing: one row that changed (412) or vanished (404) since the sweep
+    // read it refuses the whole batch. Write the rows one by one instead: a changed row is re-read
+    // and written again, a vanished one is left gone, and the others' results are kept.
+    for (const result of batch) {
+      const outcome = await this.update(result.call.callId, (current) => keepAliveChange(result, current), result.call);
+      if (outcome.outcome === 'missing') tally.missing++;
+      else tally.written++;
     }
   }
 
@@ -107,6 +170,22 @@ export class TableCallStore implements CallStore {
     });
     return this.tableReady;
   }
+}
+
+/** Groups results into entity group transactions: one partition each, at most `MAX_BATCH_SIZE` rows. */
+function batchesOf(results: readonly KeepAliveResult[]): KeepAliveResult[][] {
+  const byPartition = new Map<string, KeepAliveResult[]>();
+  for (const result of results) {
+    const partition = partitionKeyOf(result.call.callId);
+    const group = byPartition.get(partition) ?? [];
+    group.push(result);
+    byPartition.set(partition, group);
+  }
+  const batches: KeepAliveResult[][] = [];
+  for (const group of byPartition.values()) {
+    for (let i = 0; i < group.length; i += MAX_BATCH_SIZE) batches.push(group.slice(i, i + MAX_BATCH_SIZE));
+  }
+  return batches;
 }
 
 function statusOf(error: unknown): number | undefined {

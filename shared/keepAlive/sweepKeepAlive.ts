@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { CallStore, StoredCall } from '../calls/callStore.js';
+import type { CallStore, KeepAliveResult, StoredCall } from '../calls/callStore.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { keepAliveBasis, keepAliveDue } from './keepAliveDue.js';
@@ -12,6 +12,8 @@ export interface SweepDeps {
   intervalMinutes: number;
   maxInFlight: number;
   pageSize?: number;
+  /** Sweep only this partition (one shard of a fanned-out sweep); all calls when absent. */
+  partition?: string;
 }
 
 export interface SweepSummary {
@@ -27,12 +29,13 @@ export interface SweepSummary {
   oldestKeepAliveAgeMinutes: number | undefined;
 }
 
-type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed' };
+type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed'; reason: 'graph' | 'fault' };
 
 /**
  * Posts a keepAlive to every active call that is due, at most `maxInFlight` at a time, reading
  * the table page by page. A 404 means the call is over (keepAlive seed): the row goes. Any other
- * failure leaves the row for the next sweep and counts against the call.
+ * failure leaves the row for the next sweep and counts against the call. The results of a page
+ * are written back in batches, not a request per call.
  */
 export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const startedAt = performance.now();
@@ -53,8 +56,8 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     oldestBasis = Math.min(oldestBasis ?? Infinity, basis.getTime());
   };
 
-  for await (const page of deps.store.pages(deps.pageSize)) {
-    summary.active += page.length;
+  const sweepPage = async (page: StoredCall[]): Promise<void> => {
+    const results: KeepAliveResult[] = [];
     const work: Promise<void>[] = [];
     for (const call of page) {
       if (!keepAliveDue(call, now, deps.intervalMinutes)) {
@@ -67,13 +70,31 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
           summary.sent++;
           const outcome = await keepAliveCall(call, deps);
           summary[outcome.kind]++;
-          if (outcome.kind === 'ok') track(outcome.at);
-          else if (outcome.kind === 'failed') track(keepAliveBasis(call));
+          if (outcome.kind === 'ok') {
+            track(outcome.at);
+            results.push({ call, outcome: 'ok', at: outcome.at });
+          } else if (outcome.kind === 'failed') {
+            track(keepAliveBasis(call));
+            if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
+          }
         }),
       );
     }
     await Promise.all(work);
+    await recordResults(results, deps);
+  };
+
+  // The next page is read while this one's keepAlives are under way, and this page's calls are
+  // queued before waiting for the previous page, so the in-flight limit stays full across page
+  // boundaries. At most two pages are held at a time, whatever the table's size.
+  let previousPage: Promise<void> | undefined;
+  for await (const page of deps.store.pages({ pageSize: deps.pageSize, partition: deps.partition })) {
+    summary.active += page.length;
+    const thisPage = sweepPage(page);
+    if (previousPage) await previousPage;
+    previousPage = thisPage;
   }
+  await previousPage;
 
   summary.durationMs = Math.round(performance.now() - startedAt);
   if (oldestBasis !== undefined) {
@@ -86,34 +107,38 @@ async function keepAliveCall(call: StoredCall, { graph, store, clock, log }: Swe
   const { callId } = call;
   try {
     const result = await graph.keepAlive(callId);
-    if (result.ok) {
-      const at = clock();
-      await store.update(
-        callId,
-        (current) => ({
-          lastKeepAliveAt: current.lastKeepAliveAt && current.lastKeepAliveAt > at ? current.lastKeepAliveAt : at,
-          keepAliveFailures: 0,
-        }),
-        call,
-      );
-      return { kind: 'ok', at };
-    }
+    if (result.ok) return { kind: 'ok', at: clock() };
     if (result.status === 404) {
       await store.remove(callId);
       log.info(`Call ${callId}: keepAlive answered 404, the call has ended; removed`);
       return { kind: 'ended' };
     }
-    const failures = call.keepAliveFailures + 1;
-    await store.update(callId, (current) => ({ keepAliveFailures: current.keepAliveFailures + 1 }), call);
     log.warn(
       `Call ${callId}: keepAlive failed (Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}); ` +
-        `${failures} in a row, will retry next sweep`,
+        `${call.keepAliveFailures + 1} in a row, will retry next sweep`,
     );
-    return { kind: 'failed' };
+    return { kind: 'failed', reason: 'graph' };
   } catch (error) {
     // A store or transport fault on one call must not stop the sweep for the others.
-    log.error(`Call ${callId}: keepAlive bookkeeping failed: ${error instanceof Error ? error.message : String(error)}`);
-    return { kind: 'failed' };
+    log.error(`Call ${callId}: keepAlive failed: ${error instanceof Error ? error.message : String(error)}`);
+    return { kind: 'failed', reason: 'fault' };
+  }
+}
+
+async function recordResults(results: KeepAliveResult[], { store, log }: SweepDeps): Promise<void> {
+  if (results.length === 0) return;
+  try {
+    const recorded = await store.recordKeepAliveResults(results);
+    if (recorded.missing > 0) {
+      log.info(`keepAlive sweep: ${recorded.missing} call(s) ended while their keepAlive was under way; not recreated`);
+    }
+  } catch (error) {
+    // The keepAlives reached Graph; only their bookkeeping is lost, so those calls are simply
+    // due again on the next sweep.
+    log.error(
+      `keepAlive sweep: could not record ${results.length} keepAlive result(s): ` +
+        `${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

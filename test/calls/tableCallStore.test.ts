@@ -1,10 +1,46 @@
 import { randomUUID } from 'node:crypto';
+import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
-import type { CallRecord } from '../../shared/calls/callStore.js';
+import type { CallRecord, KeepAliveResult, StoredCall } from '../../shared/calls/callStore.js';
+import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
 
-const newStore = () =>
-  TableCallStore.fromConnectionString(inject('tableConnectionString'), `store${randomUUID().replace(/-/g, '').slice(0, 16)}`);
+type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
+
+const tableName = () => `store${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+const newStore = () => TableCallStore.fromConnectionString(inject('tableConnectionString'), tableName());
+
+/** A store whose Table requests are counted, as the service sees them (batches count once). */
+function countedStore(): { store: TableCallStore; requests: () => number; reset: () => void } {
+  let count = 0;
+  const counter: PipelinePolicy = {
+    name: 'countRequests',
+    sendRequest: (request, next) => {
+      count++;
+      return next(request);
+    },
+  };
+  const client = TableClient.fromConnectionString(inject('tableConnectionString'), tableName(), {
+    allowInsecureConnection: true,
+    additionalPolicies: [{ policy: counter, position: 'perCall' }],
+  });
+  return { store: new TableCallStore(client), requests: () => count, reset: () => (count = 0) };
+}
+
+/** Call ids that all land in one partition, so they can share a transaction. */
+function idsInOnePartition(count: number, partition = CALL_PARTITIONS[3]!): string[] {
+  const ids: string[] = [];
+  while (ids.length < count) {
+    const id = randomUUID();
+    if (partitionKeyOf(id) === partition) ids.push(id);
+  }
+  return ids;
+}
+
+async function insertAndRead(store: TableCallStore, ids: string[]): Promise<StoredCall[]> {
+  for (const callId of ids) await store.insert(aCall({ callId, state: 'established' }));
+  return Promise.all(ids.map(async (callId) => (await store.get(callId))!));
+}
 
 const aCall = (overrides: Partial<CallRecord> = {}): CallRecord => ({
   callId: randomUUID(),
@@ -91,11 +127,94 @@ describe('TableCallStore on Azurite', () => {
       await store.insert(call);
     }
     const seen: string[] = [];
-    for await (const page of store.pages(10)) {
+    for await (const page of store.pages({ pageSize: 10 })) {
       expect(page.length).toBeLessThanOrEqual(10);
       seen.push(...page.map((c) => c.callId));
     }
     expect(new Set(seen)).toEqual(ids);
     expect(seen).toHaveLength(25);
+  });
+
+  describe('recording keepAlive results in batches', () => {
+    const at = new Date('2026-01-01T10:20:00.000Z');
+    const ok = (call: StoredCall): KeepAliveResult => ({ call, outcome: 'ok', at });
+
+    it('writes 250 results of one partition with 3 transactions', async () => {
+      const { store, requests, reset } = countedStore();
+      const calls = await insertAndRead(store, idsInOnePartition(250));
+      reset();
+
+      expect(await store.recordKeepAliveResults(calls.map(ok))).toEqual({ written: 250, missing: 0 });
+      expect(requests()).toBe(3);
+      for (const call of calls) {
+        expect(await store.get(call.callId)).toMatchObject({ lastKeepAliveAt: at, keepAliveFailures: 0, state: 'established' });
+      }
+    });
+
+    it('keeps one transaction to one partition', async () => {
+      const { store, requests, reset } = countedStore();
+      const ids = [...idsInOnePartition(3, CALL_PARTITIONS[0]), ...idsInOnePartition(4, CALL_PARTITIONS[1])];
+      const calls = await insertAndRead(store, ids);
+      reset();
+      expect(await store.recordKeepAliveResults(calls.map(ok))).toEqual({ written: 7, missing: 0 });
+      expect(requests()).toBe(2);
+    });
+
+    it('counts a failure against the call and clears the count on success', async () => {
+      const store = newStore();
+      const [first, second] = await insertAndRead(store, idsInOnePartition(2));
+      await store.recordKeepAliveResults([{ call: first!, outcome: 'failed' }, { call: second!, outcome: 'failed' }]);
+      const failedTwice = (await store.get(first!.callId))!;
+      await store.recordKeepAliveResults([{ call: failedTwice, outcome: 'failed' }]);
+      expect((await store.get(first!.callId))!.keepAliveFailures).toBe(2);
+
+      await store.recordKeepAliveResults([ok((await store.get(first!.callId))!), ok((await store.get(second!.callId))!)]);
+      expect(await store.get(first!.callId)).toMatchObject({ keepAliveFailures: 0, lastKeepAliveAt: at });
+    });
+
+    it('keeps the other rows and the concurrent change when one row changed since it was read', async () => {
+      const store = newStore();
+      const calls = await insertAndRead(store, idsInOnePartition(5));
+      const changed = calls[2]!;
+      // A terminating notification's writer got there first: the sweep's copy now has a stale ETag.
+      await store.update(changed.callId, () => ({ state: 'terminating' }));
+
+      expect(await store.recordKeepAliveResults(calls.map(ok))).toEqual({ written: 5, missing: 0 });
+      for (const call of calls) expect((await store.get(call.callId))!.lastKeepAliveAt).toEqual(at);
+      expect((await store.get(changed.callId))!.state).toBe('terminating');
+    });
+
+    it('keeps the other rows and does not resurrect one that vanished since it was read', async () => {
+      const store = newStore();
+      const calls = await insertAndRead(store, idsInOnePartition(5));
+      const gone = calls[4]!;
+      await store.remove(gone.callId);
+
+      expect(await store.recordKeepAliveResults(calls.map(ok))).toEqual({ written: 4, missing: 1 });
+      expect(await store.get(gone.callId)).toBeUndefined();
+      for (const call of calls.slice(0, 4)) expect((await store.get(call.callId))!.lastKeepAliveAt).toEqual(at);
+    });
+
+    it('never moves the last keepAlive time back', async () => {
+      const store = newStore();
+      const [call] = await insertAndRead(store, idsInOnePartition(1));
+      const later = new Date(at.getTime() + 60_000);
+      await store.recordKeepAliveResults([{ call: call!, outcome: 'ok', at: later }]);
+      // A slower writer holding the old copy arrives with an earlier time.
+      await store.recordKeepAliveResults([ok(call!)]);
+      expect((await store.get(call!.callId))!.lastKeepAliveAt).toEqual(later);
+    });
+  });
+
+  it('lists one partition only when asked, and counts calls up to a limit', async () => {
+    const store = newStore();
+    const [partition, other] = [CALL_PARTITIONS[5]!, CALL_PARTITIONS[6]!];
+    await insertAndRead(store, [...idsInOnePartition(3, partition), ...idsInOnePartition(2, other)]);
+    const seen: StoredCall[] = [];
+    for await (const page of store.pages({ partition })) seen.push(...page);
+    expect(seen.map((c) => partitionKeyOf(c.callId))).toEqual([partition, partition, partition]);
+
+    expect(await store.countUpTo(100)).toBe(5);
+    expect(await store.countUpTo(4)).toBe(4);
   });
 });

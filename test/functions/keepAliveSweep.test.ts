@@ -124,7 +124,7 @@ describe('reading the table page by page', () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await establishedCall()).id);
     const pages: number[] = [];
-    for await (const page of h.runtime.store.pages(3)) pages.push(page.length);
+    for await (const page of h.runtime.store.pages({ pageSize: 3 })) pages.push(page.length);
     expect(pages.reduce((a, b) => a + b, 0)).toBe(7);
     expect(Math.max(...pages)).toBeLessThanOrEqual(3);
     expect(await h.sweep()).toMatchObject({ active: 7, ok: 7 });

@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { formatSweepSummary, sweepKeepAlive, type SweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
+import { fanOutDepsOf, runScheduledSweep, type ScheduledSweepResult } from '../shared/keepAlive/sweepFanOut.js';
+import { formatSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
 import { appRuntime, type Runtime } from '../shared/runtime.js';
 
 // Every 5 minutes: a call is due every KEEPALIVE_INTERVAL_MINUTES (15), so it is kept alive
@@ -7,20 +8,18 @@ import { appRuntime, type Runtime } from '../shared/runtime.js';
 export const KEEPALIVE_SWEEP_SCHEDULE = '0 */5 * * * *';
 
 export function createKeepAliveSweepHandler(runtime: () => Runtime) {
-  return async (_timer: Timer, context: InvocationContext): Promise<SweepSummary> => {
-    const { store, graph, clock, config } = runtime();
-    const summary = await sweepKeepAlive({
-      store,
-      graph,
-      clock,
-      log: context,
-      intervalMinutes: config.keepAlive.intervalMinutes,
-      maxInFlight: config.keepAlive.maxInFlight,
-    });
-    const line = formatSweepSummary(summary);
-    if (summary.failed > 0) context.warn(line);
-    else context.info(line);
-    return summary;
+  return async (_timer: Timer, context: InvocationContext): Promise<ScheduledSweepResult> => {
+    const result = await runScheduledSweep(fanOutDepsOf(runtime(), context));
+    if (result.mode === 'fanned-out') {
+      context.info(
+        `keepAlive sweep: ${result.activeAtLeast}+ active calls, above SWEEP_FANOUT_THRESHOLD; handed out as ${result.shards} shard messages`,
+      );
+    } else {
+      const line = formatSweepSummary(result.summary);
+      if (result.summary.failed > 0) context.warn(line);
+      else context.info(line);
+    }
+    return result;
   };
 }
 

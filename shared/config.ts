@@ -18,7 +18,11 @@ export interface AppConfig {
   keepAlive: {
     intervalMinutes: number;
     maxInFlight: number;
+    /** Above this many active calls the timer hands the sweep out shard by shard over a queue. */
+    fanOutThreshold: number;
   };
+  /** Storage of the Functions host (`AzureWebJobsStorage`), where the shard queue lives. */
+  hostStorageConnectionString: string;
   graphBaseUrl: string;
   notificationOpenIdConfigUrl: string;
 }
@@ -92,7 +96,8 @@ const settingsSchema = z.object({
   // Graph requires the callback to be https (call resource seed: callbackUri).
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
   KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES),
-  KEEPALIVE_MAX_IN_FLIGHT: integerSetting(16, 1, 1000),
+  KEEPALIVE_MAX_IN_FLIGHT: integerSetting(32, 1, 1000),
+  SWEEP_FANOUT_THRESHOLD: integerSetting(20_000, 0, 100_000_000),
   GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
   NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', [
     'https:',
@@ -111,12 +116,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`Invalid app settings: ${problems.join('; ')}`);
   }
   const s = parsed.data;
-  const connectionString = s.CALLS_TABLE_CONNECTION ?? s.AzureWebJobsStorage;
-  if (connectionString === undefined) {
-    throw new ConfigError(
-      'Invalid app settings: AzureWebJobsStorage is required (or set CALLS_TABLE_CONNECTION for the call table)',
-    );
+  // The Functions host needs it for its timer and queue triggers; the shard queue lives there too.
+  if (s.AzureWebJobsStorage === undefined) {
+    throw new ConfigError('Invalid app settings: AzureWebJobsStorage is required');
   }
+  const connectionString = s.CALLS_TABLE_CONNECTION ?? s.AzureWebJobsStorage;
   return {
     callsTable: { connectionString, tableName: s.CALLS_TABLE_NAME },
     bot: {
@@ -129,7 +133,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     keepAlive: {
       intervalMinutes: s.KEEPALIVE_INTERVAL_MINUTES,
       maxInFlight: s.KEEPALIVE_MAX_IN_FLIGHT,
+      fanOutThreshold: s.SWEEP_FANOUT_THRESHOLD,
     },
+    hostStorageConnectionString: s.AzureWebJobsStorage,
     graphBaseUrl: s.GRAPH_BASE_URL.replace(/\/+$/, ''),
     notificationOpenIdConfigUrl: s.NOTIFICATION_OPENID_CONFIG_URL,
   };

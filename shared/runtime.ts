@@ -4,6 +4,7 @@ import { TableCallStore } from './calls/tableCallStore.js';
 import { loadConfig, type AppConfig } from './config.js';
 import { createGraphClient, createGraphCredential } from './graph/graphClient.js';
 import { GraphClientCalls, type GraphCalls } from './graph/graphCalls.js';
+import { StorageShardQueue, type ShardQueue } from './keepAlive/shardQueue.js';
 
 /** The per-process parts every function shares. Built on first use, so loading a function file does no I/O. */
 export interface Runtime {
@@ -11,6 +12,7 @@ export interface Runtime {
   store: CallStore;
   graph: GraphCalls;
   authenticator: NotificationAuthenticator;
+  shardQueue: ShardQueue;
   clock: () => Date;
 }
 
@@ -22,6 +24,7 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
     authenticator:
       parts.authenticator ??
       new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
+    shardQueue: parts.shardQueue ?? new StorageShardQueue(config.hostStorageConnectionString),
     clock: parts.clock ?? (() => new Date()),
   };
 }

@@ -19,7 +19,8 @@ describe('loadConfig', () => {
         authorityHost: undefined,
         callbackUrl: 'https://bot.example.test/api/calls',
       },
-      keepAlive: { intervalMinutes: 15, maxInFlight: 16 },
+      keepAlive: { intervalMinutes: 15, maxInFlight: 32, fanOutThreshold: 20_000 },
+      hostStorageConnectionString: 'UseDevelopmentStorage=true',
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
       notificationOpenIdConfigUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
     });
@@ -33,6 +34,7 @@ describe('loadConfig', () => {
       BOT_APP_SECRET: 'secret',
       KEEPALIVE_INTERVAL_MINUTES: '0',
       KEEPALIVE_MAX_IN_FLIGHT: '64',
+      SWEEP_FANOUT_THRESHOLD: '0',
       GRAPH_BASE_URL: 'https://graph.microsoft.us/v1.0/',
     });
     expect(config.callsTable).toEqual({
@@ -40,7 +42,8 @@ describe('loadConfig', () => {
       tableName: 'botCalls',
     });
     expect(config.bot.appSecret).toBe('secret');
-    expect(config.keepAlive).toEqual({ intervalMinutes: 0, maxInFlight: 64 });
+    expect(config.keepAlive).toEqual({ intervalMinutes: 0, maxInFlight: 64, fanOutThreshold: 0 });
+    expect(config.hostStorageConnectionString).toBe('UseDevelopmentStorage=true');
     expect(config.graphBaseUrl).toBe('https://graph.microsoft.us/v1.0');
   });
 
@@ -51,6 +54,8 @@ describe('loadConfig', () => {
     [{ BOT_CALLBACK_URL: 'http://bot.example.test/api/calls' }, 'BOT_CALLBACK_URL must use https:'],
     [{ BOT_CALLBACK_URL: 'not a url' }, 'BOT_CALLBACK_URL must be an absolute URL'],
     [{ AzureWebJobsStorage: undefined }, 'AzureWebJobsStorage is required'],
+    [{ AzureWebJobsStorage: undefined, CALLS_TABLE_CONNECTION: 'UseDevelopmentStorage=true' }, 'AzureWebJobsStorage is required'],
+    [{ SWEEP_FANOUT_THRESHOLD: '-1' }, 'SWEEP_FANOUT_THRESHOLD must be a whole number from 0'],
     [{ CALLS_TABLE_NAME: 'no-dashes' }, 'CALLS_TABLE_NAME must be 3-63 letters or digits'],
     [{ KEEPALIVE_INTERVAL_MINUTES: '45' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 44'],
     [{ KEEPALIVE_INTERVAL_MINUTES: 'soon' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number'],

@@ -23,7 +23,11 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
-const sweep = () => keepAliveSweep(timer, testContext('keepAliveSweep', logs));
+const sweep = async () => {
+  const result = await keepAliveSweep(timer, testContext('keepAliveSweep', logs));
+  if (result.mode !== 'inline') throw new Error(`expected an in-process sweep, got ${result.mode}`);
+  return result.summary;
+};
 
 it('incoming -> answered -> established -> swept -> ended at Graph -> 404 -> row gone -> no more keepAlives', async () => {
   const call = sim.placeIncomingCall();

@@ -130,21 +130,22 @@ async function recordResults(results: KeepAliveResult[], { store, log }: SweepDe
   try {
     const recorded = await store.recordKeepAliveResults(results);
     if (recorded.missing > 0) {
-      log.info(`keepAlive sweep: ${recorded.missing} call(s) ended while their keepAlive was under way; not recreated`);
+      log.info(`keepAlive bookkeeping: ${recorded.missing} call(s) ended while their keepAlive was under way; not recreated`);
     }
   } catch (error) {
     // The keepAlives reached Graph; only their bookkeeping is lost, so those calls are simply
     // due again on the next sweep.
     log.error(
-      `keepAlive sweep: could not record ${results.length} keepAlive result(s): ` +
+      `keepAlive bookkeeping: could not record ${results.length} keepAlive result(s): ` +
         `${error instanceof Error ? error.message : String(error)}`,
     );
   }
 }
 
-export function formatSweepSummary(s: SweepSummary): string {
+/** The sweep's one summary line; `shard` names the partition of a fanned-out sweep. */
+export function formatSweepSummary(s: SweepSummary, shard?: string): string {
   return (
-    `keepAlive sweep: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} ` +
+    `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} ` +
     `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
   );
 }

@@ -8,7 +8,7 @@ import { TableCallStore } from '../../shared/calls/tableCallStore.js';
 type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
 
 const tableName = () => `store${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-const newStore = () => TableCallStore.fromConnectionString(inject('tableConnectionString'), tableName());
+const newStore = () => TableCallStore.fromConnectionString(inject('storageConnectionString'), tableName());
 
 /** A store whose Table requests are counted, as the service sees them (batches count once). */
 function countedStore(): { store: TableCallStore; requests: () => number; reset: () => void } {
@@ -20,7 +20,7 @@ function countedStore(): { store: TableCallStore; requests: () => number; reset:
       return next(request);
     },
   };
-  const client = TableClient.fromConnectionString(inject('tableConnectionString'), tableName(), {
+  const client = TableClient.fromConnectionString(inject('storageConnectionString'), tableName(), {
     allowInsecureConnection: true,
     additionalPolicies: [{ policy: counter, position: 'perCall' }],
   });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
+import { sweepKeepAlive } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -129,5 +130,17 @@ describe('reading the table page by page', () => {
     expect(Math.max(...pages)).toBeLessThanOrEqual(3);
     expect(await h.sweep()).toMatchObject({ active: 7, ok: 7 });
     for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
+  });
+
+  it('keeps the in-flight limit across page boundaries, with several pages under way at once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await establishedCall()).id);
+    h.sim.latencyMs = 30;
+    h.sim.peakInFlight = 0;
+    const { store, graph, clock } = h.runtime;
+    const summary = await sweepKeepAlive({ store, graph, clock, log: console, intervalMinutes: 0, maxInFlight: 3, pageSize: 4 });
+    expect(summary).toMatchObject({ active: 20, sent: 20, ok: 20 });
+    expect(h.sim.peakInFlight).toBe(3);
+    for (const id of ids) expect((await store.get(id))!.lastKeepAliveAt).toEqual(clock());
   });
 });

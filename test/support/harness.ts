@@ -18,7 +18,7 @@ export const BOT_CALLBACK_URL = 'https://bot.example.test/api/calls';
 /** App settings that point the app at this run's Azurite and the given simulator, in a table of its own. */
 export function testSettings(sim: GraphSimulator, overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    AzureWebJobsStorage: inject('tableConnectionString'),
+    AzureWebJobsStorage: inject('storageConnectionString'),
     CALLS_TABLE_NAME: `calls${randomUUID().replace(/-/g, '').slice(0, 20)}`,
     BOT_APP_ID: SIM_BOT_APP_ID,
     BOT_TENANT_ID: SIM_TENANT_ID,
@@ -40,11 +40,16 @@ export class TestClock {
 }
 
 /** An InvocationContext whose log lines are kept for assertions. */
-export function testContext(functionName: string, logs: LogEntry[]): InvocationContext {
+export function testContext(
+  functionName: string,
+  logs: LogEntry[],
+  triggerMetadata?: Record<string, unknown>,
+): InvocationContext {
   return new InvocationContext({
     functionName,
     invocationId: randomUUID(),
     logHandler: (level, ...args) => logs.push({ level, message: args.map(String).join(' ') }),
+    ...(triggerMetadata && { triggerMetadata }),
   });
 }
 
@@ -75,10 +80,13 @@ export interface Harness {
 }
 
 /** The app's real parts (Table store on Azurite, Graph client against the simulator) with a movable clock. */
-export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  overrides: Record<string, string> = {},
+  parts: Partial<Omit<Runtime, 'config' | 'clock'>> = {},
+): Promise<Harness> {
   const sim = await new GraphSimulator(inject('simulatorTls')).start();
   const clock = new TestClock();
-  const runtime = createRuntime(loadConfig(testSettings(sim, overrides)), { clock: clock.now });
+  const runtime = createRuntime(loadConfig(testSettings(sim, overrides)), { ...parts, clock: clock.now });
   const logs: LogEntry[] = [];
   const notifications = createNotificationsHandler(() => runtime);
   const sweepHandler = createKeepAliveSweepHandler(() => runtime);
@@ -96,7 +104,11 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     clock,
     logs,
     post,
-    sweep: async () => (await sweepHandler(timer, testContext('keepAliveSweep', logs))) as SweepSummary,
+    sweep: async () => {
+      const result = await sweepHandler(timer, testContext('keepAliveSweep', logs));
+      if (result.mode !== 'inline') throw new Error(`expected the timer to sweep in-process, it ${result.mode}`);
+      return result.summary;
+    },
     stop: () => sim.stop(),
   };
 }

@@ -2,8 +2,8 @@ import 'vitest';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Connection string of the Azurite Table service started for this run. */
-    tableConnectionString: string;
+    /** Connection string of the Azurite account (Table and Queue services) started for this run. */
+    storageConnectionString: string;
     /** A loopback TLS certificate the Graph simulator serves; the test workers trust it. */
     simulatorTls: { cert: string; key: string };
   }

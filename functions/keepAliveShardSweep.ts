@@ -1,0 +1,38 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { SHARD_MAX_DEQUEUE_COUNT, SHARD_POISON_QUEUE_NAME, SHARD_QUEUE_NAME } from '../shared/keepAlive/shardQueue.js';
+import { fanOutDepsOf, sweepShardFromMessage, type ShardSweepResult } from '../shared/keepAlive/sweepFanOut.js';
+import { formatSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
+import { appRuntime, type Runtime } from '../shared/runtime.js';
+
+export function createKeepAliveShardSweepHandler(runtime: () => Runtime) {
+  return async (message: unknown, context: InvocationContext): Promise<ShardSweepResult> => {
+    let result: ShardSweepResult;
+    try {
+      result = await sweepShardFromMessage(message, fanOutDepsOf(runtime(), context));
+    } catch (error) {
+      const attempt = Number(context.triggerMetadata?.['dequeueCount'] ?? 1);
+      const next =
+        attempt >= SHARD_MAX_DEQUEUE_COUNT
+          ? `attempt ${attempt} of ${SHARD_MAX_DEQUEUE_COUNT}: the host moves it to ${SHARD_POISON_QUEUE_NAME}`
+          : `attempt ${attempt} of ${SHARD_MAX_DEQUEUE_COUNT}: it will be retried`;
+      context.error(`keepAlive shard sweep failed (${next}): ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
+    if (result.kind === 'poisoned') {
+      context.error(`keepAlive shard sweep: message refused (${result.reason}); moved to ${SHARD_POISON_QUEUE_NAME}`);
+    } else {
+      const line = formatSweepSummary(result.summary, result.shard);
+      if (result.summary.failed > 0) context.warn(line);
+      else context.info(line);
+    }
+    return result;
+  };
+}
+
+export const keepAliveShardSweep = createKeepAliveShardSweepHandler(appRuntime);
+
+app.storageQueue('keepAliveShardSweep', {
+  queueName: SHARD_QUEUE_NAME,
+  connection: 'AzureWebJobsStorage',
+  handler: keepAliveShardSweep,
+});

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { QueueClient } from '@azure/storage-queue';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createKeepAliveShardSweepHandler } from '../../functions/keepAliveShardSweep.js';
+import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
+import type { CallStore } from '../../shared/calls/callStore.js';
+import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
+import { SHARD_MAX_DEQUEUE_COUNT, StorageShardQueue } from '../../shared/keepAlive/shardQueue.js';
+import type { ShardSweepResult } from '../../shared/keepAlive/sweepFanOut.js';
+import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
+import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
+
+let h: Harness;
+afterEach(() => h.stop());
+
+const connection = () => inject('storageConnectionString');
+
+/** A harness whose shard queue is a queue of its own on Azurite, read back with a plain client. */
+async function fanOutHarness(settings: Record<string, string>, store?: CallStore) {
+  const queueName = `shards${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  h = await startHarness(settings, { shardQueue: new StorageShardQueue(connection(), queueName), ...(store && { store }) });
+  const queue = new QueueClient(connection(), queueName);
+  const poison = new QueueClient(connection(), `${queueName}-poison`);
+  const shardSweep = createKeepAliveShardSweepHandler(() => h.runtime);
+  /** What the queue trigger would hand the function: the decoded message text, parsed when it is JSON. */
+  const drain = async (client: QueueClient): Promise<string[]> => {
+    const texts: string[] = [];
+    for (;;) {
+      const { receivedMessageItems } = await client.receiveMessages({ numberOfMessages: 32 });
+      if (receivedMessageItems.length === 0) return texts;
+      for (const item of receivedMessageItems) {
+        texts.push(Buffer.from(item.messageText, 'base64').toString('utf8'));
+        await client.deleteMessage(item.messageId, item.popReceipt);
+      }
+    }
+  };
+  const runShard = (message: unknown, dequeueCount = 1) =>
+    shardSweep(message, testContext('keepAliveShardSweep', h.logs, { dequeueCount }));
+  return { queue, poison, drain, runShard, timerSweep: createKeepAliveSweepHandler(() => h.runtime) };
+}
+
+async function establishedCalls(count: number) {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const call = h.sim.placeIncomingCall();
+    expect((await h.post(incomingCallNotification(call.id))).status).toBe(202);
+    expect((await h.post(stateNotification(call.id, 'established'))).status).toBe(202);
+    ids.push(call.id);
+  }
+  return ids;
+}
+
+describe('above SWEEP_FANOUT_THRESHOLD', () => {
+  it('the timer hands out one message per shard, and the shard sweeps keep every due call alive once', async () => {
+    const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '2' });
+    const ids = await establishedCalls(3);
+    h.clock.advanceMinutes(15);
+
+    const result = await f.timerSweep(timer, testContext('keepAliveSweep', h.logs));
+    expect(result).toEqual({ mode: 'fanned-out', activeAtLeast: 3, shards: 32 });
+    expect(h.sim.requestsTo('keepAlive')).toHaveLength(0);
+    expect(h.logs.some((l) => /handed out as 32 shard messages/.test(l.message))).toBe(true);
+
+    const messages = await f.drain(f.queue);
+    expect(messages.map((m) => JSON.parse(m).shard).sort()).toEqual([...CALL_PARTITIONS]);
+
+    const results: ShardSweepResult[] = [];
+    for (const text of messages) results.push(await f.runShard(JSON.parse(text)));
+    const swept = results.filter((r) => r.kind === 'swept');
+    expect(swept).toHaveLength(32);
+    expect(swept.reduce((sum, r) => sum + r.summary.ok, 0)).toBe(3);
+    for (const r of swept) {
+      const inShard = ids.filter((id) => partitionKeyOf(id) === r.shard).length;
+      expect(r.summary).toMatchObject({ active: inShard, ok: inShard });
+    }
+    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
+    expect(h.logs.filter((l) => /^keepAlive sweep shard-\d\d: active=/.test(l.message))).toHaveLength(32);
+  });
+
+  it('a shard swept twice in one period sends no extra keepAlives', async () => {
+    const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '0' });
+    const [id] = await establishedCalls(1);
+    h.clock.advanceMinutes(15);
+    const message = { shard: partitionKeyOf(id!), sweepStartedAt: h.clock.now().toISOString() };
+
+    expect(await f.runShard(message)).toMatchObject({ kind: 'swept', summary: { active: 1, due: 1, ok: 1 } });
+    expect(await f.runShard(message, 2)).toMatchObject({ kind: 'swept', summary: { active: 1, due: 0, sent: 0 } });
+    expect(h.sim.calls.get(id!)!.keepAlives).toBe(1);
+  });
+
+  it('parks a message that is not a shard sweep in the poison queue with an error line, without retries', async () => {
+    const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '0' });
+    await establishedCalls(1);
+    h.clock.advanceMinutes(15);
+
+    expect(await f.runShard({ shard: 'shard-99', sweepStartedAt: 'yesterday' })).toMatchObject({ kind: 'poisoned' });
+    expect(await f.runShard('not json')).toEqual({ kind: 'poisoned', reason: 'message is not JSON' });
+
+    expect(await f.drain(f.poison)).toEqual(['{"shard":"shard-99","sweepStartedAt":"yesterday"}', 'not json']);
+    const errors = h.logs.filter((l) => l.level === 'error').map((l) => l.message);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/shard is not a call partition.*sweepStartedAt/);
+    expect(errors[0]).toMatch(/-poison$/);
+    expect(h.sim.requestsTo('keepAlive')).toHaveLength(0);
+  });
+
+  it('lets a failing shard sweep be retried by the host, and says when the last attempt sends it to the poison queue', async () => {
+    const failingStore: CallStore = {
+      get: () => Promise.reject(new Error('not used')),
+      insert: () => Promise.reject(new Error('not used')),
+      update: () => Promise.reject(new Error('not used')),
+      remove: () => Promise.reject(new Error('not used')),
+      recordKeepAliveResults: () => Promise.reject(new Error('not used')),
+      countUpTo: () => Promise.reject(new Error('not used')),
+      pages: async function* () {
+        throw new Error('table unreachable');
+      },
+    };
+    const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '0' }, failingStore);
+    const message = { shard: CALL_PARTITIONS[0], sweepStartedAt: new Date().toISOString() };
+
+    await expect(f.runShard(message, 1)).rejects.toThrow('table unreachable');
+    await expect(f.runShard(message, SHARD_MAX_DEQUEUE_COUNT)).rejects.toThrow('table unreachable');
+    const errors = h.logs.filter((l) => l.level === 'error').map((l) => l.message);
+    expect(errors[0]).toMatch(/attempt 1 of 5: it will be retried.*table unreachable/);
+    expect(errors[1]).toMatch(/attempt 5 of 5: the host moves it to keepalive-shards-poison.*table unreachable/);
+  });
+});
+
+it('at or below the threshold the timer sweeps in-process and enqueues nothing', async () => {
+  const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '3' });
+  await establishedCalls(3);
+  h.clock.advanceMinutes(15);
+  expect(await f.timerSweep(timer, testContext('keepAliveSweep', h.logs))).toMatchObject({
+    mode: 'inline',
+    summary: { active: 3, ok: 3 },
+  });
+  await f.queue.createIfNotExists();
+  expect(await f.drain(f.queue)).toEqual([]);
+});
+
+it('host.json gives up on a shard message after the attempts the function counts with', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const host = JSON.parse(await readFile(new URL('../../host.json', import.meta.url), 'utf8'));
+  expect(host.extensions.queues.maxDequeueCount).toBe(SHARD_MAX_DEQUEUE_COUNT);
+  // The queue messages are written base64-encoded, which is what the trigger decodes by default.
+  expect(host.extensions.queues.messageEncoding).toBe('base64');
+});

@@ -2,6 +2,7 @@ import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential
 import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { AppConfig } from '../config.js';
+import { CachedTokenCredential } from './cachedTokenCredential.js';
 
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
@@ -21,7 +22,7 @@ export function createGraphCredential(bot: AppConfig['bot']): TokenCredential {
 export function createGraphClient(graphBaseUrl: string, credential: TokenCredential): Client {
   const url = new URL(graphBaseUrl);
   return Client.initWithMiddleware({
-    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] }),
+    authProvider: new TokenCredentialAuthenticationProvider(new CachedTokenCredential(credential), { scopes: [GRAPH_SCOPE] }),
     baseUrl: url.origin,
     defaultVersion: url.pathname.replace(/^\/+|\/+$/g, ''),
     // The client attaches the bearer token only to Graph's own hosts and to these (https only),

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: measures the keepAlive sweep and the answer path against Azurite and the
+ * Graph simulator, through the app's built entry files. Prints figures; asserts nothing.
+ *
+ *   npm run bench -- --calls 10000,100000 --latency 50 --in-flight 32 --burst 500 [--json] [--profile DIR]
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pLimit from 'p-limit';
+import { TableCallStore } from '../shared/calls/tableCallStore.js';
+import { azuriteConnectionString, startAzurite, type RunningAzurite } from '../test/support/azurite.js';
+import { GraphSimulator, incomingCallNotification, SIM_BOT_APP_ID, SIM_TENANT_ID } from '../test/support/graphSimulator.js';
+import { loopbackCertificate } from '../test/support/loopbackCertificate.js';
+
+const { values: args } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '10000' },
+    latency: { type: 'string', default: '50' },
+    'in-flight': { type: 'string', default: '32' },
+    burst: { type: 'string', default: '500' },
+    json: { type: 'boolean', default: false },
+    /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */
+    profile: { type: 'string' },
+  },
+});
+const sizes = args.calls.split(',').map(positiveInteger);
+const latencyMs = positiveInteger(args.latency);
+const inFlight = positiveInteger(args['in-flight']);
+const burstSize = Number(args.burst);
+
+function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`expected a positive whole number, got "${text}"`);
+  return value;
+}
+
+/** A pass-through in front of Azurite that counts the Table requests the app makes. */
+async function countingProxy(target: RunningAzurite): Promise<{ port: number; count: () => number; reset: () => void; close: () => Promise<void> }> {
+  let count = 0;
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const server: Server = createServer((req, res) => {
+    count++;
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => res.writeHead(502).end(String(error)));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    count: () => count,
+    reset: () => (count = 0),
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+interface WorkerResult {
+  moduleLoadMs: number;
+  connectsDuringLoad: number;
+  wallMs: number;
+  peakRssMb: number;
+  peakHeapMb: number;
+  errors: string[];
+  sweep?: { mode: string; summary?: { active: number; sent: number; ok: number; failed: number } };
+  receivedAt?: Record<string, number>;
+  statuses?: Record<string, number>;
+}
+
+function runWorker(mode: 'sweep' | 'burst', env: Record<string, string>): Promise<WorkerResult> {
+  return new Promise((resolve, reject) => {
+    const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+    const child = spawn(process.execPath, [...profiling, join(import.meta.dirname, 'worker.mjs'), mode], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) return reject(new Error(`worker ${mode} exited with ${code}\n${out}`));
+      resolve(JSON.parse(last) as WorkerResult);
+    });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+async function main(): Promise<void> {
+  const tls = await loopbackCertificate();
+  const dir = await mkdtemp(join(tmpdir(), 'calling-bot-bench-'));
+  const caFile = join(dir, 'simulator-ca.pem');
+  await writeFile(caFile, tls.cert);
+  const table = await startAzurite('table');
+  const queue = await startAzurite('queue');
+  const proxy = await countingProxy(table);
+  const sim = await new GraphSimulator(tls).start();
+  sim.latencyMs = latencyMs;
+  const direct = azuriteConnectionString([table, queue]);
+  const counted = azuriteConnectionString([{ ...table, port: proxy.port }, queue]);
+
+  const settingsFor = (tableName: string): Record<string, string> => ({
+    NODE_EXTRA_CA_CERTS: caFile,
+    AzureWebJobsStorage: counted,
+    CALLS_TABLE_NAME: tableName,
+    BOT_APP_ID: SIM_BOT_APP_ID,
+    BOT_TENANT_ID: SIM_TENANT_ID,
+    BOT_APP_SECRET: 'simulator-secret',
+    AZURE_AUTHORITY_HOST: sim.authorityHost,
+    BOT_CALLBACK_URL: 'https://bot.example.test/api/calls',
+    GRAPH_BASE_URL: sim.graphBaseUrl,
+    NOTIFICATION_OPENID_CONFIG_URL: sim.openIdConfigUrl,
+    KEEPALIVE_INTERVAL_MINUTES: '15',
+    KEEPALIVE_MAX_IN_FLIGHT: String(inFlight),
+    // One instance sweeps everything here: this measures the sweep itself, not the fan-out.
+    SWEEP_FANOUT_THRESHOLD: '100000000',
+  });
+
+  const sweepRows = [];
+  try {
+    for (const calls of sizes) {
+      const tableName = `bench${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      const store = TableCallStore.fromConnectionString(direct, tableName);
+      const seedStart = performance.now();
+      const createdAt = new Date(Date.now() - 20 * 60_000); // all due: started 20 minutes ago
+      const limit = pLimit(64);
+      await Promise.all(
+        Array.from({ length: calls }, () =>
+          limit(async () => {
+            const call = sim.placeIncomingCall();
+            call.state = 'established';
+            await store.insert({ callId: call.id, state: 'established', direction: 'incoming', tenantId: SIM_TENANT_ID, createdAt, keepAliveFailures: 0 });
+          }),
+        ),
+      );
+      const seedSeconds = (performance.now() - seedStart) / 1000;
+
+      proxy.reset();
+      sim.peakInFlight = 0;
+      const worker = await runWorker('sweep', settingsFor(tableName));
+      const summary = worker.sweep?.summary;
+      if (!summary || summary.ok !== calls) {
+        throw new Error(`sweep of ${calls} calls did not keep them all alive: ${JSON.stringify(worker)}`);
+      }
+      const wallSeconds = worker.wallMs / 1000;
+      const bound = inFlight / (latencyMs / 1000);
+      const rate = calls / wallSeconds;
+      sweepRows.push({
+        calls,
+        seedSeconds: round(seedSeconds),
+        wallSeconds: round(wallSeconds, 2),
+        keepAlivesPerSecond: round(rate, 0),
+        boundPerSecond: round(bound, 0),
+        ratioToBound: round(rate / bound, 2),
+        sequentialSeconds: round((calls * latencyMs) / 1000, 0),
+        speedupOverSequential: round((calls * latencyMs) / 1000 / wallSeconds, 1),
+        peakInFlight: sim.peakInFlight,
+        tableRequests: proxy.count(),
+        tableRequestsPerKeepAlive: round(proxy.count() / calls, 4),
+        peakRssMb: round(worker.peakRssMb, 0),
+        peakHeapMb: round(worker.peakHeapMb, 0),
+        moduleLoadMs: round(worker.moduleLoadMs, 0),
+        connectsDuringLoad: worker.connectsDuringLoad,
+      });
+      sim.calls.clear();
+      sim.requests.length = 0;
+    }
+
+    let burst: Record<string, number> | undefined;
+    if (burstSize > 0) {
+      const tableName = `burst${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      const notifications = Array.from({ length: burstSize }, () => {
+        const call = sim.placeIncomingCall();
+        return { callId: call.id, body: incomingCallNotification(call.id) };
+      });
+      const burstFile = join(dir, 'burst.json');
+      await writeFile(burstFile, JSON.stringify({ notifications, token: await sim.notificationToken() }));
+      sim.peakInFlight = 0;
+      const worker = await runWorker('burst', { ...settingsFor(tableName), BENCH_BURST_FILE: burstFile });
+      const answeredAt = new Map<string, number>();
+      for (const r of sim.requests) {
+        const match = /\/communications\/calls\/([^/]+)\/answer$/.exec(r.path);
+        if (match && r.status === 202) answeredAt.set(match[1]!, r.receivedAt);
+      }
+      const latencies = notifications
+        .map(({ callId }) => (answeredAt.get(callId) ?? NaN) - worker.receivedAt![callId]!)
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b);
+      burst = {
+        notifications: burstSize,
+        answered: latencies.length,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        maxMs: latencies.at(-1)!,
+        wallSeconds: round(worker.wallMs / 1000, 2),
+        peakRssMb: round(worker.peakRssMb, 0),
+      };
+      if (worker.errors.length > 0) console.error(worker.errors.join('\n'));
+    }
+
+    const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
+    const report = { machine, latencyMs, inFlight, sweep: sweepRows, burst };
+    if (args.json) {
+      console.log(JSON.stringify(report, null, 2));
+    } else {
+      console.log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}; Graph latency ${latencyMs} ms, in flight ${inFlight}`);
+      console.log('\nkeepAlive sweep (one timer run through dist/functions/keepAliveSweep.js)');
+      console.table(sweepRows);
+      if (burst) {
+        console.log(`\nburst of ${burst.notifications} incoming calls (receipt -> answer at the simulator)`);
+        console.table([burst]);
+      }
+    }
+  } finally {
+    await sim.stop();
+    await proxy.close();
+    await Promise.all([table.stop(), queue.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

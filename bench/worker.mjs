@@ -1,0 +1,75 @@
+// One measured run of the app's real entry files, in a fresh process so its memory is its own.
+// `node bench/worker.mjs sweep` runs one timer sweep; `node bench/worker.mjs burst` fires the
+// notifications named in BENCH_BURST_FILE at once. Settings come from the environment, as in
+// Azure. The last stdout line is the JSON result.
+import net from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+
+const mode = process.argv[2];
+const entryFiles = ['notifications', 'keepAliveSweep', 'keepAliveShardSweep'];
+
+// Cold start: loading the entry files must open no connection (clients are created on first use).
+let connectsDuringLoad = 0;
+const originalConnect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function countConnect(...args) {
+  connectsDuringLoad++;
+  return originalConnect.apply(this, args);
+};
+const loadStart = performance.now();
+const modules = {};
+for (const name of entryFiles) modules[name] = await import(`../dist/functions/${name}.js`);
+const moduleLoadMs = performance.now() - loadStart;
+net.Socket.prototype.connect = originalConnect;
+
+// A CommonJS package: its classes are on the default export when imported from ESM.
+const functionsPackage = await import('@azure/functions');
+const { HttpRequest, InvocationContext } = functionsPackage.InvocationContext ? functionsPackage : functionsPackage.default;
+const logs = [];
+const context = (functionName) =>
+  new InvocationContext({
+    functionName,
+    invocationId: randomUUID(),
+    logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
+  });
+
+// Peak RSS comes from the kernel (maxRSS); the heap is sampled, sparsely enough not to cost CPU.
+let peakHeap = process.memoryUsage().heapUsed;
+const sampler = setInterval(() => {
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+}, 100);
+const baselineRss = process.memoryUsage().rss;
+
+const result = { mode, moduleLoadMs, connectsDuringLoad, baselineRssMb: baselineRss / 2 ** 20 };
+const started = performance.now();
+if (mode === 'sweep') {
+  const timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: undefined };
+  result.sweep = await modules.keepAliveSweep.keepAliveSweep(timer, context('keepAliveSweep'));
+} else if (mode === 'burst') {
+  // Seed-shaped incoming-call notifications, built by the parent with the simulator's builders.
+  const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));
+  result.receivedAt = {};
+  result.statuses = {};
+  await Promise.all(
+    notifications.map(async ({ callId: id, body }) => {
+      const request = new HttpRequest({
+        method: 'POST',
+        url: 'https://bot.example.test/api/calls',
+        headers: { authorization: `Bearer ${token}` },
+        body: { string: JSON.stringify(body) },
+      });
+      result.receivedAt[id] = Date.now();
+      const response = await modules.notifications.notifications(request, context('notifications'));
+      result.statuses[response.status] = (result.statuses[response.status] ?? 0) + 1;
+    }),
+  );
+} else {
+  throw new Error(`unknown mode ${mode}; use sweep or burst`);
+}
+result.wallMs = performance.now() - started;
+clearInterval(sampler);
+result.peakRssMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
+result.peakHeapMb = peakHeap / 2 ** 20;
+result.errors = logs.filter((line) => line.startsWith('error')).slice(0, 5);
+console.log(JSON.stringify(result));
+

@@ -1,4 +1,6 @@
 import { odata, RestError, TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import pLimit from 'p-limit';
 import { isCallState } from './callState.js';
 import {
@@ -30,6 +32,7 @@ interface CallEntity {
   lastKeepAliveAt?: Date;
 }
 
+const TABLE_AGENT_OPTIONS = { keepAlive: true, maxSockets: 32 };
 const MAX_WRITE_ATTEMPTS = 8;
 const DEFAULT_PAGE_SIZE = 1000;
 // Table Storage's limit for an entity group transaction (one partition, at most 100 operations).
@@ -48,7 +51,11 @@ export class TableCallStore implements CallStore {
     const allowInsecureConnection = /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(
       connectionString,
     );
-    return new TableCallStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }));
+    // Without a socket limit, a burst of incoming calls opens a connection per call; a bounded
+    // keep-alive pool reuses warm connections and queues the rest (README, Performance).
+    const { url } = TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection });
+    const agent = new URL(url).protocol === 'http:' ? new HttpAgent(TABLE_AGENT_OPTIONS) : new HttpsAgent(TABLE_AGENT_OPTIONS);
+    return new TableCallStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection, agent }));
   }
 
   async get(callId: string): Promise<StoredCall | undefined> {

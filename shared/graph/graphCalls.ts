@@ -1,4 +1,5 @@
 import { GraphError, type Client } from '@microsoft/microsoft-graph-client';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 export type GraphOutcome =
   | { ok: true }
@@ -28,21 +29,41 @@ export interface GraphCalls {
 const ANSWER_TIMEOUT_MS = 12_000;
 // Includes the retry handler's waits for Retry-After.
 const KEEPALIVE_TIMEOUT_MS = 60_000;
+// A burst of incoming calls would otherwise open one TLS connection per call, and the handshakes
+// alone delay every answer; a bounded number in flight reuses warm connections. At Graph's usual
+// latency this still answers hundreds of calls a second (README, Performance).
+const ANSWERS_IN_FLIGHT = 32;
 
 export class GraphClientCalls implements GraphCalls {
-  constructor(private readonly client: Client) {}
+  private readonly answerLimit: LimitFunction;
+
+  constructor(
+    private readonly client: Client,
+    answersInFlight = ANSWERS_IN_FLIGHT,
+  ) {
+    this.answerLimit = pLimit(answersInFlight);
+  }
 
   answer(callId: string, request: AnswerRequest): Promise<GraphOutcome> {
-    return this.post(`/communications/calls/${encodeURIComponent(callId)}/answer`, request, ANSWER_TIMEOUT_MS);
+    // The deadline counts from the call's arrival, so time spent waiting for a slot counts too.
+    const deadline = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+    return this.answerLimit(() =>
+      this.post(`/communications/calls/${encodeURIComponent(callId)}/answer`, request, deadline),
+    );
   }
 
   keepAlive(callId: string): Promise<GraphOutcome> {
-    return this.post(`/communications/calls/${encodeURIComponent(callId)}/keepAlive`, undefined, KEEPALIVE_TIMEOUT_MS);
+    return this.post(
+      `/communications/calls/${encodeURIComponent(callId)}/keepAlive`,
+      undefined,
+      AbortSignal.timeout(KEEPALIVE_TIMEOUT_MS),
+    );
   }
 
-  private async post(path: string, body: unknown, timeoutMs: number): Promise<GraphOutcome> {
+  private async post(path: string, body: unknown, signal: AbortSignal): Promise<GraphOutcome> {
+    if (signal.aborted) return timedOut(signal);
     try {
-      await this.client.api(path).option('signal', AbortSignal.timeout(timeoutMs)).post(body);
+      await this.client.api(path).option('signal', signal).post(body);
       return { ok: true };
     } catch (error) {
       if (error instanceof GraphError) {
@@ -56,4 +77,9 @@ export class GraphClientCalls implements GraphCalls {
       throw error;
     }
   }
+}
+
+function timedOut(signal: AbortSignal): GraphOutcome {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'timed out';
+  return { ok: false, status: undefined, code: 'TimedOut', message: `No request sent: ${reason}` };
 }

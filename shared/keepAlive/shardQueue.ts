@@ -15,35 +15,41 @@ export interface ShardQueue {
 }
 
 export class StorageShardQueue implements ShardQueue {
-  private readonly queue: QueueClient;
-  private readonly poison: QueueClient;
-  private ready: Promise<void> | undefined;
+  private clients: { queue: QueueClient; poison: QueueClient; ready: Promise<void> } | undefined;
 
   /** The queue name is fixed in production (the trigger binds to it); tests use their own. */
-  constructor(connectionString: string, queueName = SHARD_QUEUE_NAME) {
-    this.queue = new QueueClient(connectionString, queueName);
-    this.poison = new QueueClient(connectionString, `${queueName}-poison`);
-  }
+  constructor(
+    private readonly connectionString: string,
+    private readonly queueName = SHARD_QUEUE_NAME,
+  ) {}
 
   async enqueue(messages: readonly ShardSweepMessage[]): Promise<void> {
-    await this.ensureQueues();
-    await Promise.all(messages.map((message) => this.queue.sendMessage(encode(JSON.stringify(message)))));
+    const { queue } = await this.open();
+    await Promise.all(messages.map((message) => queue.sendMessage(encode(JSON.stringify(message)))));
   }
 
   async sendToPoison(rawMessage: string): Promise<void> {
-    await this.ensureQueues();
-    await this.poison.sendMessage(encode(rawMessage));
+    const { poison } = await this.open();
+    await poison.sendMessage(encode(rawMessage));
   }
 
-  private ensureQueues(): Promise<void> {
-    this.ready ??= Promise.all([this.queue.createIfNotExists(), this.poison.createIfNotExists()]).then(
-      () => undefined,
-      (error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
+  // Built on first use: only a fanned-out sweep needs the queue, and a connection string without
+  // a queue endpoint (fine for everything else) must not stop the other functions.
+  private async open(): Promise<{ queue: QueueClient; poison: QueueClient }> {
+    if (!this.clients) {
+      const queue = new QueueClient(this.connectionString, this.queueName);
+      const poison = new QueueClient(this.connectionString, `${this.queueName}-poison`);
+      const ready = Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]).then(() => undefined);
+      this.clients = { queue, poison, ready };
+    }
+    const clients = this.clients;
+    try {
+      await clients.ready;
+    } catch (error) {
+      this.clients = undefined; // the next message tries again
+      throw error;
+    }
+    return clients;
   }
 }
 

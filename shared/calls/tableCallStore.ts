@@ -1,6 +1,15 @@
 import { RestError, TableClient, type TableEntityResult } from '@azure/data-tables';
 import { isCallState } from './callState.js';
-import type { CallChange, CallRecord, CallStore, DecideChange, StoredCall, UpdateResult } from './callStore.js';
+import type {
+  CallChange,
+  CallPage,
+  CallRecord,
+  CallStore,
+  DecideChange,
+  JoinInfo,
+  StoredCall,
+  UpdateResult,
+} from './callStore.js';
 import { partitionKeyOf } from './partitionKey.js';
 
 interface CallEntity {
@@ -16,6 +25,14 @@ interface CallEntity {
   meetingInfo?: string;
   establishedAt?: Date;
   lastKeepAliveAt?: Date;
+  joinInfo?: string;
+  myParticipantId?: string;
+  participantCount?: number;
+  alone?: boolean;
+  aloneSince?: Date;
+  hangUpRequestedAt?: Date;
+  rejoinAttempts?: number;
+  rejoinedFrom?: string;
 }
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -98,6 +115,25 @@ export class TableCallStore implements CallStore {
     }
   }
 
+  async listPage(pageSize: number, continuationToken?: string): Promise<CallPage | 'invalidToken'> {
+    if (continuationToken !== undefined && !isContinuationToken(continuationToken)) return 'invalidToken';
+    await this.ensureTable();
+    const pages = this.client.listEntities<CallEntity>().byPage({ maxPageSize: pageSize, continuationToken });
+    for await (const page of pages) {
+      return { calls: page.map(fromEntity), continuationToken: page.continuationToken };
+    }
+    return { calls: [], continuationToken: undefined };
+  }
+
+  async countActive(): Promise<number> {
+    await this.ensureTable();
+    let count = 0;
+    // Only the row key is selected, so each page of 1,000 is a small response.
+    const pages = this.client.listEntities({ queryOptions: { select: ['RowKey'] } }).byPage({ maxPageSize: 1000 });
+    for await (const page of pages) count += page.length;
+    return count;
+  }
+
   private ensureTable(): Promise<void> {
     // Created on first use; createTable is a no-op when the table exists. A failed attempt is
     // forgotten so the next call tries again.
@@ -111,6 +147,17 @@ export class TableCallStore implements CallStore {
 
 function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : undefined;
+}
+
+// The SDK's token is base64 of {"nextPartitionKey": ..., "nextRowKey": ...}; anything else would
+// make it throw deep inside a query, so a caller's token is checked first.
+function isContinuationToken(token: string): boolean {
+  try {
+    const decoded = JSON.parse(Buffer.from(token, 'base64').toString('latin1')) as unknown;
+    return typeof (decoded as { nextPartitionKey?: unknown } | null)?.nextPartitionKey === 'string';
+  } catch {
+    return false;
+  }
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
@@ -139,6 +186,14 @@ function toEntity(call: CallRecord): CallEntity {
     meetingInfo: json(call.meetingInfo),
     establishedAt: call.establishedAt,
     lastKeepAliveAt: call.lastKeepAliveAt,
+    joinInfo: json(call.joinInfo),
+    myParticipantId: call.myParticipantId,
+    participantCount: call.participantCount,
+    alone: call.alone,
+    aloneSince: call.aloneSince,
+    hangUpRequestedAt: call.hangUpRequestedAt,
+    rejoinAttempts: call.rejoinAttempts,
+    rejoinedFrom: call.rejoinedFrom,
   }) as CallEntity;
 }
 
@@ -154,6 +209,14 @@ function changeEntity(callId: string, change: CallChange): Partial<CallEntity> &
       meetingInfo: json(change.meetingInfo),
       establishedAt: change.establishedAt,
       lastKeepAliveAt: change.lastKeepAliveAt,
+      joinInfo: json(change.joinInfo),
+      myParticipantId: change.myParticipantId,
+      participantCount: change.participantCount,
+      alone: change.alone,
+      aloneSince: change.aloneSince,
+      hangUpRequestedAt: change.hangUpRequestedAt,
+      rejoinAttempts: change.rejoinAttempts,
+      rejoinedFrom: change.rejoinedFrom,
     }),
     partitionKey: partitionKeyOf(callId),
     rowKey: callId,
@@ -177,5 +240,13 @@ function fromEntity(entity: TableEntityResult<CallEntity>): StoredCall {
     meetingInfo: parseJson(entity.meetingInfo),
     establishedAt: entity.establishedAt,
     lastKeepAliveAt: entity.lastKeepAliveAt,
+    joinInfo: parseJson(entity.joinInfo) as JoinInfo | undefined,
+    myParticipantId: entity.myParticipantId,
+    participantCount: entity.participantCount,
+    alone: entity.alone,
+    aloneSince: entity.aloneSince,
+    hangUpRequestedAt: entity.hangUpRequestedAt,
+    rejoinAttempts: entity.rejoinAttempts,
+    rejoinedFrom: entity.rejoinedFrom,
   };
 }

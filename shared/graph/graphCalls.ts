@@ -18,22 +18,89 @@ export interface AnswerRequest {
   participantCapacity?: number;
 }
 
+export type GraphFailure = Extract<GraphOutcome, { ok: false }>;
+
+/** The body of `POST /communications/calls` (create-call seed); meeting joins carry chatInfo/meetingInfo. */
+export interface CreateCallRequest {
+  '@odata.type': '#microsoft.graph.call';
+  callbackUri: string;
+  requestedModalities: string[];
+  mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+  chatInfo?: Record<string, unknown>;
+  meetingInfo: Record<string, unknown>;
+  tenantId: string;
+}
+
+/** What the bot keeps from Graph's 201 answer to a create call. */
+export interface CreatedCall {
+  id: string;
+  state: string;
+  myParticipantId: string | undefined;
+}
+
+export type CreateCallOutcome = { ok: true; call: CreatedCall } | GraphFailure;
+
+/** The reasons `POST /communications/calls/{id}/reject` accepts. */
+export type RejectReason = 'none' | 'busy' | 'forbidden';
+
 /** The Graph cloud-communications operations the bot uses. */
 export interface GraphCalls {
-  answer(callId: string, request: AnswerRequest): Promise<GraphOutcome>;
+  /** `deadlineMs` overrides the default wait (policy-based recording gives the bot 5 s, not 15). */
+  answer(callId: string, request: AnswerRequest, deadlineMs?: number): Promise<GraphOutcome>;
   keepAlive(callId: string): Promise<GraphOutcome>;
+  create(request: CreateCallRequest): Promise<CreateCallOutcome>;
+  /** `DELETE /communications/calls/{id}`. */
+  hangUp(callId: string): Promise<GraphOutcome>;
+  reject(callId: string, reason: RejectReason): Promise<GraphOutcome>;
 }
 
 // Graph rejects an answer after 15 s (answer seed), so waiting longer for it is pointless.
 const ANSWER_TIMEOUT_MS = 12_000;
 // Includes the retry handler's waits for Retry-After.
 const KEEPALIVE_TIMEOUT_MS = 60_000;
+// A join or hang-up is asked for by a person waiting on the HTTP answer.
+const CONTROL_TIMEOUT_MS = 30_000;
 
 export class GraphClientCalls implements GraphCalls {
   constructor(private readonly client: Client) {}
 
-  answer(callId: string, request: AnswerRequest): Promise<GraphOutcome> {
-    return this.post(`/communications/calls/${encodeURIComponent(callId)}/answer`, request, ANSWER_TIMEOUT_MS);
+  answer(callId: string, request: AnswerRequest, deadlineMs = ANSWER_TIMEOUT_MS): Promise<GraphOutcome> {
+    return this.post(`/communications/calls/${encodeURIComponent(callId)}/answer`, request, deadlineMs);
+  }
+
+  async create(request: CreateCallRequest): Promise<CreateCallOutcome> {
+    try {
+      const created = (await this.client
+        .api('/communications/calls')
+        .option('signal', AbortSignal.timeout(CONTROL_TIMEOUT_MS))
+        .post(request)) as Record<string, unknown> | undefined;
+      const id = created?.['id'];
+      if (typeof id !== 'string' || id === '') {
+        return { ok: false, status: 502, code: 'NoCallId', message: 'Graph created a call but its answer names no call id' };
+      }
+      const state = typeof created?.['state'] === 'string' ? created['state'] : 'establishing';
+      const myParticipantId = typeof created?.['myParticipantId'] === 'string' ? created['myParticipantId'] : undefined;
+      return { ok: true, call: { id, state, myParticipantId } };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  async hangUp(callId: string): Promise<GraphOutcome> {
+    try {
+      await this.client
+        .api(`/communications/calls/${encodeURIComponent(callId)}`)
+        .option('signal', AbortSignal.timeout(CONTROL_TIMEOUT_MS))
+        .delete();
+      return { ok: true };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  reject(callId: string, reason: RejectReason): Promise<GraphOutcome> {
+    // Same 15 s (5 s for policy-based recording) window as an answer (answer seed).
+    return this.post(`/communications/calls/${encodeURIComponent(callId)}/reject`, { reason }, ANSWER_TIMEOUT_MS);
   }
 
   keepAlive(callId: string): Promise<GraphOutcome> {
@@ -45,15 +112,19 @@ export class GraphClientCalls implements GraphCalls {
       await this.client.api(path).option('signal', AbortSignal.timeout(timeoutMs)).post(body);
       return { ok: true };
     } catch (error) {
-      if (error instanceof GraphError) {
-        return {
-          ok: false,
-          status: error.statusCode > 0 ? error.statusCode : undefined,
-          code: error.code ?? undefined,
-          message: error.message,
-        };
-      }
-      throw error;
+      return failure(error);
     }
   }
+}
+
+function failure(error: unknown): GraphFailure {
+  if (error instanceof GraphError) {
+    return {
+      ok: false,
+      status: error.statusCode > 0 ? error.statusCode : undefined,
+      code: error.code ?? undefined,
+      message: error.message,
+    };
+  }
+  throw error;
 }

@@ -16,6 +16,7 @@ export function createKeepAliveSweepHandler(runtime: () => Runtime) {
       log: context,
       intervalMinutes: config.keepAlive.intervalMinutes,
       maxInFlight: config.keepAlive.maxInFlight,
+      leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
     });
     const line = formatSweepSummary(summary);
     if (summary.failed > 0) context.warn(line);

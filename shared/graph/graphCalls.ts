@@ -128,3 +128,13 @@ function failure(error: unknown): GraphFailure {
   }
   throw error;
 }
+
+/**
+ * The HTTP status to give a caller of this app for a Graph failure: Graph's own, except where it
+ * would mislead. A 401 is about the bot's Graph token, not the caller's function key, and no status
+ * means Graph never answered; both are 502.
+ */
+export function statusForCaller(graphStatus: number | undefined): number {
+  if (graphStatus === undefined || graphStatus === 401 || graphStatus < 400 || graphStatus > 599) return 502;
+  return graphStatus;
+}

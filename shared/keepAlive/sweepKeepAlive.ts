@@ -1,5 +1,7 @@
 import pLimit from 'p-limit';
 import type { CallStore, StoredCall } from '../calls/callStore.js';
+import { leaveEmptyMeeting } from '../calls/hangUp.js';
+import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { keepAliveBasis, keepAliveDue } from './keepAliveDue.js';
@@ -12,6 +14,8 @@ export interface SweepDeps {
   intervalMinutes: number;
   maxInFlight: number;
   pageSize?: number;
+  /** LEAVE_WHEN_ALONE_MINUTES; 0 or absent = never leave. */
+  leaveWhenAloneMinutes?: number;
 }
 
 export interface SweepSummary {
@@ -57,6 +61,11 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     summary.active += page.length;
     const work: Promise<void>[] = [];
     for (const call of page) {
+      if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
+        // Alone in a meeting long enough: hang up rather than keep an empty meeting alive.
+        work.push(limit(() => leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps)));
+        continue;
+      }
       if (!keepAliveDue(call, now, deps.intervalMinutes)) {
         track(keepAliveBasis(call));
         continue;

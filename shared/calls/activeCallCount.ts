@@ -39,6 +39,11 @@ export class ActiveCallCounter {
     if (this.cached) this.cached.count++;
   }
 
+  /** Resolves once a count under way (if any) has finished. */
+  async settled(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
+  }
+
   private refresh(): Promise<number> {
     this.refreshing ??= this.store
       .countActive()

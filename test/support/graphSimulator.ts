@@ -122,6 +122,11 @@ export class GraphSimulator {
     return call;
   }
 
+  /** The call the bot created most recently (a join or a rejoin). */
+  lastCreatedCall(): SimCall | undefined {
+    return [...this.calls.values()].filter((c) => c.direction === 'outgoing').at(-1);
+  }
+
   /** The call ends on Graph's side without the bot being told (e.g. a lost notification). */
   endCallSilently(id: string): void {
     const call = this.calls.get(id);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ResultInfo } from '../../shared/notifications/notificationSchema.js';
 import type { StoredCall } from '../../shared/calls/callStore.js';
 import { endedAbnormally, rejoinDecision, rejoinDelayMs } from '../../shared/meetings/rejoin.js';
 
@@ -22,8 +23,8 @@ describe('endedAbnormally', () => {
     [{ code: 200, subcode: 7000 }, false, 'ended by the bot'],
     [{ message: 'no code' }, false, 'no code'],
     [undefined, false, 'no resultInfo'],
-  ])('%o -> %s (%s)', (resultInfo, abnormal) => {
-    expect(endedAbnormally(resultInfo)).toBe(abnormal);
+  ] as const)('%o -> %s (%s)', (resultInfo, abnormal, _meaning) => {
+    expect(endedAbnormally(resultInfo as ResultInfo | undefined)).toBe(abnormal);
   });
 });
 

@@ -6,11 +6,14 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } 
 
 /**
  * A stand-in for the Microsoft services the bot talks to, over real HTTPS on loopback:
- * - Graph's cloud-communications calls API, behaving as the seeds say (answer 202, keepAlive 200
- *   while the call lives and 404 after, create 201, delete 204 followed by a terminated notification);
+ * - Graph's cloud-communications calls API, behaving as the seeds say (answer 202, reject 202,
+ *   keepAlive 200 while the call lives and 404 after, create 201 with meeting-join bodies checked,
+ *   delete 204 followed by a terminated notification), plus roster notifications and terminations
+ *   with a chosen resultInfo;
  * - an Entra ID token endpoint, so the app's real `ClientSecretCredential` gets its Graph token here;
  * - the notification signer: an OpenID configuration and JWKS, and tokens signed with its key.
- * Faults (429 with Retry-After, 5xx) and latency can be injected; every request is recorded.
+ * Faults (429 with Retry-After, 4xx/5xx with a chosen Graph error code) and latency can be injected;
+ * every request is recorded.
  */
 
 export type SimCallState = 'incoming' | 'establishing' | 'established' | 'terminated';

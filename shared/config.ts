@@ -25,6 +25,24 @@ export interface AppConfig {
   hostStorageConnectionString: string;
   graphBaseUrl: string;
   notificationOpenIdConfigUrl: string;
+  incomingCalls: {
+    /** Tenants whose calls are answered; empty = any tenant. Lower case. */
+    allowedTenantIds: string[];
+    /** At this many active calls an incoming call is rejected as busy; 0 = no limit. */
+    maxActiveCalls: number;
+    /** How long a count of the active calls is reused before it is taken again. */
+    activeCallsCacheSeconds: number;
+    /** `participantCapacity` of the answer to a policy-based recording invitation (answer seed). */
+    policyRecordingParticipantCapacity: number;
+  };
+  meetings: {
+    /** Hang up once the bot has been alone in a meeting this long; 0 = never. */
+    leaveWhenAloneMinutes: number;
+    /** Rejoins after an abnormal end of a joined meeting; 0 = never. */
+    rejoinAttempts: number;
+    /** Wait before the first rejoin attempt; doubled for each further one. */
+    rejoinBackoffSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -85,6 +103,19 @@ const tableName = optionalText.transform((value, ctx) => {
 // so an interval at or above that would let every call drop.
 const MAX_KEEPALIVE_INTERVAL_MINUTES = 44;
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// A comma (or space) separated list of tenant ids; empty means any tenant.
+const tenantIdList = optionalText.transform((value, ctx) => {
+  const ids = (value ?? '').split(/[\s,;]+/).filter((id) => id !== '');
+  const bad = ids.filter((id) => !GUID.test(id));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of tenant ids (GUIDs), got "${bad.join(', ')}"` });
+    return z.NEVER;
+  }
+  return ids.map((id) => id.toLowerCase());
+});
+
 const settingsSchema = z.object({
   AzureWebJobsStorage: optionalText,
   CALLS_TABLE_CONNECTION: optionalText,
@@ -103,6 +134,13 @@ const settingsSchema = z.object({
     'https:',
     'http:',
   ]),
+  ALLOWED_TENANT_IDS: tenantIdList,
+  MAX_ACTIVE_CALLS: integerSetting(0, 0, 1_000_000),
+  ACTIVE_CALLS_CACHE_SECONDS: integerSetting(30, 0, 3600),
+  POLICY_RECORDING_PARTICIPANT_CAPACITY: integerSetting(200, 1, 10_000),
+  LEAVE_WHEN_ALONE_MINUTES: integerSetting(5, 0, 24 * 60),
+  REJOIN_ATTEMPTS: integerSetting(3, 0, 10),
+  REJOIN_BACKOFF_SECONDS: integerSetting(2, 0, 60),
 });
 
 /**
@@ -138,5 +176,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     hostStorageConnectionString: s.AzureWebJobsStorage,
     graphBaseUrl: s.GRAPH_BASE_URL.replace(/\/+$/, ''),
     notificationOpenIdConfigUrl: s.NOTIFICATION_OPENID_CONFIG_URL,
+    incomingCalls: {
+      allowedTenantIds: s.ALLOWED_TENANT_IDS,
+      maxActiveCalls: s.MAX_ACTIVE_CALLS,
+      activeCallsCacheSeconds: s.ACTIVE_CALLS_CACHE_SECONDS,
+      policyRecordingParticipantCapacity: s.POLICY_RECORDING_PARTICIPANT_CAPACITY,
+    },
+    meetings: {
+      leaveWhenAloneMinutes: s.LEAVE_WHEN_ALONE_MINUTES,
+      rejoinAttempts: s.REJOIN_ATTEMPTS,
+      rejoinBackoffSeconds: s.REJOIN_BACKOFF_SECONDS,
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { JwtNotificationAuthenticator, type NotificationAuthenticator } from './auth/notificationAuth.js';
+import { ActiveCallCounter } from './calls/activeCallCount.js';
 import type { CallStore } from './calls/callStore.js';
 import { TableCallStore } from './calls/tableCallStore.js';
 import { loadConfig, type AppConfig } from './config.js';
@@ -14,18 +15,26 @@ export interface Runtime {
   authenticator: NotificationAuthenticator;
   shardQueue: ShardQueue;
   clock: () => Date;
+  /** The active-call count behind MAX_ACTIVE_CALLS, cached per process. */
+  activeCalls: ActiveCallCounter;
+  /** Waits between rejoin attempts; tests inject one that does not wait. */
+  sleep: (ms: number) => Promise<void>;
 }
 
 export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'config'>> = {}): Runtime {
+  const store =
+    parts.store ?? TableCallStore.fromConnectionString(config.callsTable.connectionString, config.callsTable.tableName);
   return {
     config,
-    store: parts.store ?? TableCallStore.fromConnectionString(config.callsTable.connectionString, config.callsTable.tableName),
+    store,
     graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot))),
     authenticator:
       parts.authenticator ??
       new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
     shardQueue: parts.shardQueue ?? new StorageShardQueue(config.hostStorageConnectionString),
     clock: parts.clock ?? (() => new Date()),
+    activeCalls: parts.activeCalls ?? new ActiveCallCounter(store, config.incomingCalls.activeCallsCacheSeconds * 1000),
+    sleep: parts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };
 }
 

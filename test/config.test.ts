@@ -23,6 +23,13 @@ describe('loadConfig', () => {
       hostStorageConnectionString: 'UseDevelopmentStorage=true',
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
       notificationOpenIdConfigUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
+      incomingCalls: {
+        allowedTenantIds: [],
+        maxActiveCalls: 0,
+        activeCallsCacheSeconds: 30,
+        policyRecordingParticipantCapacity: 200,
+      },
+      meetings: { leaveWhenAloneMinutes: 5, rejoinAttempts: 3, rejoinBackoffSeconds: 2 },
     });
   });
 
@@ -62,10 +69,37 @@ describe('loadConfig', () => {
     [{ KEEPALIVE_MAX_IN_FLIGHT: '0' }, 'KEEPALIVE_MAX_IN_FLIGHT must be a whole number from 1'],
     [{ GRAPH_BASE_URL: 'http://graph.microsoft.com/v1.0' }, 'GRAPH_BASE_URL must use https:'],
     [{ AZURE_AUTHORITY_HOST: 'http://login.example' }, 'AZURE_AUTHORITY_HOST must be an https URL'],
+    [{ ALLOWED_TENANT_IDS: '72f988bf-86f1-41af-91ab-2d7cd011db47, contoso' }, 'ALLOWED_TENANT_IDS must be a comma-separated list of tenant ids (GUIDs), got "contoso"'],
+    [{ MAX_ACTIVE_CALLS: '-1' }, 'MAX_ACTIVE_CALLS must be a whole number from 0'],
+    [{ ACTIVE_CALLS_CACHE_SECONDS: '1.5' }, 'ACTIVE_CALLS_CACHE_SECONDS must be a whole number from 0 to 3600'],
+    [{ POLICY_RECORDING_PARTICIPANT_CAPACITY: '0' }, 'POLICY_RECORDING_PARTICIPANT_CAPACITY must be a whole number from 1'],
+    [{ LEAVE_WHEN_ALONE_MINUTES: 'never' }, 'LEAVE_WHEN_ALONE_MINUTES must be a whole number from 0'],
+    [{ REJOIN_ATTEMPTS: '11' }, 'REJOIN_ATTEMPTS must be a whole number from 0 to 10'],
+    [{ REJOIN_BACKOFF_SECONDS: '61' }, 'REJOIN_BACKOFF_SECONDS must be a whole number from 0 to 60'],
   ])('names the bad setting: %o', (change, message) => {
     const env = { ...minimal, ...change };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the incoming-call and meeting settings', () => {
+    const config = loadConfig({
+      ...minimal,
+      ALLOWED_TENANT_IDS: ' 72F988BF-86F1-41AF-91AB-2D7CD011DB47,aaaabbbb-0000-1111-2222-333344445555 ',
+      MAX_ACTIVE_CALLS: '500',
+      ACTIVE_CALLS_CACHE_SECONDS: '0',
+      POLICY_RECORDING_PARTICIPANT_CAPACITY: '50',
+      LEAVE_WHEN_ALONE_MINUTES: '0',
+      REJOIN_ATTEMPTS: '0',
+      REJOIN_BACKOFF_SECONDS: '10',
+    });
+    expect(config.incomingCalls).toEqual({
+      allowedTenantIds: ['72f988bf-86f1-41af-91ab-2d7cd011db47', 'aaaabbbb-0000-1111-2222-333344445555'],
+      maxActiveCalls: 500,
+      activeCallsCacheSeconds: 0,
+      policyRecordingParticipantCapacity: 50,
+    });
+    expect(config.meetings).toEqual({ leaveWhenAloneMinutes: 0, rejoinAttempts: 0, rejoinBackoffSeconds: 10 });
   });
 
   it('names every bad setting at once', () => {

@@ -12,6 +12,16 @@ export interface CallDetails {
   meetingInfo?: JsonObject | undefined;
 }
 
+/**
+ * Exactly what the bot sent to join a meeting (create-call seed), kept apart from the chatInfo and
+ * meetingInfo Graph reports back, which may lack fields a rejoin needs (e.g. the organizer's tenant).
+ */
+export type JoinInfo = {
+  chatInfo?: JsonObject | undefined;
+  meetingInfo: JsonObject;
+  tenantId: string;
+};
+
 export interface CallRecord extends CallDetails {
   callId: string;
   state: CallState;
@@ -19,6 +29,22 @@ export interface CallRecord extends CallDetails {
   establishedAt?: Date | undefined;
   lastKeepAliveAt?: Date | undefined;
   keepAliveFailures: number;
+  /** Present on meetings the bot joined itself: what to send again to rejoin. */
+  joinInfo?: JoinInfo | undefined;
+  /** The bot's own participant id in the call, to tell itself apart in a roster. */
+  myParticipantId?: string | undefined;
+  /** Participants in the last roster notification, the bot included. */
+  participantCount?: number | undefined;
+  /** The last roster held nobody but the bot. */
+  alone?: boolean | undefined;
+  /** When the roster last became the bot alone; meaningful while `alone`. */
+  aloneSince?: Date | undefined;
+  /** The bot asked Graph to hang up: the end that follows is normal and is not rejoined. */
+  hangUpRequestedAt?: Date | undefined;
+  /** Rejoins made since the meeting was last established. */
+  rejoinAttempts?: number | undefined;
+  /** The call this one rejoined. */
+  rejoinedFrom?: string | undefined;
 }
 
 /** A call as read from the store, with the ETag that guards the next write. */
@@ -67,6 +93,12 @@ export interface PageOptions {
   partition?: string;
 }
 
+export interface CallPage {
+  calls: StoredCall[];
+  /** Absent on the last page. */
+  continuationToken: string | undefined;
+}
+
 export interface CallStore {
   get(callId: string): Promise<StoredCall | undefined>;
   /** Adds a call; `exists` when a row for it is already there (a duplicate notification). */
@@ -78,6 +110,13 @@ export interface CallStore {
    */
   update(callId: string, decide: DecideChange, known?: StoredCall): Promise<UpdateResult>;
   remove(callId: string): Promise<'removed' | 'missing'>;
+  /**
+   * One page of active calls for a listing; pass the previous page's `continuationToken` for the
+   * next. `invalidToken` when the token is not one this store handed out.
+   */
+  listPage(pageSize: number, continuationToken?: string): Promise<CallPage | 'invalidToken'>;
+  /** How many calls are active. Reads every row's key only, so it costs one request per 1,000 calls. */
+  countActive(): Promise<number>;
   /** All active calls, a page at a time, so the caller never holds the whole table. */
   pages(options?: PageOptions): AsyncIterable<StoredCall[]>;
   /**

@@ -6,9 +6,11 @@ import { isCallState } from './callState.js';
 import {
   keepAliveChange,
   type CallChange,
+  type CallPage,
   type CallRecord,
   type CallStore,
   type DecideChange,
+  type JoinInfo,
   type KeepAliveResult,
   type PageOptions,
   type RecordedKeepAlives,
@@ -30,6 +32,14 @@ interface CallEntity {
   meetingInfo?: string;
   establishedAt?: Date;
   lastKeepAliveAt?: Date;
+  joinInfo?: string;
+  myParticipantId?: string;
+  participantCount?: number;
+  alone?: boolean;
+  aloneSince?: Date;
+  hangUpRequestedAt?: Date;
+  rejoinAttempts?: number;
+  rejoinedFrom?: string;
 }
 
 const TABLE_AGENT_OPTIONS = { keepAlive: true, maxSockets: 32 };
@@ -177,6 +187,20 @@ export class TableCallStore implements CallStore {
     }
   }
 
+  async listPage(pageSize: number, continuationToken?: string): Promise<CallPage | 'invalidToken'> {
+    if (continuationToken !== undefined && !isContinuationToken(continuationToken)) return 'invalidToken';
+    await this.ensureTable();
+    const pages = this.client.listEntities<CallEntity>().byPage({ maxPageSize: pageSize, continuationToken });
+    for await (const page of pages) {
+      return { calls: page.map(fromEntity), continuationToken: page.continuationToken };
+    }
+    return { calls: [], continuationToken: undefined };
+  }
+
+  countActive(): Promise<number> {
+    return this.countUpTo(Number.MAX_SAFE_INTEGER);
+  }
+
   private ensureTable(): Promise<void> {
     // Created on first use; createTable is a no-op when the table exists. A failed attempt is
     // forgotten so the next call tries again.
@@ -208,6 +232,17 @@ function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : undefined;
 }
 
+// The SDK's token is base64 of {"nextPartitionKey": ..., "nextRowKey": ...}; anything else would
+// make it throw deep inside a query, so a caller's token is checked first.
+function isContinuationToken(token: string): boolean {
+  try {
+    const decoded = JSON.parse(Buffer.from(token, 'base64').toString('latin1')) as unknown;
+    return typeof (decoded as { nextPartitionKey?: unknown } | null)?.nextPartitionKey === 'string';
+  } catch {
+    return false;
+  }
+}
+
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -234,6 +269,14 @@ function toEntity(call: CallRecord): CallEntity {
     meetingInfo: json(call.meetingInfo),
     establishedAt: call.establishedAt,
     lastKeepAliveAt: call.lastKeepAliveAt,
+    joinInfo: json(call.joinInfo),
+    myParticipantId: call.myParticipantId,
+    participantCount: call.participantCount,
+    alone: call.alone,
+    aloneSince: call.aloneSince,
+    hangUpRequestedAt: call.hangUpRequestedAt,
+    rejoinAttempts: call.rejoinAttempts,
+    rejoinedFrom: call.rejoinedFrom,
   }) as CallEntity;
 }
 
@@ -249,6 +292,14 @@ function changeEntity(callId: string, change: CallChange): Partial<CallEntity> &
       meetingInfo: json(change.meetingInfo),
       establishedAt: change.establishedAt,
       lastKeepAliveAt: change.lastKeepAliveAt,
+      joinInfo: json(change.joinInfo),
+      myParticipantId: change.myParticipantId,
+      participantCount: change.participantCount,
+      alone: change.alone,
+      aloneSince: change.aloneSince,
+      hangUpRequestedAt: change.hangUpRequestedAt,
+      rejoinAttempts: change.rejoinAttempts,
+      rejoinedFrom: change.rejoinedFrom,
     }),
     partitionKey: partitionKeyOf(callId),
     rowKey: callId,
@@ -272,5 +323,13 @@ function fromEntity(entity: TableEntityResult<CallEntity>): StoredCall {
     meetingInfo: parseJson(entity.meetingInfo),
     establishedAt: entity.establishedAt,
     lastKeepAliveAt: entity.lastKeepAliveAt,
+    joinInfo: parseJson(entity.joinInfo) as JoinInfo | undefined,
+    myParticipantId: entity.myParticipantId,
+    participantCount: entity.participantCount,
+    alone: entity.alone,
+    aloneSince: entity.aloneSince,
+    hangUpRequestedAt: entity.hangUpRequestedAt,
+    rejoinAttempts: entity.rejoinAttempts,
+    rejoinedFrom: entity.rejoinedFrom,
   };
 }

@@ -20,6 +20,7 @@ export function fanOutDepsOf({ store, graph, clock, shardQueue, config }: Runtim
     queue: shardQueue,
     intervalMinutes: config.keepAlive.intervalMinutes,
     maxInFlight: config.keepAlive.maxInFlight,
+    leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
     fanOutThreshold: config.keepAlive.fanOutThreshold,
   };
 }

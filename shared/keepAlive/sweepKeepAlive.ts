@@ -1,5 +1,7 @@
 import pLimit from 'p-limit';
 import type { CallStore, KeepAliveResult, StoredCall } from '../calls/callStore.js';
+import { leaveEmptyMeeting } from '../calls/hangUp.js';
+import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { keepAliveBasis, keepAliveDue } from './keepAliveDue.js';
@@ -14,6 +16,8 @@ export interface SweepDeps {
   pageSize?: number;
   /** Sweep only this partition (one shard of a fanned-out sweep); all calls when absent. */
   partition?: string;
+  /** LEAVE_WHEN_ALONE_MINUTES; 0 or absent = never leave. */
+  leaveWhenAloneMinutes?: number;
 }
 
 export interface SweepSummary {
@@ -60,6 +64,11 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     const results: KeepAliveResult[] = [];
     const work: Promise<void>[] = [];
     for (const call of page) {
+      if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
+        // Alone in a meeting long enough: hang up rather than keep an empty meeting alive.
+        work.push(limit(() => leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps)));
+        continue;
+      }
       if (!keepAliveDue(call, now, deps.intervalMinutes)) {
         track(keepAliveBasis(call));
         continue;

@@ -1,8 +1,12 @@
 import { nextCallState, type CallState } from '../calls/callState.js';
 import type { CallChange, CallDetails, CallStore, StoredCall } from '../calls/callStore.js';
 import { describeTermination } from '../calls/termination.js';
+import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest, GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
+import type { Runtime } from '../runtime.js';
+import { rejoinMeeting, type RejoinSettings } from '../meetings/rejoin.js';
+import { decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import type { CommsNotifications, ResultInfo } from './notificationSchema.js';
 import { planNotification, type NotificationPlan } from './planNotification.js';
 
@@ -12,12 +16,35 @@ export interface NotificationDeps {
   callbackUrl: string;
   clock: () => Date;
   log: Logger;
+  /** Tells the bot apart from the other participants of a roster. */
+  botAppId: string;
+  policy: IncomingCallPolicy;
+  activeCalls: { count(): Promise<number>; noteAnswered(): void };
+  rejoin: RejoinSettings;
+}
+
+/** The notification handler's parts, from the process runtime. */
+export function notificationDeps(runtime: Runtime, log: Logger): NotificationDeps {
+  const { store, graph, clock, config, activeCalls, sleep } = runtime;
+  return {
+    store,
+    graph,
+    clock,
+    log,
+    callbackUrl: config.bot.callbackUrl,
+    botAppId: config.bot.appId,
+    policy: config.incomingCalls,
+    activeCalls,
+    rejoin: { attempts: config.meetings.rejoinAttempts, backoffSeconds: config.meetings.rejoinBackoffSeconds, sleep },
+  };
 }
 
 export type NotificationOutcome =
   | 'answered'
   | 'duplicate'
   | 'answerFailed'
+  | 'rejected'
+  | 'roster'
   | 'updated'
   | 'stale'
   | 'unknownCall'
@@ -51,7 +78,14 @@ export async function handleNotificationBatch(
 function carryOut(plan: NotificationPlan, tenantId: string, deps: NotificationDeps): Promise<NotificationOutcome> {
   switch (plan.kind) {
     case 'answer':
-      return answerIncomingCall(plan.callId, { ...plan.details, tenantId: plan.details.tenantId ?? tenantId }, deps);
+      return answerIncomingCall(
+        plan.callId,
+        { ...plan.details, tenantId: plan.details.tenantId ?? tenantId },
+        plan.policyRecording,
+        deps,
+      );
+    case 'roster':
+      return updateRoster(plan.callId, plan.participants, deps);
     case 'updateState':
       return updateCallState(plan.callId, plan.state, plan.details, deps);
     case 'end':
@@ -62,32 +96,55 @@ function carryOut(plan: NotificationPlan, tenantId: string, deps: NotificationDe
   }
 }
 
-export function answerRequest(callbackUrl: string): AnswerRequest {
+export function answerRequest(callbackUrl: string, participantCapacity?: number): AnswerRequest {
   return {
     callbackUri: callbackUrl,
     acceptedModalities: ['audio'],
     mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+    ...(participantCapacity === undefined ? {} : { participantCapacity }),
   };
 }
 
 /**
- * Stores the call, then answers it at once: Graph gives the bot 15 s (answer seed). The row is
- * written first, and only the writer that created it answers, so a duplicate delivery (or a
- * second instance receiving it) never answers twice.
+ * Applies the incoming-call policy, then stores the call and answers it at once: Graph gives the
+ * bot 15 s, 5 s for policy-based recording (answer seed). The row is written first, and only the
+ * writer that created it answers, so a duplicate delivery (or a second instance receiving it)
+ * never answers twice. A rejected call gets no row.
  */
 export async function answerIncomingCall(
   callId: string,
   details: CallDetails,
-  { store, graph, callbackUrl, clock, log }: NotificationDeps,
+  policyRecording: boolean,
+  { store, graph, callbackUrl, clock, log, policy, activeCalls }: NotificationDeps,
 ): Promise<NotificationOutcome> {
+  const decision = decideIncomingCall(
+    {
+      tenantId: details.tenantId,
+      policyRecording,
+      activeCalls: policy.maxActiveCalls > 0 ? await activeCalls.count() : undefined,
+    },
+    policy,
+  );
+  if (decision.kind === 'reject') {
+    const rejected = await graph.reject(callId, decision.reason);
+    if (rejected.ok) log.info(`Call ${callId}: rejected (${decision.reason}): ${decision.why}`);
+    else {
+      log.warn(
+        `Call ${callId}: reject (${decision.reason}: ${decision.why}) failed ` +
+          `(Graph ${rejected.status ?? 'no response'} ${rejected.code ?? ''}: ${rejected.message})`,
+      );
+    }
+    return 'rejected';
+  }
   const inserted = await store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, ...details });
   if (inserted === 'exists') {
     log.info(`Call ${callId}: duplicate incoming notification; it is already being answered`);
     return 'duplicate';
   }
-  const outcome = await graph.answer(callId, answerRequest(callbackUrl));
+  const outcome = await graph.answer(callId, answerRequest(callbackUrl, decision.participantCapacity), decision.deadlineMs);
   if (outcome.ok) {
-    log.info(`Call ${callId}: answered`);
+    activeCalls.noteAnswered();
+    log.info(`Call ${callId}: answered${policyRecording ? ' (policy-based recording)' : ''}`);
     return 'answered';
   }
   // The call was not answered, so there is nothing to keep alive. Removing the row also lets a
@@ -141,17 +198,53 @@ export function stateChange(
     ),
   ) as CallDetails;
   const establishedAt = state === 'established' && current.establishedAt === undefined ? now : undefined;
-  if (state === current.state && establishedAt === undefined && Object.keys(newDetails).length === 0) return undefined;
-  return { ...newDetails, state, establishedAt };
+  // A rejoined meeting that is established again earns a fresh set of rejoin attempts.
+  const rejoinAttempts = state === 'established' && (current.rejoinAttempts ?? 0) > 0 ? 0 : undefined;
+  if (
+    state === current.state &&
+    establishedAt === undefined &&
+    rejoinAttempts === undefined &&
+    Object.keys(newDetails).length === 0
+  ) {
+    return undefined;
+  }
+  return { ...newDetails, state, establishedAt, rejoinAttempts };
 }
 
+/** A roster notification: the participant count, and whether the bot is now alone (for LEAVE_WHEN_ALONE_MINUTES). */
+export async function updateRoster(
+  callId: string,
+  participants: Record<string, unknown>[],
+  { store, clock, log, botAppId }: NotificationDeps,
+): Promise<NotificationOutcome> {
+  const result = await store.update(callId, (current) => rosterChange(current, participants, botAppId, clock()));
+  if (result.outcome === 'missing') {
+    log.warn(`Call ${callId}: roster notification for a call that is not tracked; ignored`);
+    return 'unknownCall';
+  }
+  if (result.outcome === 'updated') {
+    log.info(
+      `Call ${callId}: ${result.call.participantCount} participant(s)${result.call.alone ? ', the bot is alone' : ''}`,
+    );
+  }
+  return 'roster';
+}
+
+/**
+ * Deletes the row of an ended call and logs why it ended. A meeting the bot joined that ended
+ * abnormally is rejoined; only the delivery that removed the row does so, so a redelivered
+ * terminated notification never rejoins twice.
+ */
 export async function endCall(
   callId: string,
   resultInfo: ResultInfo | undefined,
-  { store, log }: NotificationDeps,
+  deps: NotificationDeps,
 ): Promise<NotificationOutcome> {
+  const { store, log } = deps;
+  const call = await store.get(callId);
   const removed = await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
   log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
+  if (call && removed === 'removed') await rejoinMeeting(call, resultInfo, deps.rejoin, deps);
   return 'ended';
 }

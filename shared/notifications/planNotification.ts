@@ -9,7 +9,10 @@ import {
 
 /** What one notification asks of the bot. Pure: deciding needs no I/O. */
 export type NotificationPlan =
-  | { kind: 'answer'; callId: string; details: CallDetails }
+  /** `policyRecording`: a policy-based recording invitation (answer seed, example 3). */
+  | { kind: 'answer'; callId: string; details: CallDetails; policyRecording: boolean }
+  /** The call's participants as the roster notification lists them (create-call seed, "Notification - roster"). */
+  | { kind: 'roster'; callId: string; participants: Record<string, unknown>[] }
   | { kind: 'updateState'; callId: string; state: CallState; details: CallDetails }
   | { kind: 'end'; callId: string; resultInfo: ResultInfo | undefined }
   | { kind: 'ignore'; callId: string; reason: string };
@@ -40,6 +43,12 @@ export function planNotification(notification: CommsNotification): PlanResult {
     return { ok: false, reason: `resourceUrl "${notification.resourceUrl}" is not a /communications/calls/{id} resource` };
   }
   const { callId, subResource } = resource;
+  if (subResource?.toLowerCase() === 'participants' && notification.changeType !== 'deleted') {
+    if (!Array.isArray(notification.resourceData)) {
+      return ok({ kind: 'ignore', callId, reason: 'participants notification without a participant list' });
+    }
+    return ok({ kind: 'roster', callId, participants: notification.resourceData });
+  }
   if (subResource !== undefined) {
     return ok({ kind: 'ignore', callId, reason: `${subResource.split('/')[0]} notifications are not handled` });
   }
@@ -65,7 +74,7 @@ export function planNotification(notification: CommsNotification): PlanResult {
   }
   const details = callDetails(data);
   if (notification.changeType === 'created' && data.state === 'incoming') {
-    return ok({ kind: 'answer', callId, details });
+    return ok({ kind: 'answer', callId, details, policyRecording: data.applicationMetadata !== undefined });
   }
   return ok({ kind: 'updateState', callId, state: data.state, details });
 }

@@ -112,6 +112,8 @@ describe('above SWEEP_FANOUT_THRESHOLD', () => {
       remove: () => Promise.reject(new Error('not used')),
       recordKeepAliveResults: () => Promise.reject(new Error('not used')),
       countUpTo: () => Promise.reject(new Error('not used')),
+      listPage: () => Promise.reject(new Error('not used')),
+      countActive: () => Promise.reject(new Error('not used')),
       pages: async function* () {
         throw new Error('table unreachable');
       },

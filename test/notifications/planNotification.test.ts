@@ -60,6 +60,7 @@ describe('planNotification', () => {
           chatInfo: undefined,
           meetingInfo: undefined,
         },
+        policyRecording: false,
       },
     });
   });
@@ -71,6 +72,7 @@ describe('planNotification', () => {
       plan: {
         kind: 'answer',
         callId: 'e71f0300-9c1f-4d99-b5f4-2722e877d497',
+        policyRecording: true,
         details: { tenantId: '932899f8-2ea1-4604-8413-27bd2892079f', meetingInfo: { token: 'join token' } },
       },
     });
@@ -90,14 +92,21 @@ describe('planNotification', () => {
     expect(result).toMatchObject({ ok: true, plan: { callId: 'c1', ...expected } });
   });
 
-  it('ignores the seed roster and content-sharing notifications', () => {
+  it('plans a roster update from the seed roster notification', () => {
+    const participants = [{ '@odata.type': '#microsoft.graph.participant', id: 'p' }];
     expect(
-      plan({
-        changeType: 'updated',
-        resourceUrl: '/communications/calls/2f1a1100/participants',
-        resourceData: [{ '@odata.type': '#microsoft.graph.participant', id: 'p' }],
-      }),
-    ).toEqual({ ok: true, plan: { kind: 'ignore', callId: '2f1a1100', reason: 'participants notifications are not handled' } });
+      plan({ changeType: 'updated', resourceUrl: '/communications/calls/2f1a1100/participants', resourceData: participants }),
+    ).toEqual({ ok: true, plan: { kind: 'roster', callId: '2f1a1100', participants } });
+  });
+
+  it.each([
+    ['a participant deleted', 'deleted', '/communications/calls/c1/participants/p1', undefined],
+    ['participants without a list', 'updated', '/communications/calls/c1/participants', { id: 'p1' }],
+  ] as const)('ignores %s', (_name, changeType, resourceUrl, resourceData) => {
+    expect(plan({ changeType, resourceUrl, resourceData })).toMatchObject({ ok: true, plan: { kind: 'ignore', callId: 'c1' } });
+  });
+
+  it('ignores content-sharing notifications', () => {
     expect(plan({ changeType: 'deleted', resourceUrl: '/communications/calls/421f4c00/contentsharingsessions/2765eb15' })).toMatchObject({
       ok: true,
       plan: { kind: 'ignore', reason: 'contentsharingsessions notifications are not handled' },

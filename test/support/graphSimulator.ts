@@ -6,11 +6,14 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } 
 
 /**
  * A stand-in for the Microsoft services the bot talks to, over real HTTPS on loopback:
- * - Graph's cloud-communications calls API, behaving as the seeds say (answer 202, keepAlive 200
- *   while the call lives and 404 after, create 201, delete 204 followed by a terminated notification);
+ * - Graph's cloud-communications calls API, behaving as the seeds say (answer 202, reject 202,
+ *   keepAlive 200 while the call lives and 404 after, create 201 with meeting-join bodies checked,
+ *   delete 204 followed by a terminated notification), plus roster notifications and terminations
+ *   with a chosen resultInfo;
  * - an Entra ID token endpoint, so the app's real `ClientSecretCredential` gets its Graph token here;
  * - the notification signer: an OpenID configuration and JWKS, and tokens signed with its key.
- * Faults (429 with Retry-After, 5xx) and latency can be injected; every request is recorded.
+ * Faults (429 with Retry-After, 4xx/5xx with a chosen Graph error code) and latency can be injected;
+ * every request is recorded.
  */
 
 export type SimCallState = 'incoming' | 'establishing' | 'established' | 'terminated';
@@ -23,6 +26,9 @@ export interface SimCall {
   answerRequests: unknown[];
   keepAlives: number;
   body?: Record<string, unknown>;
+  /** The bot's participant id in the call (create answer: myParticipantId). */
+  myParticipantId?: string;
+  rejectReason?: string;
 }
 
 export interface RecordedRequest {
@@ -39,10 +45,13 @@ export interface Fault {
   retryAfterSeconds?: number;
   /** How many matching requests fail; Infinity for a persistent fault. */
   times: number;
+  /** Graph's error code and message in the body; a generic one when absent. */
+  code?: string;
+  message?: string;
 }
 
 type FaultRule = Fault & { action: GraphAction };
-type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete';
+type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject';
 
 export type NotificationSink = (body: Record<string, unknown>, authorization: string) => Promise<void>;
 
@@ -64,6 +73,7 @@ export class GraphSimulator {
   private readonly issuedGraphTokens = new Set<string>();
   private signingKey: { privateKey: CryptoKey; kid: string; jwk: Record<string, unknown> } | undefined;
   private port = 0;
+  private readonly deliveries = new Set<Promise<void>>();
 
   constructor(private readonly tls: { cert: string; key: string }) {}
 
@@ -115,10 +125,40 @@ export class GraphSimulator {
     return call;
   }
 
+  /** The call the bot created most recently (a join or a rejoin). */
+  lastCreatedCall(): SimCall | undefined {
+    return [...this.calls.values()].filter((c) => c.direction === 'outgoing').at(-1);
+  }
+
   /** The call ends on Graph's side without the bot being told (e.g. a lost notification). */
   endCallSilently(id: string): void {
     const call = this.calls.get(id);
     if (call) call.state = 'terminated';
+  }
+
+  /** Graph ends the call with the given resultInfo and tells the bot; resolves once the bot has handled it. */
+  async terminate(id: string, resultInfo: { code: number; subcode: number; message: string }): Promise<void> {
+    const call = this.calls.get(id);
+    if (call) call.state = 'terminated';
+    await this.notify(terminatedNotification(id, resultInfo));
+  }
+
+  /**
+   * A roster notification for the call: the bot plus `others` people (create-call seed,
+   * "Notification - roster"); resolves once the bot has handled it.
+   */
+  async sendRoster(id: string, others: number): Promise<void> {
+    const call = this.calls.get(id);
+    const bot = rosterParticipant(call?.myParticipantId ?? randomUUID(), { application: { displayName: 'Calling Bot', id: SIM_BOT_APP_ID } });
+    const people = Array.from({ length: others }, (_, i) =>
+      rosterParticipant(randomUUID(), { user: { displayName: `Person ${i + 1}`, id: randomUUID() } }),
+    );
+    await this.notify(rosterNotification(id, [...people, bot]));
+  }
+
+  /** Resolves once every notification the simulator started on its own (e.g. after a hang-up) was handled. */
+  async idle(): Promise<void> {
+    while (this.deliveries.size > 0) await Promise.all([...this.deliveries]);
   }
 
   failNext(action: GraphAction, fault: Fault): void {
@@ -232,7 +272,7 @@ export class GraphSimulator {
         fault.times--;
         const headers: Record<string, string> =
           fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) };
-        return reply(fault.status, graphError(`Simulated${fault.status}`, 'Injected fault'), headers);
+        return reply(fault.status, graphError(fault.code ?? `Simulated${fault.status}`, fault.message ?? 'Injected fault'), headers);
       }
       return this.graphRoute(action, body, reply);
     } finally {
@@ -252,9 +292,24 @@ export class GraphSimulator {
       case 'answer': {
         if (!live) return notFound();
         if (!isValidAnswer(body)) return reply(400, graphError('BadRequest', 'Invalid answer request body'));
+        const capacity = (body as Record<string, unknown>)['participantCapacity'];
+        if (capacity !== undefined && (!Number.isInteger(capacity) || (capacity as number) < 1)) {
+          return reply(400, graphError('BadRequest', 'participantCapacity must be a positive integer'));
+        }
         if (call.state !== 'incoming') return reply(409, graphError('Conflict', 'Call was already answered'));
         call.answerRequests.push(body);
         call.state = 'establishing';
+        return reply(202);
+      }
+      case 'reject': {
+        if (!live) return notFound();
+        const reason = (body as Record<string, unknown> | undefined)?.['reason'];
+        if (reason !== undefined && !['none', 'busy', 'forbidden'].includes(reason as string)) {
+          return reply(400, graphError('BadRequest', `Invalid reject reason ${String(reason)}`));
+        }
+        if (call.state !== 'incoming') return reply(409, graphError('Conflict', 'Only an incoming call can be rejected'));
+        call.state = 'terminated';
+        call.rejectReason = (reason as string | undefined) ?? 'none';
         return reply(202);
       }
       case 'keepAlive':
@@ -266,6 +321,8 @@ export class GraphSimulator {
         if (!request || typeof request['callbackUri'] !== 'string' || !request['mediaConfig']) {
           return reply(400, graphError('BadRequest', 'callbackUri and mediaConfig are required'));
         }
+        const invalidJoin = joinProblem(request);
+        if (invalidJoin) return reply(400, graphError('BadRequest', invalidJoin));
         const created: SimCall = {
           id: randomUUID(),
           state: 'establishing',
@@ -274,11 +331,19 @@ export class GraphSimulator {
           answerRequests: [],
           keepAlives: 0,
           body: request,
+          myParticipantId: randomUUID(),
         };
         this.calls.set(created.id, created);
         return reply(
           201,
-          { '@odata.type': '#microsoft.graph.call', ...request, id: created.id, state: 'establishing', direction: 'outgoing' },
+          {
+            '@odata.type': '#microsoft.graph.call',
+            ...request,
+            id: created.id,
+            state: 'establishing',
+            direction: 'outgoing',
+            myParticipantId: created.myParticipantId,
+          },
           { Location: `${this.graphBaseUrl}/communications/calls/${created.id}` },
         );
       }
@@ -287,9 +352,10 @@ export class GraphSimulator {
         call.state = 'terminated';
         reply(204);
         // Graph confirms a hang-up with a terminated notification.
-        setImmediate(() => {
-          void this.notify(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' }));
-        });
+        const delivery = new Promise<void>((resolve) => setImmediate(resolve))
+          .then(() => this.notify(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' })))
+          .finally(() => this.deliveries.delete(delivery));
+        this.deliveries.add(delivery);
         return;
       }
     }
@@ -345,6 +411,21 @@ export function terminatedNotification(
   });
 }
 
+export function rosterParticipant(id: string, identity: Record<string, unknown>): Record<string, unknown> {
+  return {
+    '@odata.type': '#microsoft.graph.participant',
+    info: { '@odata.type': '#microsoft.graph.participantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', ...identity } },
+    mediaStreams: [{ '@odata.type': '#microsoft.graph.mediaStream', mediaType: 'audio', sourceId: '1', direction: 'sendReceive', serverMuted: false }],
+    isMuted: false,
+    isInLobby: false,
+    id,
+  };
+}
+
+export function rosterNotification(callId: string, participants: Record<string, unknown>[]): Record<string, unknown> {
+  return notificationBody('updated', `/communications/calls/${callId}/participants`, participants);
+}
+
 export function notificationBody(
   changeType: 'created' | 'updated' | 'deleted',
   resourceUrl: string,
@@ -366,13 +447,32 @@ export function notificationBody(
 // ---- helpers -------------------------------------------------------------------------------
 
 function actionOf(method: string, path: string): { action: GraphAction; callId: string | undefined } | undefined {
-  const match = /^\/v1\.0\/communications\/calls(?:\/([^/]+))?(?:\/(answer|keepAlive))?$/.exec(path);
+  const match = /^\/v1\.0\/communications\/calls(?:\/([^/]+))?(?:\/(answer|keepAlive|reject))?$/.exec(path);
   if (!match) return undefined;
   const [, callId, verb] = match;
-  if (method === 'POST' && callId && verb) return { action: verb as 'answer' | 'keepAlive', callId };
+  if (method === 'POST' && callId && verb) return { action: verb as 'answer' | 'keepAlive' | 'reject', callId };
   if (method === 'POST' && !callId) return { action: 'create', callId: undefined };
   if (method === 'DELETE' && callId && !verb) return { action: 'delete', callId };
   return undefined;
+}
+
+// What Graph would refuse in a meeting join (create-call seed: chatInfo with organizerMeetingInfo,
+// or joinMeetingIdMeetingInfo; tenantId either way).
+function joinProblem(request: Record<string, unknown>): string | undefined {
+  const meetingInfo = request['meetingInfo'] as Record<string, unknown> | undefined;
+  if (!meetingInfo) return undefined;
+  if (typeof request['tenantId'] !== 'string') return 'tenantId is required to join a meeting';
+  const type = meetingInfo['@odata.type'];
+  if (type === '#microsoft.graph.joinMeetingIdMeetingInfo') {
+    return typeof meetingInfo['joinMeetingId'] === 'string' ? undefined : 'joinMeetingId is required';
+  }
+  if (type === '#microsoft.graph.organizerMeetingInfo') {
+    const chatInfo = request['chatInfo'] as Record<string, unknown> | undefined;
+    const organizer = (meetingInfo['organizer'] as Record<string, Record<string, unknown>> | undefined)?.['user'];
+    if (typeof chatInfo?.['threadId'] !== 'string') return 'chatInfo.threadId is required with organizerMeetingInfo';
+    return typeof organizer?.['id'] === 'string' ? undefined : 'meetingInfo.organizer.user.id is required';
+  }
+  return `unsupported meetingInfo ${String(type)}`;
 }
 
 function isValidAnswer(body: unknown): boolean {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
 import { inject } from 'vitest';
+import { createGetCallHandler, createHangUpCallHandler, createListCallsHandler } from '../../functions/callControl.js';
+import { createJoinMeetingHandler } from '../../functions/joinMeeting.js';
 import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
 import { createNotificationsHandler } from '../../functions/notifications.js';
 import { loadConfig } from '../../shared/config.js';
@@ -62,6 +64,21 @@ export function notificationRequest(body: unknown, authorization: string | undef
   });
 }
 
+/** A request to one of the control routes (`/api/calls...`), as the Functions host would pass it. */
+export function controlRequest(
+  method: string,
+  path: string,
+  options: { body?: unknown; params?: Record<string, string> } = {},
+): HttpRequest {
+  const { body, params } = options;
+  return new HttpRequest({
+    method,
+    url: `https://bot.example.test${path}`,
+    ...(params ? { params } : {}),
+    ...(body === undefined ? {} : { body: { string: typeof body === 'string' ? body : JSON.stringify(body) } }),
+  });
+}
+
 export const timer: Timer = {
   isPastDue: false,
   schedule: { adjustForDST: true },
@@ -76,6 +93,14 @@ export interface Harness {
   /** Posts a body to the notifications function as Graph would (signed), or with the given Authorization. */
   post(body: unknown, authorization?: string): Promise<HttpResponseInit>;
   sweep(): Promise<SweepSummary>;
+  /** `POST /api/calls/join` with this body (a string is sent as is). */
+  join(body: unknown): Promise<HttpResponseInit>;
+  /** `GET /api/calls` with this query string (without `?`). */
+  list(query?: string): Promise<HttpResponseInit>;
+  getCall(id: string): Promise<HttpResponseInit>;
+  hangUp(id: string): Promise<HttpResponseInit>;
+  /** Every wait the rejoin backoff asked for, in ms; the harness does not actually wait. */
+  sleeps: number[];
   stop(): Promise<void>;
 }
 
@@ -86,8 +111,19 @@ export async function startHarness(
 ): Promise<Harness> {
   const sim = await new GraphSimulator(inject('simulatorTls')).start();
   const clock = new TestClock();
-  const runtime = createRuntime(loadConfig(testSettings(sim, overrides)), { ...parts, clock: clock.now });
+  const sleeps: number[] = [];
+  const runtime = createRuntime(loadConfig(testSettings(sim, overrides)), {
+    ...parts,
+    clock: clock.now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  });
   const logs: LogEntry[] = [];
+  const joinHandler = createJoinMeetingHandler(() => runtime);
+  const listHandler = createListCallsHandler(() => runtime);
+  const getHandler = createGetCallHandler(() => runtime);
+  const hangUpHandler = createHangUpCallHandler(() => runtime);
   const notifications = createNotificationsHandler(() => runtime);
   const sweepHandler = createKeepAliveSweepHandler(() => runtime);
   const post = async (body: unknown, authorization?: string) =>
@@ -109,6 +145,13 @@ export async function startHarness(
       if (result.mode !== 'inline') throw new Error(`expected the timer to sweep in-process, it ${result.mode}`);
       return result.summary;
     },
+    join: (body) => joinHandler(controlRequest('POST', '/api/calls/join', { body }), testContext('joinMeeting', logs)),
+    list: (query = '') => listHandler(controlRequest('GET', `/api/calls${query ? `?${query}` : ''}`), testContext('listCalls', logs)),
+    getCall: (id) =>
+      getHandler(controlRequest('GET', `/api/calls/${encodeURIComponent(id)}`, { params: { id } }), testContext('getCall', logs)),
+    hangUp: (id) =>
+      hangUpHandler(controlRequest('DELETE', `/api/calls/${encodeURIComponent(id)}`, { params: { id } }), testContext('hangUpCall', logs)),
+    sleeps,
     stop: () => sim.stop(),
   };
 }

@@ -1,0 +1,67 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { listCalls, parseListQuery } from '../shared/calls/callControl.js';
+import { isCallId } from '../shared/calls/callId.js';
+import { callView } from '../shared/calls/callView.js';
+import { hangUpCall } from '../shared/calls/hangUp.js';
+import { statusForCaller } from '../shared/graph/graphCalls.js';
+import { appRuntime, type Runtime } from '../shared/runtime.js';
+
+// Inspection and hang-up of tracked calls. `POST /api/calls` belongs to the notifications function;
+// these routes differ from it by method.
+
+/** `GET /api/calls?pageSize=&continuationToken=` */
+export function createListCallsHandler(runtime: () => Runtime) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { store, clock } = runtime();
+    const query = parseListQuery(request.query);
+    if (!query.ok) return error(context, 400, 'BadRequest', query.reason);
+    const result = await listCalls(store, query.query, clock());
+    if (!result.ok) return error(context, 400, 'BadRequest', result.reason);
+    return { status: 200, jsonBody: result.list };
+  };
+}
+
+/** `GET /api/calls/{id}` */
+export function createGetCallHandler(runtime: () => Runtime) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { store, clock } = runtime();
+    const callId = request.params['id'] ?? '';
+    if (!isCallId(callId)) return error(context, 400, 'BadRequest', 'not a call id');
+    const call = await store.get(callId);
+    if (!call) return error(context, 404, 'NotFound', `call ${callId} is not tracked`);
+    return { status: 200, jsonBody: callView(call, clock()) };
+  };
+}
+
+/** `DELETE /api/calls/{id}`: hang up. */
+export function createHangUpCallHandler(runtime: () => Runtime) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { store, graph, clock } = runtime();
+    const callId = request.params['id'] ?? '';
+    if (!isCallId(callId)) return error(context, 400, 'BadRequest', 'not a call id');
+    const outcome = await hangUpCall(callId, 'asked for through DELETE /api/calls/{id}', { store, graph, clock, log: context });
+    switch (outcome.kind) {
+      case 'hangingUp':
+        return { status: 202, jsonBody: { callId, state: 'terminating' } };
+      case 'ended':
+        return { status: 200, jsonBody: { callId, state: 'terminated' } };
+      case 'unknownCall':
+        return error(context, 404, 'NotFound', `call ${callId} is not tracked`);
+      case 'failed':
+        return { status: statusForCaller(outcome.status), jsonBody: { error: { code: outcome.code ?? 'GraphUnavailable', message: outcome.message } } };
+    }
+  };
+}
+
+function error(context: InvocationContext, status: number, code: string, message: string): HttpResponseInit {
+  context.info(`${status}: ${message}`);
+  return { status, jsonBody: { error: { code, message } } };
+}
+
+export const listCallsHandler = createListCallsHandler(appRuntime);
+export const getCallHandler = createGetCallHandler(appRuntime);
+export const hangUpCallHandler = createHangUpCallHandler(appRuntime);
+
+app.http('listCalls', { route: 'calls', methods: ['GET'], authLevel: 'function', handler: listCallsHandler });
+app.http('getCall', { route: 'calls/{id}', methods: ['GET'], authLevel: 'function', handler: getCallHandler });
+app.http('hangUpCall', { route: 'calls/{id}', methods: ['DELETE'], authLevel: 'function', handler: hangUpCallHandler });

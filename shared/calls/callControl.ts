@@ -1,0 +1,47 @@
+import type { CallStore } from './callStore.js';
+import { callView, type CallView } from './callView.js';
+
+export const DEFAULT_LIST_PAGE_SIZE = 100;
+export const MAX_LIST_PAGE_SIZE = 1000;
+
+export interface ListQuery {
+  pageSize: number;
+  continuationToken: string | undefined;
+}
+
+export type ListQueryResult = { ok: true; query: ListQuery } | { ok: false; reason: string };
+
+/** `GET /api/calls?pageSize=&continuationToken=`. Pure. */
+export function parseListQuery(params: URLSearchParams): ListQueryResult {
+  const rawSize = params.get('pageSize');
+  let pageSize = DEFAULT_LIST_PAGE_SIZE;
+  if (rawSize !== null) {
+    pageSize = Number(rawSize);
+    if (!/^\d+$/.test(rawSize) || pageSize < 1 || pageSize > MAX_LIST_PAGE_SIZE) {
+      return { ok: false, reason: `pageSize must be a whole number from 1 to ${MAX_LIST_PAGE_SIZE}, got "${rawSize}"` };
+    }
+  }
+  const token = params.get('continuationToken');
+  return { ok: true, query: { pageSize, continuationToken: token === null || token === '' ? undefined : token } };
+}
+
+export interface CallList {
+  calls: CallView[];
+  /** Pass back as `continuationToken` for the next page; absent on the last page. */
+  continuationToken?: string;
+}
+
+export type ListCallsResult = { ok: true; list: CallList } | { ok: false; reason: string };
+
+/** One page of the active calls. A page may hold fewer than `pageSize` calls even when more follow. */
+export async function listCalls(store: CallStore, query: ListQuery, now: Date): Promise<ListCallsResult> {
+  const page = await store.listPage(query.pageSize, query.continuationToken);
+  if (page === 'invalidToken') return { ok: false, reason: 'continuationToken is not one this listing handed out' };
+  return {
+    ok: true,
+    list: {
+      calls: page.calls.map((call) => callView(call, now)),
+      ...(page.continuationToken === undefined ? {} : { continuationToken: page.continuationToken }),
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { GraphCalls } from '../graph/graphCalls.js';
+import type { Logger } from '../logger.js';
+import type { CallStore } from './callStore.js';
+
+export interface HangUpDeps {
+  store: CallStore;
+  graph: GraphCalls;
+  clock: () => Date;
+  log: Logger;
+}
+
+export type HangUpOutcome =
+  /** Graph accepted; the row goes when the terminated notification arrives. */
+  | { kind: 'hangingUp' }
+  /** Graph answered 404: the call was already over, and its row is gone. */
+  | { kind: 'ended' }
+  | { kind: 'unknownCall' }
+  | { kind: 'failed'; status: number | undefined; code: string | undefined; message: string };
+
+/**
+ * Hangs up a tracked call (`DELETE /communications/calls/{id}`). The row is marked first, so the
+ * terminated notification that follows is known to be asked for and does not trigger a rejoin.
+ */
+export async function hangUpCall(callId: string, why: string, { store, graph, clock, log }: HangUpDeps): Promise<HangUpOutcome> {
+  const at = clock();
+  const marked = await store.update(callId, (current) => (current.hangUpRequestedAt ? undefined : { hangUpRequestedAt: at }));
+  if (marked.outcome === 'missing') return { kind: 'unknownCall' };
+  const result = await graph.hangUp(callId);
+  if (result.ok) {
+    log.info(`Call ${callId}: hanging up (${why})`);
+    return { kind: 'hangingUp' };
+  }
+  if (result.status === 404) {
+    await store.remove(callId);
+    log.info(`Call ${callId}: hang-up answered 404, the call had already ended; removed`);
+    return { kind: 'ended' };
+  }
+  log.warn(`Call ${callId}: hang-up failed (Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message})`);
+  return { kind: 'failed', status: result.status, code: result.code, message: result.message };
+}
+
+/**
+ * The sweep's step for a meeting the bot has had to itself for LEAVE_WHEN_ALONE_MINUTES: hang up
+ * instead of sending another keepAlive. A fault is logged and left for the next sweep.
+ */
+export async function leaveEmptyMeeting(callId: string, minutes: number, deps: HangUpDeps): Promise<void> {
+  try {
+    await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps);
+  } catch (error) {
+    deps.log.error(`Call ${callId}: leaving the empty meeting failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -23,13 +23,14 @@ export class ActiveCallCounter {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  async count(): Promise<number> {
+  /** `onStaleCount` hears of a background count that failed; the old count is used meanwhile. */
+  async count(onStaleCount?: (error: unknown) => void): Promise<number> {
     if (this.ttlMs === 0) return this.store.countActive();
     const cached = this.cached;
     if (cached === undefined) return this.refresh();
     if (this.now() - cached.at >= this.ttlMs) {
       // A failed background count keeps the old one; the next call tries again.
-      this.refresh().catch(() => undefined);
+      this.refresh().catch((error: unknown) => onStaleCount?.(error));
     }
     return cached.count;
   }
@@ -41,7 +42,11 @@ export class ActiveCallCounter {
 
   /** Resolves once a count under way (if any) has finished. */
   async settled(): Promise<void> {
-    await this.refreshing?.catch(() => undefined);
+    // Waits for the count to finish either way; its failure was reported through count().
+    await this.refreshing?.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   private refresh(): Promise<number> {

@@ -19,7 +19,7 @@ export interface NotificationDeps {
   /** Tells the bot apart from the other participants of a roster. */
   botAppId: string;
   policy: IncomingCallPolicy;
-  activeCalls: { count(): Promise<number>; noteAnswered(): void };
+  activeCalls: { count(onStaleCount?: (error: unknown) => void): Promise<number>; noteAnswered(): void };
   rejoin: RejoinSettings;
 }
 
@@ -121,7 +121,12 @@ export async function answerIncomingCall(
     {
       tenantId: details.tenantId,
       policyRecording,
-      activeCalls: policy.maxActiveCalls > 0 ? await activeCalls.count() : undefined,
+      activeCalls:
+        policy.maxActiveCalls > 0
+          ? await activeCalls.count((error) =>
+              log.warn(`Counting active calls failed; MAX_ACTIVE_CALLS is checked against the previous count: ${String(error)}`),
+            )
+          : undefined,
     },
     policy,
   );

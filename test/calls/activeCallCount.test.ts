@@ -47,6 +47,20 @@ describe('ActiveCallCounter', () => {
     expect(counts()).toBe(2);
   });
 
+  it('reports a failed background count and keeps deciding on the old one', async () => {
+    let fail = false;
+    const source = { countActive: async () => (fail ? Promise.reject(new Error('table unreachable')) : 5) };
+    let now = 0;
+    const counter = new ActiveCallCounter(source, 30_000, () => now);
+    expect(await counter.count()).toBe(5);
+    fail = true;
+    now = 30_000;
+    const reported: unknown[] = [];
+    expect(await counter.count((error) => reported.push(error))).toBe(5);
+    await counter.settled();
+    expect(reported).toEqual([new Error('table unreachable')]);
+  });
+
   it('counts afresh on every call when its lifetime is 0', async () => {
     const { store, counted, counts } = await storeWith(1);
     const counter = new ActiveCallCounter(counted, 0);

@@ -1,11 +1,21 @@
 import { z } from 'zod';
 
+/**
+ * How the app reaches a storage service: with a connection string (Azurite, or an account key), or
+ * at an https endpoint with the app's managed identity (no shared keys; Azure RBAC decides).
+ */
+export type StorageAccess =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'managedIdentity'; endpoint: string };
+
 /** Everything the app reads from its settings, validated once (see `loadConfig`). */
 export interface AppConfig {
   callsTable: {
-    connectionString: string;
+    access: StorageAccess;
     tableName: string;
   };
+  /** Client id of a user-assigned managed identity; undefined = the system-assigned one. */
+  managedIdentityClientId: string | undefined;
   bot: {
     appId: string;
     tenantId: string;
@@ -21,8 +31,8 @@ export interface AppConfig {
     /** Above this many active calls the timer hands the sweep out shard by shard over a queue. */
     fanOutThreshold: number;
   };
-  /** Storage of the Functions host (`AzureWebJobsStorage`), where the shard queue lives. */
-  hostStorageConnectionString: string;
+  /** The queue service of the Functions host's storage (`AzureWebJobsStorage`), where the shard queue lives. */
+  hostQueue: StorageAccess;
   graphBaseUrl: string;
   notificationOpenIdConfigUrl: string;
   incomingCalls: {
@@ -89,11 +99,16 @@ const urlSetting = (defaultValue: string | undefined, protocols: readonly string
     return raw;
   });
 
-// Azure Table names: 3-63 alphanumeric characters, not starting with a digit.
+/** The sweep records its outcome in a table of its own beside the call table, named with this suffix. */
+export const SWEEP_STATUS_TABLE_SUFFIX = 'sweeps';
+
+// Azure Table names: 3-63 alphanumeric characters, not starting with a digit; the sweep status
+// table's name adds a suffix, so the call table's name leaves room for it.
+const MAX_CALLS_TABLE_NAME = 63 - SWEEP_STATUS_TABLE_SUFFIX.length;
 const tableName = optionalText.transform((value, ctx) => {
   const name = value ?? 'calls';
-  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(name)) {
-    ctx.addIssue({ code: 'custom', message: `must be 3-63 letters or digits starting with a letter, got "${name}"` });
+  if (!new RegExp(`^[A-Za-z][A-Za-z0-9]{2,${MAX_CALLS_TABLE_NAME - 1}}$`).test(name)) {
+    ctx.addIssue({ code: 'custom', message: `must be 3-${MAX_CALLS_TABLE_NAME} letters or digits starting with a letter, got "${name}"` });
     return z.NEVER;
   }
   return name;
@@ -116,9 +131,22 @@ const tenantIdList = optionalText.transform((value, ctx) => {
   return ids.map((id) => id.toLowerCase());
 });
 
+// A storage account name: 3-24 lower-case letters and digits.
+const storageAccountName = optionalText.pipe(
+  z.string().regex(/^[a-z0-9]{3,24}$/, { error: 'must be a storage account name (3-24 lower-case letters and digits)' }).optional(),
+);
+const httpsEndpoint = optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional());
+
 const settingsSchema = z.object({
   AzureWebJobsStorage: optionalText,
+  // The Functions host's identity-based connection (no connection string); the app follows it.
+  AzureWebJobsStorage__accountName: storageAccountName,
+  AzureWebJobsStorage__queueServiceUri: httpsEndpoint,
+  AzureWebJobsStorage__tableServiceUri: httpsEndpoint,
+  AzureWebJobsStorage__clientId: optionalText,
+  AZURE_CLIENT_ID: optionalText,
   CALLS_TABLE_CONNECTION: optionalText,
+  CALLS_TABLE_ENDPOINT: httpsEndpoint,
   CALLS_TABLE_NAME: tableName,
   BOT_APP_ID: requiredText,
   BOT_TENANT_ID: requiredText,
@@ -154,13 +182,35 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`Invalid app settings: ${problems.join('; ')}`);
   }
   const s = parsed.data;
-  // The Functions host needs it for its timer and queue triggers; the shard queue lives there too.
-  if (s.AzureWebJobsStorage === undefined) {
-    throw new ConfigError('Invalid app settings: AzureWebJobsStorage is required');
+  if (s.CALLS_TABLE_CONNECTION !== undefined && s.CALLS_TABLE_ENDPOINT !== undefined) {
+    throw new ConfigError('Invalid app settings: set CALLS_TABLE_CONNECTION or CALLS_TABLE_ENDPOINT, not both');
   }
-  const connectionString = s.CALLS_TABLE_CONNECTION ?? s.AzureWebJobsStorage;
+  const accountEndpoint = (service: 'table' | 'queue') =>
+    s.AzureWebJobsStorage__accountName && `https://${s.AzureWebJobsStorage__accountName}.${service}.core.windows.net`;
+  const access = (connectionString: string | undefined, endpoint: string | undefined): StorageAccess | undefined =>
+    connectionString !== undefined
+      ? { kind: 'connectionString', connectionString }
+      : endpoint !== undefined
+        ? { kind: 'managedIdentity', endpoint: endpoint.replace(/\/+$/, '') }
+        : undefined;
+  // The Functions host needs its storage for the timer and queue triggers; the shard queue lives there too.
+  const hostQueue = access(s.AzureWebJobsStorage, s.AzureWebJobsStorage__queueServiceUri ?? accountEndpoint('queue'));
+  if (hostQueue === undefined) {
+    throw new ConfigError(
+      'Invalid app settings: AzureWebJobsStorage is required (a connection string, or AzureWebJobsStorage__accountName for an identity-based connection)',
+    );
+  }
+  const callsTable =
+    access(s.CALLS_TABLE_CONNECTION, s.CALLS_TABLE_ENDPOINT) ??
+    access(s.AzureWebJobsStorage, s.AzureWebJobsStorage__tableServiceUri ?? accountEndpoint('table'));
+  if (callsTable === undefined) {
+    throw new ConfigError(
+      'Invalid app settings: the call table needs CALLS_TABLE_CONNECTION, CALLS_TABLE_ENDPOINT, or AzureWebJobsStorage with a table endpoint (AzureWebJobsStorage__tableServiceUri or __accountName)',
+    );
+  }
   return {
-    callsTable: { connectionString, tableName: s.CALLS_TABLE_NAME },
+    callsTable: { access: callsTable, tableName: s.CALLS_TABLE_NAME },
+    managedIdentityClientId: s.AZURE_CLIENT_ID ?? s.AzureWebJobsStorage__clientId,
     bot: {
       appId: s.BOT_APP_ID,
       tenantId: s.BOT_TENANT_ID,
@@ -173,7 +223,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxInFlight: s.KEEPALIVE_MAX_IN_FLIGHT,
       fanOutThreshold: s.SWEEP_FANOUT_THRESHOLD,
     },
-    hostStorageConnectionString: s.AzureWebJobsStorage,
+    hostQueue,
     graphBaseUrl: s.GRAPH_BASE_URL.replace(/\/+$/, ''),
     notificationOpenIdConfigUrl: s.NOTIFICATION_OPENID_CONFIG_URL,
     incomingCalls: {

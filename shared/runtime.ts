@@ -3,7 +3,8 @@ import { ActiveCallCounter } from './calls/activeCallCount.js';
 import type { CallStore } from './calls/callStore.js';
 import { TableCallStore } from './calls/tableCallStore.js';
 import { loadConfig, type AppConfig } from './config.js';
-import { createGraphClient, createGraphCredential } from './graph/graphClient.js';
+import type { TokenCredential } from '@azure/identity';
+import { createGraphClient, createGraphCredential, createManagedIdentityCredential } from './graph/graphClient.js';
 import { GraphClientCalls, type GraphCalls } from './graph/graphCalls.js';
 import { StorageShardQueue, type ShardQueue } from './keepAlive/shardQueue.js';
 
@@ -19,22 +20,27 @@ export interface Runtime {
   activeCalls: ActiveCallCounter;
   /** Waits between rejoin attempts; tests inject one that does not wait. */
   sleep: (ms: number) => Promise<void>;
+  /** The app's managed identity, for storage reached by endpoint (and Graph without a secret); made on first use. */
+  managedIdentity: () => TokenCredential;
 }
 
 export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'config'>> = {}): Runtime {
-  const store =
-    parts.store ?? TableCallStore.fromConnectionString(config.callsTable.connectionString, config.callsTable.tableName);
+  let identity: TokenCredential | undefined;
+  const managedIdentity =
+    parts.managedIdentity ?? (() => (identity ??= createManagedIdentityCredential(config.managedIdentityClientId)));
+  const store = parts.store ?? TableCallStore.open(config.callsTable.access, config.callsTable.tableName, managedIdentity);
   return {
     config,
     store,
-    graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot))),
+    graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot, managedIdentity))),
     authenticator:
       parts.authenticator ??
       new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
-    shardQueue: parts.shardQueue ?? new StorageShardQueue(config.hostStorageConnectionString),
+    shardQueue: parts.shardQueue ?? new StorageShardQueue(config.hostQueue, managedIdentity),
     clock: parts.clock ?? (() => new Date()),
     activeCalls: parts.activeCalls ?? new ActiveCallCounter(store, config.incomingCalls.activeCallsCacheSeconds * 1000),
     sleep: parts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    managedIdentity,
   };
 }
 

@@ -11,7 +11,8 @@ const minimal = {
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     expect(loadConfig(minimal)).toEqual({
-      callsTable: { connectionString: 'UseDevelopmentStorage=true', tableName: 'calls' },
+      callsTable: { access: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' }, tableName: 'calls' },
+      managedIdentityClientId: undefined,
       bot: {
         appId: 'app-id',
         tenantId: 'tenant-id',
@@ -20,7 +21,7 @@ describe('loadConfig', () => {
         callbackUrl: 'https://bot.example.test/api/calls',
       },
       keepAlive: { intervalMinutes: 15, maxInFlight: 32, fanOutThreshold: 20_000 },
-      hostStorageConnectionString: 'UseDevelopmentStorage=true',
+      hostQueue: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
       notificationOpenIdConfigUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
       incomingCalls: {
@@ -45,12 +46,12 @@ describe('loadConfig', () => {
       GRAPH_BASE_URL: 'https://graph.microsoft.us/v1.0/',
     });
     expect(config.callsTable).toEqual({
-      connectionString: 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=eQ==',
+      access: { kind: 'connectionString', connectionString: 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=eQ==' },
       tableName: 'botCalls',
     });
     expect(config.bot.appSecret).toBe('secret');
     expect(config.keepAlive).toEqual({ intervalMinutes: 0, maxInFlight: 64, fanOutThreshold: 0 });
-    expect(config.hostStorageConnectionString).toBe('UseDevelopmentStorage=true');
+    expect(config.hostQueue).toEqual({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
     expect(config.graphBaseUrl).toBe('https://graph.microsoft.us/v1.0');
   });
 
@@ -63,7 +64,18 @@ describe('loadConfig', () => {
     [{ AzureWebJobsStorage: undefined }, 'AzureWebJobsStorage is required'],
     [{ AzureWebJobsStorage: undefined, CALLS_TABLE_CONNECTION: 'UseDevelopmentStorage=true' }, 'AzureWebJobsStorage is required'],
     [{ SWEEP_FANOUT_THRESHOLD: '-1' }, 'SWEEP_FANOUT_THRESHOLD must be a whole number from 0'],
-    [{ CALLS_TABLE_NAME: 'no-dashes' }, 'CALLS_TABLE_NAME must be 3-63 letters or digits'],
+    [{ CALLS_TABLE_NAME: 'no-dashes' }, 'CALLS_TABLE_NAME must be 3-57 letters or digits'],
+    [{ CALLS_TABLE_NAME: `c${'a'.repeat(57)}` }, 'CALLS_TABLE_NAME must be 3-57 letters or digits'],
+    [{ CALLS_TABLE_ENDPOINT: 'http://acct.table.core.windows.net' }, 'CALLS_TABLE_ENDPOINT must be an https URL'],
+    [
+      { CALLS_TABLE_ENDPOINT: 'https://acct.table.core.windows.net', CALLS_TABLE_CONNECTION: 'UseDevelopmentStorage=true' },
+      'set CALLS_TABLE_CONNECTION or CALLS_TABLE_ENDPOINT, not both',
+    ],
+    [{ AzureWebJobsStorage: undefined, AzureWebJobsStorage__accountName: 'Not_An_Account' }, 'AzureWebJobsStorage__accountName must be a storage account name'],
+    [
+      { AzureWebJobsStorage: undefined, AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net' },
+      'the call table needs CALLS_TABLE_CONNECTION, CALLS_TABLE_ENDPOINT',
+    ],
     [{ KEEPALIVE_INTERVAL_MINUTES: '45' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 44'],
     [{ KEEPALIVE_INTERVAL_MINUTES: 'soon' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number'],
     [{ KEEPALIVE_MAX_IN_FLIGHT: '0' }, 'KEEPALIVE_MAX_IN_FLIGHT must be a whole number from 1'],
@@ -80,6 +92,31 @@ describe('loadConfig', () => {
     const env = { ...minimal, ...change };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reaches storage with the managed identity when the host storage is identity-based (no keys)', () => {
+    const config = loadConfig({
+      ...minimal,
+      AzureWebJobsStorage: undefined,
+      AzureWebJobsStorage__accountName: 'botstore42',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: '11111111-2222-3333-4444-555555555555',
+    });
+    expect(config.callsTable.access).toEqual({ kind: 'managedIdentity', endpoint: 'https://botstore42.table.core.windows.net' });
+    expect(config.hostQueue).toEqual({ kind: 'managedIdentity', endpoint: 'https://botstore42.queue.core.windows.net' });
+    expect(config.managedIdentityClientId).toBe('11111111-2222-3333-4444-555555555555');
+  });
+
+  it('takes CALLS_TABLE_ENDPOINT and AZURE_CLIENT_ID over what the host storage implies', () => {
+    const config = loadConfig({
+      ...minimal,
+      CALLS_TABLE_ENDPOINT: 'https://callsacct.table.core.windows.net/',
+      AZURE_CLIENT_ID: 'aaaaaaaa-2222-3333-4444-555555555555',
+      AzureWebJobsStorage__clientId: '11111111-2222-3333-4444-555555555555',
+    });
+    expect(config.callsTable.access).toEqual({ kind: 'managedIdentity', endpoint: 'https://callsacct.table.core.windows.net' });
+    expect(config.hostQueue).toEqual({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
+    expect(config.managedIdentityClientId).toBe('aaaaaaaa-2222-3333-4444-555555555555');
   });
 
   it('reads the incoming-call and meeting settings', () => {

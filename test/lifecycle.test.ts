@@ -61,8 +61,8 @@ it('a call that Graph reports terminated is gone before the next sweep', async (
 it('a call the bot hangs up (Graph: delete 204, then a terminated notification) leaves no row', async () => {
   const { createGraphClient, createGraphCredential } = await import('../shared/graph/graphClient.js');
   const { appRuntime } = await import('../shared/runtime.js');
-  const { config } = appRuntime();
-  const client = createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot));
+  const { config, managedIdentity } = appRuntime();
+  const client = createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot, managedIdentity));
 
   const created = (await client.api('/communications/calls').post({
     '@odata.type': '#microsoft.graph.call',

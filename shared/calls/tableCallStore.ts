@@ -1,6 +1,5 @@
 import { odata, RestError, TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { TokenCredential } from '@azure/identity';
 import pLimit from 'p-limit';
 import { isCallState } from './callState.js';
 import {
@@ -17,6 +16,8 @@ import {
   type StoredCall,
   type UpdateResult,
 } from './callStore.js';
+import type { StorageAccess } from '../config.js';
+import { NO_TOKEN_CREDENTIAL, tableClientFor } from '../storage/storageClients.js';
 import { CALL_PARTITIONS, partitionKeyOf } from './partitionKey.js';
 
 interface CallEntity {
@@ -42,7 +43,6 @@ interface CallEntity {
   rejoinedFrom?: string;
 }
 
-const TABLE_AGENT_OPTIONS = { keepAlive: true, maxSockets: 32 };
 const MAX_WRITE_ATTEMPTS = 8;
 const DEFAULT_PAGE_SIZE = 1000;
 // Table Storage's limit for an entity group transaction (one partition, at most 100 operations).
@@ -56,16 +56,13 @@ export class TableCallStore implements CallStore {
 
   constructor(private readonly client: TableClient) {}
 
+  /** A store on the table that `access` reaches; `credential` is used only for managed-identity access. */
+  static open(access: StorageAccess, tableName: string, credential: () => TokenCredential): TableCallStore {
+    return new TableCallStore(tableClientFor(access, tableName, credential));
+  }
+
   static fromConnectionString(connectionString: string, tableName: string): TableCallStore {
-    // Azurite (and any other plain-http endpoint) needs this opt-in; Azure endpoints are https.
-    const allowInsecureConnection = /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(
-      connectionString,
-    );
-    // Without a socket limit, a burst of incoming calls opens a connection per call; a bounded
-    // keep-alive pool reuses warm connections and queues the rest (README, Performance).
-    const { url } = TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection });
-    const agent = new URL(url).protocol === 'http:' ? new HttpAgent(TABLE_AGENT_OPTIONS) : new HttpsAgent(TABLE_AGENT_OPTIONS);
-    return new TableCallStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection, agent }));
+    return TableCallStore.open({ kind: 'connectionString', connectionString }, tableName, NO_TOKEN_CREDENTIAL);
   }
 
   async get(callId: string): Promise<StoredCall | undefined> {

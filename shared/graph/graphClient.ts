@@ -4,11 +4,19 @@ import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-grap
 import type { AppConfig } from '../config.js';
 import { CachedTokenCredential } from './cachedTokenCredential.js';
 
+/** The app's managed identity: user-assigned when a client id is configured, else system-assigned. */
+export function createManagedIdentityCredential(clientId: string | undefined): TokenCredential {
+  return clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId });
+}
+
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
-/** One credential per process: it caches its token, so sharing it avoids a token request per call. */
-export function createGraphCredential(bot: AppConfig['bot']): TokenCredential {
-  if (bot.appSecret === undefined) return new ManagedIdentityCredential();
+/**
+ * One credential per process: it caches its token, so sharing it avoids a token request per call.
+ * Without a secret, the app's managed identity (shared with storage access) is used.
+ */
+export function createGraphCredential(bot: AppConfig['bot'], managedIdentity: () => TokenCredential): TokenCredential {
+  if (bot.appSecret === undefined) return managedIdentity();
   // A configured authority (national or private cloud, or the local Graph simulator) is trusted
   // as given: instance discovery would ask the public cloud about it.
   const authority = bot.authorityHost === undefined ? {} : { authorityHost: bot.authorityHost, disableInstanceDiscovery: true };

@@ -1,4 +1,7 @@
-import { QueueClient } from '@azure/storage-queue';
+import type { TokenCredential } from '@azure/identity';
+import type { QueueClient } from '@azure/storage-queue';
+import type { StorageAccess } from '../config.js';
+import { queueClientFor } from '../storage/storageClients.js';
 import type { ShardSweepMessage } from './shardSweepMessage.js';
 
 export const SHARD_QUEUE_NAME = 'keepalive-shards';
@@ -19,7 +22,8 @@ export class StorageShardQueue implements ShardQueue {
 
   /** The queue name is fixed in production (the trigger binds to it); tests use their own. */
   constructor(
-    private readonly connectionString: string,
+    private readonly access: StorageAccess,
+    private readonly credential: () => TokenCredential,
     private readonly queueName = SHARD_QUEUE_NAME,
   ) {}
 
@@ -37,8 +41,8 @@ export class StorageShardQueue implements ShardQueue {
   // a queue endpoint (fine for everything else) must not stop the other functions.
   private async open(): Promise<{ queue: QueueClient; poison: QueueClient }> {
     if (!this.clients) {
-      const queue = new QueueClient(this.connectionString, this.queueName);
-      const poison = new QueueClient(this.connectionString, `${this.queueName}-poison`);
+      const queue = queueClientFor(this.access, this.queueName, this.credential);
+      const poison = queueClientFor(this.access, `${this.queueName}-poison`, this.credential);
       const ready = Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]).then(() => undefined);
       this.clients = { queue, poison, ready };
     }

@@ -6,6 +6,7 @@ import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
 import type { CallStore } from '../../shared/calls/callStore.js';
 import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
 import { SHARD_MAX_DEQUEUE_COUNT, StorageShardQueue } from '../../shared/keepAlive/shardQueue.js';
+import { NO_TOKEN_CREDENTIAL } from '../../shared/storage/storageClients.js';
 import type { ShardSweepResult } from '../../shared/keepAlive/sweepFanOut.js';
 import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
@@ -18,7 +19,7 @@ const connection = () => inject('storageConnectionString');
 /** A harness whose shard queue is a queue of its own on Azurite, read back with a plain client. */
 async function fanOutHarness(settings: Record<string, string>, store?: CallStore) {
   const queueName = `shards${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  h = await startHarness(settings, { shardQueue: new StorageShardQueue(connection(), queueName), ...(store && { store }) });
+  h = await startHarness(settings, { shardQueue: new StorageShardQueue({ kind: 'connectionString', connectionString: connection() }, NO_TOKEN_CREDENTIAL, queueName), ...(store && { store }) });
   const queue = new QueueClient(connection(), queueName);
   const poison = new QueueClient(connection(), `${queueName}-poison`);
   const shardSweep = createKeepAliveShardSweepHandler(() => h.runtime);

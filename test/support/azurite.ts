@@ -48,8 +48,18 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   throw new Error(`Azurite did not listen on ${port} within ${timeoutMs} ms`);
 }
 
+/** The account's endpoint of a service started with `tls`: what a managed-identity client is given. */
+export function azuriteEndpoint({ port }: RunningAzurite): string {
+  return `https://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+}
+
+export interface AzuriteOptions {
+  /** Serve https with this certificate and accept Entra bearer tokens (`--oauth basic`), as Azure does. */
+  tls?: { certFile: string; keyFile: string };
+}
+
 /** Starts one Azurite service (in memory, no telemetry) on a free port, never the default one. */
-export async function startAzurite(service: AzuriteService): Promise<RunningAzurite> {
+export async function startAzurite(service: AzuriteService, options: AzuriteOptions = {}): Promise<RunningAzurite> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -63,6 +73,7 @@ export async function startAzurite(service: AzuriteService): Promise<RunningAzur
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--silent',
+      ...(options.tls ? ['--cert', options.tls.certFile, '--key', options.tls.keyFile, '--oauth', 'basic'] : []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

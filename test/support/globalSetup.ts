@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { azuriteConnectionString, startAzurite } from './azurite.js';
+import { azuriteConnectionString, azuriteEndpoint, startAzurite } from './azurite.js';
 import { loopbackCertificate } from './loopbackCertificate.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -13,8 +13,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Read by Node at start-up: the forked test workers inherit it and trust the simulator's TLS.
   process.env['NODE_EXTRA_CA_CERTS'] = caFile;
 
-  const services = await Promise.all([startAzurite('table'), startAzurite('queue')]);
-  project.provide('storageConnectionString', azuriteConnectionString(services));
+  const keyFile = join(dir, 'simulator-key.pem');
+  await writeFile(keyFile, tls.key);
+  const identityTls = { certFile: caFile, keyFile };
+
+  const services = await Promise.all([
+    startAzurite('table'),
+    startAzurite('queue'),
+    startAzurite('table', { tls: identityTls }),
+    startAzurite('queue', { tls: identityTls }),
+  ]);
+  const [table, queue, identityTable, identityQueue] = services;
+  project.provide('storageConnectionString', azuriteConnectionString([table!, queue!]));
+  project.provide('identityStorageEndpoints', { table: azuriteEndpoint(identityTable!), queue: azuriteEndpoint(identityQueue!) });
   project.provide('simulatorTls', tls);
 
   return async () => {

@@ -1,0 +1,42 @@
+import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
+import { QueueClient } from '@azure/storage-queue';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { StorageAccess } from '../config.js';
+
+// Without a socket limit, a burst of incoming calls opens a connection per call; a bounded
+// keep-alive pool reuses warm connections and queues the rest (README, Performance).
+const TABLE_AGENT_OPTIONS = { keepAlive: true, maxSockets: 32 };
+
+/** The credential argument for connection-string access, which never asks for a token. */
+export const NO_TOKEN_CREDENTIAL = (): TokenCredential => {
+  throw new Error('connection-string access needs no token credential');
+};
+
+/**
+ * A Table client for one table, by connection string or by endpoint and managed identity
+ * (`credential` is only asked for a token in the second case).
+ */
+export function tableClientFor(access: StorageAccess, tableName: string, credential: () => TokenCredential): TableClient {
+  if (access.kind === 'managedIdentity') {
+    return new TableClient(access.endpoint, tableName, credential(), { agent: agentFor(access.endpoint) });
+  }
+  const { connectionString } = access;
+  // Azurite (and any other plain-http endpoint) needs this opt-in; Azure endpoints are https.
+  const options: TableServiceClientOptions = {
+    allowInsecureConnection: /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(connectionString),
+  };
+  const { url } = TableClient.fromConnectionString(connectionString, tableName, options);
+  return TableClient.fromConnectionString(connectionString, tableName, { ...options, agent: agentFor(url) });
+}
+
+/** A Queue client for one queue, by connection string or by endpoint and managed identity. */
+export function queueClientFor(access: StorageAccess, queueName: string, credential: () => TokenCredential): QueueClient {
+  if (access.kind === 'managedIdentity') return new QueueClient(`${access.endpoint}/${queueName}`, credential());
+  return new QueueClient(access.connectionString, queueName);
+}
+
+function agentFor(url: string): HttpAgent {
+  return new URL(url).protocol === 'http:' ? new HttpAgent(TABLE_AGENT_OPTIONS) : new HttpsAgent(TABLE_AGENT_OPTIONS);
+}

@@ -1,7 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { SHARD_MAX_DEQUEUE_COUNT, SHARD_POISON_QUEUE_NAME, SHARD_QUEUE_NAME } from '../shared/keepAlive/shardQueue.js';
 import { fanOutDepsOf, sweepShardFromMessage, type ShardSweepResult } from '../shared/keepAlive/sweepFanOut.js';
-import { formatSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
+import { logSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
 import { appRuntime, type Runtime } from '../shared/runtime.js';
 
 export function createKeepAliveShardSweepHandler(runtime: () => Runtime) {
@@ -21,9 +21,7 @@ export function createKeepAliveShardSweepHandler(runtime: () => Runtime) {
     if (result.kind === 'poisoned') {
       context.error(`keepAlive shard sweep: message refused (${result.reason}); moved to ${SHARD_POISON_QUEUE_NAME}`);
     } else {
-      const line = formatSweepSummary(result.summary, result.shard);
-      if (result.summary.failed > 0) context.warn(line);
-      else context.info(line);
+      logSweepSummary(context, result.summary, result.shard);
     }
     return result;
   };

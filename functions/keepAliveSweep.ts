@@ -1,6 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { fanOutDepsOf, runScheduledSweep, type ScheduledSweepResult } from '../shared/keepAlive/sweepFanOut.js';
-import { formatSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
+import { logSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
 import { appRuntime, type Runtime } from '../shared/runtime.js';
 
 // Every 5 minutes: a call is due every KEEPALIVE_INTERVAL_MINUTES (15), so it is kept alive
@@ -15,9 +15,7 @@ export function createKeepAliveSweepHandler(runtime: () => Runtime) {
         `keepAlive sweep: ${result.activeAtLeast}+ active calls, above SWEEP_FANOUT_THRESHOLD; handed out as ${result.shards} shard messages`,
       );
     } else {
-      const line = formatSweepSummary(result.summary);
-      if (result.summary.failed > 0) context.warn(line);
-      else context.info(line);
+      logSweepSummary(context, result.summary);
     }
     return result;
   };

@@ -2,11 +2,13 @@ import { JwtNotificationAuthenticator, type NotificationAuthenticator } from './
 import { ActiveCallCounter } from './calls/activeCallCount.js';
 import type { CallStore } from './calls/callStore.js';
 import { TableCallStore } from './calls/tableCallStore.js';
-import { loadConfig, type AppConfig } from './config.js';
+import { loadConfig, SWEEP_STATUS_TABLE_SUFFIX, type AppConfig } from './config.js';
 import type { TokenCredential } from '@azure/identity';
 import { createGraphClient, createGraphCredential, createManagedIdentityCredential } from './graph/graphClient.js';
 import { GraphClientCalls, type GraphCalls } from './graph/graphCalls.js';
 import { StorageShardQueue, type ShardQueue } from './keepAlive/shardQueue.js';
+import type { SweepStatusStore } from './keepAlive/sweepStatus.js';
+import { TableSweepStatusStore } from './keepAlive/tableSweepStatusStore.js';
 
 /** The per-process parts every function shares. Built on first use, so loading a function file does no I/O. */
 export interface Runtime {
@@ -15,6 +17,8 @@ export interface Runtime {
   graph: GraphCalls;
   authenticator: NotificationAuthenticator;
   shardQueue: ShardQueue;
+  /** Each sweep's outcome, for the health check. */
+  sweepStatus: SweepStatusStore;
   clock: () => Date;
   /** The active-call count behind MAX_ACTIVE_CALLS, cached per process. */
   activeCalls: ActiveCallCounter;
@@ -37,6 +41,9 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
       parts.authenticator ??
       new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
     shardQueue: parts.shardQueue ?? new StorageShardQueue(config.hostQueue, managedIdentity),
+    sweepStatus:
+      parts.sweepStatus ??
+      TableSweepStatusStore.open(config.callsTable.access, `${config.callsTable.tableName}${SWEEP_STATUS_TABLE_SUFFIX}`, managedIdentity),
     clock: parts.clock ?? (() => new Date()),
     activeCalls: parts.activeCalls ?? new ActiveCallCounter(store, config.incomingCalls.activeCallsCacheSeconds * 1000),
     sleep: parts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

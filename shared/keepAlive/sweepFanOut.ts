@@ -4,20 +4,24 @@ import type { Runtime } from '../runtime.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
 import { sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
+import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from './sweepStatus.js';
 
 export interface FanOutDeps extends SweepDeps {
   queue: ShardQueue;
   /** Above this many active calls, the sweep is handed out shard by shard. */
   fanOutThreshold: number;
+  /** Where each sweep's outcome is kept for the health check. */
+  sweepStatus: SweepStatusStore;
 }
 
-export function fanOutDepsOf({ store, graph, clock, shardQueue, config }: Runtime, log: Logger): FanOutDeps {
+export function fanOutDepsOf({ store, graph, clock, shardQueue, sweepStatus, config }: Runtime, log: Logger): FanOutDeps {
   return {
     store,
     graph,
     clock,
     log,
     queue: shardQueue,
+    sweepStatus,
     intervalMinutes: config.keepAlive.intervalMinutes,
     maxInFlight: config.keepAlive.maxInFlight,
     leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
@@ -36,13 +40,23 @@ export type ScheduledSweepResult =
  * costs at most threshold / 1000 + 1 key-only reads.
  */
 export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSweepResult> {
-  const counted = await deps.store.countUpTo(deps.fanOutThreshold + 1);
-  if (counted <= deps.fanOutThreshold) {
-    return { mode: 'inline', summary: await sweepKeepAlive(deps) };
-  }
-  const sweepStartedAt = deps.clock().toISOString();
-  await deps.queue.enqueue(CALL_PARTITIONS.map((shard) => ({ shard, sweepStartedAt })));
-  return { mode: 'fanned-out', activeAtLeast: counted, shards: CALL_PARTITIONS.length };
+  const startedAt = deps.clock();
+  const result = await recordingFailure(deps, TIMER_SCOPE, startedAt, async (): Promise<ScheduledSweepResult> => {
+    const counted = await deps.store.countUpTo(deps.fanOutThreshold + 1);
+    if (counted <= deps.fanOutThreshold) {
+      return { mode: 'inline', summary: await sweepKeepAlive(deps) };
+    }
+    const sweepStartedAt = startedAt.toISOString();
+    await deps.queue.enqueue(CALL_PARTITIONS.map((shard) => ({ shard, sweepStartedAt })));
+    return { mode: 'fanned-out', activeAtLeast: counted, shards: CALL_PARTITIONS.length };
+  });
+  await recordSweep(
+    deps,
+    result.mode === 'inline'
+      ? { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: outcomeOf(result.summary), summary: result.summary }
+      : { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: 'fanned-out' },
+  );
+  return result;
 }
 
 export type ShardSweepResult =
@@ -60,6 +74,35 @@ export async function sweepShardFromMessage(input: unknown, deps: FanOutDeps): P
     await deps.queue.sendToPoison(typeof input === 'string' ? input : JSON.stringify(input));
     return { kind: 'poisoned', reason: parsed.reason };
   }
-  const { shard } = parsed.message;
-  return { kind: 'swept', shard, summary: await sweepKeepAlive({ ...deps, partition: shard }) };
+  const { shard, sweepStartedAt } = parsed.message;
+  const startedAt = new Date(sweepStartedAt);
+  const summary = await recordingFailure(deps, shard, startedAt, () => sweepKeepAlive({ ...deps, partition: shard }));
+  await recordSweep(deps, { scope: shard, startedAt, finishedAt: deps.clock(), outcome: outcomeOf(summary), summary });
+  return { kind: 'swept', shard, summary };
+}
+
+/** Runs a sweep; if it throws, its failure is recorded for the health check and the error goes on up. */
+async function recordingFailure<T>(deps: FanOutDeps, scope: string, startedAt: Date, sweep: () => Promise<T>): Promise<T> {
+  try {
+    return await sweep();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await recordSweep(deps, { scope, startedAt, finishedAt: deps.clock(), outcome: 'failed', error: message });
+    throw error;
+  }
+}
+
+/**
+ * The keepAlives were sent whether or not their record is kept, so a failure to record is logged
+ * and the sweep's own result stands; the health check then shows the previous record, which ages.
+ */
+async function recordSweep(deps: FanOutDeps, record: SweepRecord): Promise<void> {
+  try {
+    await deps.sweepStatus.record(record);
+  } catch (error) {
+    deps.log.error(
+      `keepAlive sweep ${record.scope}: outcome "${record.outcome}" not recorded for GET /api/health: ` +
+        `${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }

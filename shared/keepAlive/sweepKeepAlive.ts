@@ -4,6 +4,7 @@ import { leaveEmptyMeeting } from '../calls/hangUp.js';
 import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
+import { logEvent } from '../telemetry.js';
 import { keepAliveBasis, keepAliveDue } from './keepAliveDue.js';
 
 export interface SweepDeps {
@@ -149,6 +150,16 @@ async function recordResults(results: KeepAliveResult[], { store, log }: SweepDe
         `${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/**
+ * Logs a sweep's summary: the readable line (a warning when keepAlives failed) and the same
+ * figures as a `keepAliveSweepSummary` event for Application Insights to chart.
+ */
+export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: string): void {
+  const level = summary.failed > 0 ? 'warn' : 'info';
+  log[level](formatSweepSummary(summary, shard));
+  logEvent(log, level, 'keepAliveSweepSummary', { scope: shard ?? 'timer', ...summary });
 }
 
 /** The sweep's one summary line; `shard` names the partition of a fanned-out sweep. */

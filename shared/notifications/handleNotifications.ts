@@ -1,6 +1,7 @@
 import { nextCallState, type CallState } from '../calls/callState.js';
 import type { CallChange, CallDetails, CallStore, StoredCall } from '../calls/callStore.js';
 import { describeTermination } from '../calls/termination.js';
+import { logEvent } from '../telemetry.js';
 import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest, GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
@@ -250,6 +251,7 @@ export async function endCall(
   const removed = await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
   log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
+  if (report.keepAliveTimeout) logEvent(log, 'error', 'callDroppedForMissingKeepAlive', { callId, resultInfo });
   if (call && removed === 'removed') await rejoinMeeting(call, resultInfo, deps.rejoin, deps);
   return 'ended';
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
 import { inject } from 'vitest';
 import { createGetCallHandler, createHangUpCallHandler, createListCallsHandler } from '../../functions/callControl.js';
+import { createHealthHandler } from '../../functions/health.js';
 import { createJoinMeetingHandler } from '../../functions/joinMeeting.js';
 import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
 import { createNotificationsHandler } from '../../functions/notifications.js';
@@ -99,6 +100,8 @@ export interface Harness {
   list(query?: string): Promise<HttpResponseInit>;
   getCall(id: string): Promise<HttpResponseInit>;
   hangUp(id: string): Promise<HttpResponseInit>;
+  /** `GET /api/health`. */
+  health(): Promise<HttpResponseInit>;
   /** Every wait the rejoin backoff asked for, in ms; the harness does not actually wait. */
   sleeps: number[];
   stop(): Promise<void>;
@@ -124,6 +127,7 @@ export async function startHarness(
   const listHandler = createListCallsHandler(() => runtime);
   const getHandler = createGetCallHandler(() => runtime);
   const hangUpHandler = createHangUpCallHandler(() => runtime);
+  const healthHandler = createHealthHandler(() => runtime);
   const notifications = createNotificationsHandler(() => runtime);
   const sweepHandler = createKeepAliveSweepHandler(() => runtime);
   const post = async (body: unknown, authorization?: string) =>
@@ -151,6 +155,7 @@ export async function startHarness(
       getHandler(controlRequest('GET', `/api/calls/${encodeURIComponent(id)}`, { params: { id } }), testContext('getCall', logs)),
     hangUp: (id) =>
       hangUpHandler(controlRequest('DELETE', `/api/calls/${encodeURIComponent(id)}`, { params: { id } }), testContext('hangUpCall', logs)),
+    health: () => healthHandler(controlRequest('GET', '/api/health'), testContext('health', logs)),
     sleeps,
     stop: () => sim.stop(),
   };

@@ -155,7 +155,7 @@ const settingsSchema = z.object({
   // Graph requires the callback to be https (call resource seed: callbackUri).
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
   KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES),
-  KEEPALIVE_MAX_IN_FLIGHT: integerSetting(32, 1, 1000),
+  KEEPALIVE_MAX_IN_FLIGHT: integerSetting(16, 1, 1000),
   SWEEP_FANOUT_THRESHOLD: integerSetting(20_000, 0, 100_000_000),
   GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
   NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', [

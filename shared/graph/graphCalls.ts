@@ -52,7 +52,7 @@ export interface GraphCalls {
   create(request: CreateCallRequest): Promise<CreateCallOutcome>;
   /** `DELETE /communications/calls/{id}`. */
   hangUp(callId: string): Promise<GraphOutcome>;
-  reject(callId: string, reason: RejectReason): Promise<GraphOutcome>;
+  reject(callId: string, reason: RejectReason, deadlineMs?: number): Promise<GraphOutcome>;
 }
 
 // Graph rejects an answer after 15 s (answer seed), so waiting longer for it is pointless.
@@ -114,9 +114,9 @@ export class GraphClientCalls implements GraphCalls {
     }
   }
 
-  reject(callId: string, reason: RejectReason): Promise<GraphOutcome> {
+  reject(callId: string, reason: RejectReason, deadlineMs = ANSWER_TIMEOUT_MS): Promise<GraphOutcome> {
     // Same 15 s (5 s for policy-based recording) window as an answer (answer seed).
-    const deadline = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+    const deadline = AbortSignal.timeout(deadlineMs);
     return this.answerLimit(() =>
       this.post(`/communications/calls/${encodeURIComponent(callId)}/reject`, { reason }, deadline),
     );

@@ -3,7 +3,7 @@ import type { CallChange, CallDetails, CallStore, StoredCall } from '../calls/ca
 import { describeTermination } from '../calls/termination.js';
 import { logEvent } from '../telemetry.js';
 import { rosterChange } from '../calls/roster.js';
-import type { AnswerRequest, GraphCalls } from '../graph/graphCalls.js';
+import type { AnswerRequest, GraphCalls, GraphOutcome } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import type { Runtime } from '../runtime.js';
 import { rejoinMeeting, type RejoinSettings } from '../meetings/rejoin.js';
@@ -132,7 +132,12 @@ export async function answerIncomingCall(
     policy,
   );
   if (decision.kind === 'reject') {
-    const rejected = await graph.reject(callId, decision.reason);
+    // A redelivery of a call this app already answered finds the cap reached by that very call.
+    if (await store.get(callId)) {
+      log.info(`Call ${callId}: duplicate incoming notification; it is already being answered`);
+      return 'duplicate';
+    }
+    const rejected = await graph.reject(callId, decision.reason, decision.deadlineMs);
     if (rejected.ok) log.info(`Call ${callId}: rejected (${decision.reason}): ${decision.why}`);
     else {
       log.warn(
@@ -147,16 +152,29 @@ export async function answerIncomingCall(
     log.info(`Call ${callId}: duplicate incoming notification; it is already being answered`);
     return 'duplicate';
   }
-  const outcome = await graph.answer(callId, answerRequest(callbackUrl, decision.participantCapacity), decision.deadlineMs);
+  let outcome: GraphOutcome;
+  try {
+    outcome = await graph.answer(callId, answerRequest(callbackUrl, decision.participantCapacity), decision.deadlineMs);
+  } catch (error) {
+    // Not a Graph answer (a fault of this app's own): untrack, so a redelivery answers afresh.
+    await store.remove(callId);
+    throw error;
+  }
   if (outcome.ok) {
     activeCalls.noteAnswered();
     log.info(`Call ${callId}: answered${policyRecording ? ' (policy-based recording)' : ''}`);
     return 'answered';
   }
-  // The call was not answered, so there is nothing to keep alive. Removing the row also lets a
-  // redelivery of the notification try again.
-  await store.remove(callId);
   const detail = `Graph ${outcome.status ?? 'no response'} ${outcome.code ?? ''}: ${outcome.message}`;
+  if (outcome.status === undefined) {
+    // No response in time: Graph may still have answered. Keep tracking the call so it is kept
+    // alive if it lives; if it does not, its first keepAlive gets 404 and the row goes.
+    log.error(`Call ${callId}: answer got no response (${detail}); still tracked in case Graph answered`);
+    return 'answerFailed';
+  }
+  // Graph refused: the call was not answered, so there is nothing to keep alive. Removing the
+  // row also lets a redelivery of the notification try again.
+  await store.remove(callId);
   if (outcome.status === 404) log.warn(`Call ${callId}: ended before it could be answered (${detail})`);
   else log.error(`Call ${callId}: answer failed (${detail})`);
   return 'answerFailed';

@@ -17,7 +17,7 @@ export interface IncomingCallFacts {
 
 export type IncomingCallDecision =
   | { kind: 'answer'; participantCapacity: number | undefined; deadlineMs: number | undefined }
-  | { kind: 'reject'; reason: RejectReason; why: string };
+  | { kind: 'reject'; reason: RejectReason; why: string; deadlineMs: number | undefined };
 
 // The answer seed gives the bot 5 s to answer a policy-based recording invitation (15 s otherwise);
 // leaving a second for the request to travel.
@@ -31,18 +31,16 @@ export function tenantAllowed(tenantId: string | undefined, policy: Pick<Incomin
 
 /** Answer or reject an incoming call, and how. Pure. */
 export function decideIncomingCall(facts: IncomingCallFacts, policy: IncomingCallPolicy): IncomingCallDecision {
+  // A reject is bound by the same window as an answer.
+  const deadlineMs = facts.policyRecording ? POLICY_RECORDING_ANSWER_DEADLINE_MS : undefined;
   if (!tenantAllowed(facts.tenantId, policy)) {
-    return { kind: 'reject', reason: 'forbidden', why: `tenant ${facts.tenantId ?? '(none)'} is not in ALLOWED_TENANT_IDS` };
+    return { kind: 'reject', reason: 'forbidden', why: `tenant ${facts.tenantId ?? '(none)'} is not in ALLOWED_TENANT_IDS`, deadlineMs };
   }
   if (policy.maxActiveCalls > 0 && facts.activeCalls !== undefined && facts.activeCalls >= policy.maxActiveCalls) {
-    return { kind: 'reject', reason: 'busy', why: `${facts.activeCalls} active calls, MAX_ACTIVE_CALLS is ${policy.maxActiveCalls}` };
+    return { kind: 'reject', reason: 'busy', why: `${facts.activeCalls} active calls, MAX_ACTIVE_CALLS is ${policy.maxActiveCalls}`, deadlineMs };
   }
   if (facts.policyRecording) {
-    return {
-      kind: 'answer',
-      participantCapacity: policy.policyRecordingParticipantCapacity,
-      deadlineMs: POLICY_RECORDING_ANSWER_DEADLINE_MS,
-    };
+    return { kind: 'answer', participantCapacity: policy.policyRecordingParticipantCapacity, deadlineMs };
   }
-  return { kind: 'answer', participantCapacity: undefined, deadlineMs: undefined };
+  return { kind: 'answer', participantCapacity: undefined, deadlineMs };
 }

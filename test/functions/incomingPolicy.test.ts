@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incomingCallNotification, SIM_TENANT_ID } from '../support/graphSimulator.js';
+import { POLICY_RECORDING_ANSWER_DEADLINE_MS } from '../../shared/notifications/incomingCallPolicy.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 const OTHER_TENANT = 'aaaabbbb-0000-1111-2222-333344445555';
@@ -82,6 +83,20 @@ describe('MAX_ACTIVE_CALLS', () => {
     await h.post(incomingCallNotification(fourth.id));
     expect(h.sim.requestsTo('answer', fourth.id)).toHaveLength(1);
   });
+
+  it('treats a redelivery of an answered call at capacity as a duplicate, never rejecting the call it answered', async () => {
+    const answered = h.sim.calls.get([...h.sim.calls.keys()].at(-1)!)!;
+    expect(h.sim.requestsTo('answer', answered.id)).toHaveLength(1);
+    expect(await h.runtime.store.countActive()).toBe(2); // at the cap, this call included
+
+    await h.post(incomingCallNotification(answered.id));
+    expect(h.sim.requestsTo('reject', answered.id)).toHaveLength(0);
+    expect(h.sim.requestsTo('answer', answered.id)).toHaveLength(1);
+    expect(h.logs).toContainEqual({
+      level: 'information',
+      message: `Call ${answered.id}: duplicate incoming notification; it is already being answered`,
+    });
+  });
 });
 
 describe('policy-based recording', () => {
@@ -115,7 +130,36 @@ describe('policy-based recording', () => {
     } finally {
       h.sim.latencyMs = 0;
     }
+    // Graph may have answered after all: the call stays tracked, and a keepAlive settles it.
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'incoming' });
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer got no response`) }),
+    );
+    h.sim.endCallSilently(call.id);
+    h.clock.advanceMinutes(15);
+    expect(await h.sweep()).toMatchObject({ ended: 1 });
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
-    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer failed`) }));
+  });
+
+  it('rejects a policy-recording invitation under the same 4 s deadline as its answer', async () => {
+    const busy = await startHarness({ MAX_ACTIVE_CALLS: '1', ACTIVE_CALLS_CACHE_SECONDS: '0' });
+    try {
+      const graph = busy.runtime.graph;
+      const rejectDeadlines: Array<number | undefined> = [];
+      busy.runtime.graph = Object.assign(Object.create(graph) as typeof graph, {
+        reject: (callId: string, reason: 'busy' | 'forbidden', deadlineMs?: number) => {
+          rejectDeadlines.push(deadlineMs);
+          return graph.reject(callId, reason, deadlineMs);
+        },
+      });
+      await busy.post(incomingCallNotification(busy.sim.placeIncomingCall().id));
+      const call = busy.sim.placeIncomingCall();
+      await busy.post(policyRecordingInvitation(call.id));
+      await busy.post(incomingCallNotification(busy.sim.placeIncomingCall().id));
+      expect(rejectDeadlines).toEqual([POLICY_RECORDING_ANSWER_DEADLINE_MS, undefined]);
+      expect(busy.sim.requestsTo('reject', call.id).map((r) => r.body)).toEqual([{ reason: 'busy' }]);
+    } finally {
+      await busy.stop();
+    }
   });
 });

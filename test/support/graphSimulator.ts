@@ -91,14 +91,18 @@ export class GraphSimulator {
     return this.origin;
   }
 
-  async start(): Promise<this> {
+  /** Listens on 127.0.0.1 at `port`; 0 (the tests' choice) takes a free one. */
+  async start(port = 0): Promise<this> {
     await this.rotateSigningKey();
     this.server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
       void this.handle(req, res).catch((error: unknown) => {
         res.writeHead(500).end(String(error));
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
     this.port = (this.server.address() as AddressInfo).port;
     return this;
   }

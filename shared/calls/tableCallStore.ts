@@ -17,7 +17,7 @@ import {
   type UpdateResult,
 } from './callStore.js';
 import type { StorageAccess } from '../config.js';
-import { NO_TOKEN_CREDENTIAL, tableClientFor } from '../storage/storageClients.js';
+import { NO_TOKEN_CREDENTIAL, tableClientFor, tableCreatedOnFirstUse } from '../storage/storageClients.js';
 import { CALL_PARTITIONS, partitionKeyOf } from './partitionKey.js';
 
 interface CallEntity {
@@ -52,9 +52,11 @@ const MAX_BATCHES_IN_FLIGHT = 4;
 
 /** `CallStore` on Azure Table Storage: one row per call, PartitionKey = shard, RowKey = call id. */
 export class TableCallStore implements CallStore {
-  private tableReady: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly client: TableClient) {}
+  constructor(private readonly client: TableClient) {
+    this.ensureTable = tableCreatedOnFirstUse(client);
+  }
 
   /** A store on the table that `access` reaches; `credential` is used only for managed-identity access. */
   static open(access: StorageAccess, tableName: string, credential: () => TokenCredential): TableCallStore {
@@ -196,16 +198,6 @@ export class TableCallStore implements CallStore {
 
   countActive(): Promise<number> {
     return this.countUpTo(Number.MAX_SAFE_INTEGER);
-  }
-
-  private ensureTable(): Promise<void> {
-    // Created on first use; createTable is a no-op when the table exists. A failed attempt is
-    // forgotten so the next call tries again.
-    this.tableReady ??= this.client.createTable().catch((error: unknown) => {
-      this.tableReady = undefined;
-      throw error;
-    });
-    return this.tableReady;
   }
 }
 

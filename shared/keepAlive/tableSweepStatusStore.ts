@@ -1,7 +1,7 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import type { StorageAccess } from '../config.js';
-import { tableClientFor } from '../storage/storageClients.js';
+import { tableClientFor, tableCreatedOnFirstUse } from '../storage/storageClients.js';
 import type { SweepOutcome, SweepRecord, SweepStatusStore } from './sweepStatus.js';
 import type { SweepSummary } from './sweepKeepAlive.js';
 
@@ -23,9 +23,11 @@ const MAX_ERROR_LENGTH = 1000;
 
 /** `SweepStatusStore` on a table of its own beside the call table, so call listings never see it. */
 export class TableSweepStatusStore implements SweepStatusStore {
-  private tableReady: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly client: TableClient) {}
+  constructor(private readonly client: TableClient) {
+    this.ensureTable = tableCreatedOnFirstUse(client);
+  }
 
   static open(access: StorageAccess, tableName: string, credential: () => TokenCredential): TableSweepStatusStore {
     return new TableSweepStatusStore(tableClientFor(access, tableName, credential));
@@ -63,13 +65,5 @@ export class TableSweepStatusStore implements SweepStatusStore {
       });
     }
     return records;
-  }
-
-  private ensureTable(): Promise<void> {
-    this.tableReady ??= this.client.createTable().catch((error: unknown) => {
-      this.tableReady = undefined;
-      throw error;
-    });
-    return this.tableReady;
   }
 }

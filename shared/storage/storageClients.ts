@@ -31,6 +31,19 @@ export function tableClientFor(access: StorageAccess, tableName: string, credent
   return TableClient.fromConnectionString(connectionString, tableName, { ...options, agent: agentFor(url) });
 }
 
+/**
+ * The table is created on first use (createTable is a no-op when it exists); a failed attempt is
+ * forgotten, so the next use tries again.
+ */
+export function tableCreatedOnFirstUse(client: TableClient): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () =>
+    (ready ??= client.createTable().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    }));
+}
+
 /** A Queue client for one queue, by connection string or by endpoint and managed identity. */
 export function queueClientFor(access: StorageAccess, queueName: string, credential: () => TokenCredential): QueueClient {
   if (access.kind === 'managedIdentity') return new QueueClient(`${access.endpoint}/${queueName}`, credential());

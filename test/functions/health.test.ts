@@ -5,18 +5,11 @@ import type { HealthReport } from '../../shared/health/assessHealth.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
 import type { ShardQueue } from '../../shared/keepAlive/shardQueue.js';
 import type { SweepStatusStore } from '../../shared/keepAlive/sweepStatus.js';
-import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
 
 let h: Harness;
 afterEach(() => h.stop());
 
-async function establishedCall() {
-  const call = h.sim.placeIncomingCall();
-  expect((await h.post(incomingCallNotification(call.id))).status).toBe(202);
-  expect((await h.post(stateNotification(call.id, 'established'))).status).toBe(202);
-  return call;
-}
 
 async function health(): Promise<{ status: number | undefined; report: HealthReport }> {
   const response = await h.health();
@@ -25,8 +18,8 @@ async function health(): Promise<{ status: number | undefined; report: HealthRep
 
 it('reports the active calls and the last sweep, and 200 while keepAlives succeed', async () => {
   h = await startHarness();
-  await establishedCall();
-  await establishedCall();
+  await h.establishedCall();
+  await h.establishedCall();
   h.clock.advanceMinutes(15);
   await h.sweep();
   h.clock.advanceMinutes(4);
@@ -45,7 +38,7 @@ it('reports the active calls and the last sweep, and 200 while keepAlives succee
 
 it('answers 503 when every keepAlive fails and, later, when a call has gone 30 minutes without one', async () => {
   h = await startHarness();
-  await establishedCall();
+  await h.establishedCall();
   h.sim.failNext('keepAlive', { status: 500, times: Infinity, code: 'InternalServerError' });
   h.clock.advanceMinutes(20);
   await h.sweep();
@@ -64,7 +57,7 @@ it('answers 503 when every keepAlive fails and, later, when a call has gone 30 m
 
 it('answers 503 when the timer has not swept for 15 minutes while calls are active', async () => {
   h = await startHarness();
-  await establishedCall();
+  await h.establishedCall();
   await h.sweep();
   h.clock.advanceMinutes(16);
   const { status, report } = await health();
@@ -92,7 +85,7 @@ it('logs, and does not fail the sweep, when its outcome cannot be recorded', asy
     all: () => Promise.resolve([]),
   };
   h = await startHarness({}, { sweepStatus: refusing });
-  await establishedCall();
+  await h.establishedCall();
   h.clock.advanceMinutes(15);
   expect(await h.sweep()).toMatchObject({ ok: 1 });
   expect(h.logs).toContainEqual({
@@ -105,7 +98,7 @@ it('follows a fanned-out sweep through its shard sweeps', async () => {
   const enqueued: unknown[] = [];
   const queue: ShardQueue = { enqueue: async (messages) => void enqueued.push(...messages), sendToPoison: async () => undefined };
   h = await startHarness({ SWEEP_FANOUT_THRESHOLD: '0' }, { shardQueue: queue });
-  await establishedCall();
+  await h.establishedCall();
   h.clock.advanceMinutes(15);
   const fanOut = await createKeepAliveSweepHandler(() => h.runtime)(timer, testContext('keepAliveSweep', h.logs));
   expect(fanOut.mode).toBe('fanned-out');
@@ -127,7 +120,7 @@ it('follows a fanned-out sweep through its shard sweeps', async () => {
 
 it('keeps its records in a table of its own, so listings and sweeps never see them', async () => {
   h = await startHarness();
-  await establishedCall();
+  await h.establishedCall();
   await h.sweep();
   expect(await h.runtime.sweepStatus.all()).toHaveLength(1);
   const listed = (await h.list()).jsonBody as { calls: unknown[] };

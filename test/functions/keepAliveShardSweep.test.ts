@@ -8,7 +8,6 @@ import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey
 import { SHARD_MAX_DEQUEUE_COUNT, StorageShardQueue } from '../../shared/keepAlive/shardQueue.js';
 import { NO_TOKEN_CREDENTIAL } from '../../shared/storage/storageClients.js';
 import type { ShardSweepResult } from '../../shared/keepAlive/sweepFanOut.js';
-import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -42,12 +41,7 @@ async function fanOutHarness(settings: Record<string, string>, store?: CallStore
 
 async function establishedCalls(count: number) {
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const call = h.sim.placeIncomingCall();
-    expect((await h.post(incomingCallNotification(call.id))).status).toBe(202);
-    expect((await h.post(stateNotification(call.id, 'established'))).status).toBe(202);
-    ids.push(call.id);
-  }
+  for (let i = 0; i < count; i++) ids.push((await h.establishedCall()).id);
   return ids;
 }
 

@@ -1,17 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
 import { sweepKeepAlive } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 afterEach(() => h.stop());
 
-async function establishedCall() {
-  const call = h.sim.placeIncomingCall();
-  expect((await h.post(incomingCallNotification(call.id))).status).toBe(202);
-  expect((await h.post(stateNotification(call.id, 'established'))).status).toBe(202);
-  return call;
-}
 
 describe('with the default 15-minute interval', () => {
   beforeEach(async () => {
@@ -19,7 +12,7 @@ describe('with the default 15-minute interval', () => {
   });
 
   it('leaves a call alone until 15 minutes after its start, then keeps it alive with the app token', async () => {
-    const call = await establishedCall();
+    const call = await h.establishedCall();
 
     h.clock.advanceMinutes(14);
     expect(await h.sweep()).toMatchObject({ active: 1, due: 0, sent: 0 });
@@ -43,7 +36,7 @@ describe('with the default 15-minute interval', () => {
   });
 
   it('logs one summary line per sweep', async () => {
-    await establishedCall();
+    await h.establishedCall();
     h.clock.advanceMinutes(20);
     await h.sweep();
     const lines = h.logs.filter((l) => l.message.startsWith('keepAlive sweep:'));
@@ -60,8 +53,8 @@ describe('with KEEPALIVE_INTERVAL_MINUTES=0 (every sweep)', () => {
   });
 
   it('deletes the row of a call that ended on Graph (404) and never sends it another keepAlive', async () => {
-    const live = await establishedCall();
-    const ended = await establishedCall();
+    const live = await h.establishedCall();
+    const ended = await h.establishedCall();
     h.sim.endCallSilently(ended.id);
 
     expect(await h.sweep()).toMatchObject({ active: 2, due: 2, sent: 2, ok: 1, ended: 1, failed: 0 });
@@ -74,7 +67,7 @@ describe('with KEEPALIVE_INTERVAL_MINUTES=0 (every sweep)', () => {
   });
 
   it('retries 429, 503 and 504 within the sweep, honouring Retry-After', async () => {
-    const call = await establishedCall();
+    const call = await h.establishedCall();
     h.sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 1, times: 1 });
     h.sim.failNext('keepAlive', { status: 503, retryAfterSeconds: 1, times: 1 });
     h.sim.failNext('keepAlive', { status: 504, retryAfterSeconds: 0, times: 1 });
@@ -87,7 +80,7 @@ describe('with KEEPALIVE_INTERVAL_MINUTES=0 (every sweep)', () => {
   });
 
   it('keeps the row through persistent 5xx, counts the failures, and recovers', async () => {
-    const call = await establishedCall();
+    const call = await h.establishedCall();
     h.sim.failNext('keepAlive', { status: 500, times: 2 });
 
     expect(await h.sweep()).toMatchObject({ sent: 1, ok: 0, failed: 1 });
@@ -108,7 +101,7 @@ describe('with KEEPALIVE_INTERVAL_MINUTES=0 (every sweep)', () => {
   });
 
   it('never has more keepAlives in flight than KEEPALIVE_MAX_IN_FLIGHT', async () => {
-    for (let i = 0; i < 12; i++) await establishedCall();
+    for (let i = 0; i < 12; i++) await h.establishedCall();
     h.sim.latencyMs = 50;
     h.sim.peakInFlight = 0;
     expect(await h.sweep()).toMatchObject({ active: 12, sent: 12, ok: 12 });
@@ -123,7 +116,7 @@ describe('reading the table page by page', () => {
 
   it('visits every call across several pages', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await establishedCall()).id);
+    for (let i = 0; i < 7; i++) ids.push((await h.establishedCall()).id);
     const pages: number[] = [];
     for await (const page of h.runtime.store.pages({ pageSize: 3 })) pages.push(page.length);
     expect(pages.reduce((a, b) => a + b, 0)).toBe(7);
@@ -134,7 +127,7 @@ describe('reading the table page by page', () => {
 
   it('keeps the in-flight limit across page boundaries, with several pages under way at once', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await establishedCall()).id);
+    for (let i = 0; i < 20; i++) ids.push((await h.establishedCall()).id);
     h.sim.latencyMs = 30;
     h.sim.peakInFlight = 0;
     const { store, graph, clock } = h.runtime;

@@ -9,7 +9,7 @@ import { createNotificationsHandler } from '../../functions/notifications.js';
 import { loadConfig } from '../../shared/config.js';
 import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { createRuntime, type Runtime } from '../../shared/runtime.js';
-import { GraphSimulator, SIM_BOT_APP_ID, SIM_TENANT_ID } from './graphSimulator.js';
+import { GraphSimulator, incomingCallNotification, SIM_BOT_APP_ID, SIM_TENANT_ID, stateNotification, type SimCall } from './graphSimulator.js';
 
 export interface LogEntry {
   level: string;
@@ -94,6 +94,8 @@ export interface Harness {
   /** Posts a body to the notifications function as Graph would (signed), or with the given Authorization. */
   post(body: unknown, authorization?: string): Promise<HttpResponseInit>;
   sweep(): Promise<SweepSummary>;
+  /** A call that rang the bot, was answered and is now established, all through the notifications function. */
+  establishedCall(): Promise<SimCall>;
   /** `POST /api/calls/join` with this body (a string is sent as is). */
   join(body: unknown): Promise<HttpResponseInit>;
   /** `GET /api/calls` with this query string (without `?`). */
@@ -148,6 +150,14 @@ export async function startHarness(
       const result = await sweepHandler(timer, testContext('keepAliveSweep', logs));
       if (result.mode !== 'inline') throw new Error(`expected the timer to sweep in-process, it ${result.mode}`);
       return result.summary;
+    },
+    establishedCall: async () => {
+      const call = sim.placeIncomingCall();
+      for (const body of [incomingCallNotification(call.id), stateNotification(call.id, 'established')]) {
+        const response = await post(body);
+        if (response.status !== 202) throw new Error(`notification for call ${call.id} answered ${response.status}`);
+      }
+      return call;
     },
     join: (body) => joinHandler(controlRequest('POST', '/api/calls/join', { body }), testContext('joinMeeting', logs)),
     list: (query = '') => listHandler(controlRequest('GET', `/api/calls${query ? `?${query}` : ''}`), testContext('listCalls', logs)),

@@ -1,3 +1,4 @@
+import { TableClient } from '@azure/data-tables';
 import { afterEach, expect, it } from 'vitest';
 import { createKeepAliveShardSweepHandler } from '../../functions/keepAliveShardSweep.js';
 import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
@@ -67,7 +68,8 @@ it('answers 503 when the timer has not swept for 15 minutes while calls are acti
 
 it('records a sweep that could not run (the table unreachable) as failed, and still throws it to the host', async () => {
   const closedPort = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eQ==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;`;
-  const broken = TableCallStore.fromConnectionString(closedPort, 'unreachable');
+  // No retries: the refusal is what matters here, not the SDK's backoff.
+  const broken = new TableCallStore(TableClient.fromConnectionString(closedPort, 'unreachable', { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } }));
   h = await startHarness({}, { store: broken });
   const sweep = createKeepAliveSweepHandler(() => h.runtime);
   await expect(sweep(timer, testContext('keepAliveSweep', h.logs))).rejects.toThrow();

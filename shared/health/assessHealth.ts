@@ -30,7 +30,8 @@ export interface HealthReport {
   status: 'healthy' | 'unhealthy';
   /** Why it is unhealthy; empty when healthy. */
   problems: string[];
-  activeCalls: number;
+  /** Null when the call table could not be read. */
+  activeCalls: number | null;
   /**
    * The oldest last-successful keepAlive now, estimated from the last sweep: the oldest age it left
    * plus the time since it finished (an upper bound; calls ended since may have been the oldest).

@@ -23,7 +23,7 @@ export async function checkHealth({ store, sweepStatus, clock }: HealthDeps): Pr
     return {
       status: 'unhealthy',
       problems,
-      activeCalls: active.status === 'fulfilled' ? active.value : 0,
+      activeCalls: active.status === 'fulfilled' ? active.value : null,
       oldestKeepAliveAgeMinutes: null,
       keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES,
       lastSweep: null,

@@ -77,6 +77,7 @@ it('records a sweep that could not run (the table unreachable) as failed, and st
   const { status, report } = await health();
   expect(status).toBe(503);
   expect(report.problems.some((p) => p.startsWith('the call table is unreachable'))).toBe(true);
+  expect(report.activeCalls).toBeNull();
   const records = await h.runtime.sweepStatus.all();
   expect(records).toMatchObject([{ scope: 'timer', outcome: 'failed' }]);
 });

@@ -1,14 +1,15 @@
+import type { TokenCredential } from '@azure/identity';
 import { JwtNotificationAuthenticator, type NotificationAuthenticator } from './auth/notificationAuth.js';
 import { ActiveCallCounter } from './calls/activeCallCount.js';
 import type { CallStore } from './calls/callStore.js';
 import { TableCallStore } from './calls/tableCallStore.js';
 import { loadConfig, SWEEP_STATUS_TABLE_SUFFIX, type AppConfig } from './config.js';
-import type { TokenCredential } from '@azure/identity';
-import { createGraphClient, createGraphCredential, createManagedIdentityCredential } from './graph/graphClient.js';
+import { createGraphClient, createGraphCredential } from './graph/graphClient.js';
 import { GraphClientCalls, type GraphCalls } from './graph/graphCalls.js';
 import { StorageShardQueue, type ShardQueue } from './keepAlive/shardQueue.js';
 import type { SweepStatusStore } from './keepAlive/sweepStatus.js';
 import { TableSweepStatusStore } from './keepAlive/tableSweepStatusStore.js';
+import { createManagedIdentityCredential } from './managedIdentity.js';
 
 /** The per-process parts every function shares. Built on first use, so loading a function file does no I/O. */
 export interface Runtime {

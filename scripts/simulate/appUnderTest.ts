@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { HttpResponseInit, Timer } from '@azure/functions';
+import type { HttpResponseInit } from '@azure/functions';
 import type { GraphSimulator } from '../../test/support/graphSimulator.js';
+import { timer } from '../../test/support/timer.js';
 
 /** The app as `npm run simulate` drives it: in this process, or a `func start` over HTTP. */
 export interface AppUnderTest {
@@ -22,11 +23,17 @@ export interface AppUnderTest {
 // A CommonJS package whose classes Node's ESM loader cannot name as imports; required instead.
 const { HttpRequest, InvocationContext } = createRequire(import.meta.url)('@azure/functions') as typeof import('@azure/functions');
 
-const timer: Timer = {
-  isPastDue: false,
-  schedule: { adjustForDST: true },
-  scheduleStatus: { last: new Date().toISOString(), next: new Date().toISOString(), lastUpdated: new Date().toISOString() },
-};
+/** Every call id `GET /api/calls` lists, following continuation tokens to the last page. */
+async function allListedCallIds(listPage: (query: string) => Promise<{ calls: { id: string }[]; continuationToken?: string }>): Promise<string[]> {
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await listPage(new URLSearchParams({ pageSize: '1000', ...(token && { continuationToken: token }) }).toString());
+    ids.push(...page.calls.map((c) => c.id));
+    token = page.continuationToken;
+  } while (token);
+  return ids;
+}
 
 /** The app's exported handlers in this process, configured through `process.env` as in Azure. */
 export async function inProcessApp(settings: Record<string, string>): Promise<AppUnderTest> {
@@ -80,18 +87,11 @@ export async function inProcessApp(settings: Record<string, string>): Promise<Ap
       const result = await keepAliveSweep(timer, context('keepAliveSweep'));
       return result.mode === 'inline' ? formatSweepSummary(result.summary) : `fanned out over ${result.shards} shards`;
     },
-    async trackedCallIds() {
-      const ids: string[] = [];
-      let token: string | undefined;
-      do {
-        const query = new URLSearchParams({ pageSize: '1000', ...(token && { continuationToken: token }) });
+    trackedCallIds: () =>
+      allListedCallIds(async (query) => {
         const response = await listCallsHandler(request('GET', `/api/calls?${query}`), context('listCalls'));
-        const page = expectStatus(response, 'GET /api/calls').jsonBody as { calls: { id: string }[]; continuationToken?: string };
-        ids.push(...page.calls.map((c) => c.id));
-        token = page.continuationToken;
-      } while (token);
-      return ids;
-    },
+        return expectStatus(response, 'GET /api/calls').jsonBody as { calls: { id: string }[]; continuationToken?: string };
+      }),
     async health() {
       const response = await healthHandler(request('GET', '/api/health'), context('health'));
       return { status: response.status ?? 200, summary: healthSummary(response.jsonBody) };
@@ -146,18 +146,12 @@ export async function httpApp(target: string, sim: GraphSimulator): Promise<AppU
       }
       return `${keepAliveCount() - before} keepAlive requests reached Graph (see the func console for the summary line)`;
     },
-    async trackedCallIds() {
-      const ids: string[] = [];
-      let token: string | undefined;
-      do {
-        const query = new URLSearchParams({ pageSize: '1000', ...(token && { continuationToken: token }) });
+    trackedCallIds: () =>
+      allListedCallIds(async (query) => {
         const { status, json } = await call('GET', `/api/calls?${query}`);
         if (status !== 200) throw new Error(`GET /api/calls answered ${status}`);
-        ids.push(...(json!['calls'] as { id: string }[]).map((c) => c.id));
-        token = json!['continuationToken'] as string | undefined;
-      } while (token);
-      return ids;
-    },
+        return json as unknown as { calls: { id: string }[]; continuationToken?: string };
+      }),
     async health() {
       const { status, json } = await call('GET', '/api/health');
       return { status, summary: healthSummary(json) };

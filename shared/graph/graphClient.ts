@@ -1,13 +1,8 @@
-import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { AppConfig } from '../config.js';
 import { CachedTokenCredential } from './cachedTokenCredential.js';
-
-/** The app's managed identity: user-assigned when a client id is configured, else system-assigned. */
-export function createManagedIdentityCredential(clientId: string | undefined): TokenCredential {
-  return clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId });
-}
 
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 

@@ -1,12 +1,12 @@
 import { nextCallState, type CallState } from '../calls/callState.js';
 import type { CallChange, CallDetails, CallStore, StoredCall } from '../calls/callStore.js';
 import { describeTermination } from '../calls/termination.js';
-import { logEvent } from '../telemetry.js';
 import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest, GraphCalls, GraphOutcome } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import type { Runtime } from '../runtime.js';
 import { rejoinMeeting, type RejoinSettings } from '../meetings/rejoin.js';
+import { logEvent } from '../telemetry.js';
 import { decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import type { CommsNotifications, ResultInfo } from './notificationSchema.js';
 import { planNotification, type NotificationPlan } from './planNotification.js';
@@ -134,8 +134,7 @@ export async function answerIncomingCall(
   if (decision.kind === 'reject') {
     // A redelivery of a call this app already answered finds the cap reached by that very call.
     if (await store.get(callId)) {
-      log.info(`Call ${callId}: duplicate incoming notification; it is already being answered`);
-      return 'duplicate';
+      return duplicateIncoming(callId, log);
     }
     const rejected = await graph.reject(callId, decision.reason, decision.deadlineMs);
     if (rejected.ok) log.info(`Call ${callId}: rejected (${decision.reason}): ${decision.why}`);
@@ -149,8 +148,7 @@ export async function answerIncomingCall(
   }
   const inserted = await store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, ...details });
   if (inserted === 'exists') {
-    log.info(`Call ${callId}: duplicate incoming notification; it is already being answered`);
-    return 'duplicate';
+    return duplicateIncoming(callId, log);
   }
   let outcome: GraphOutcome;
   try {
@@ -178,6 +176,11 @@ export async function answerIncomingCall(
   if (outcome.status === 404) log.warn(`Call ${callId}: ended before it could be answered (${detail})`);
   else log.error(`Call ${callId}: answer failed (${detail})`);
   return 'answerFailed';
+}
+
+function duplicateIncoming(callId: string, log: Logger): NotificationOutcome {
+  log.info(`Call ${callId}: duplicate incoming notification; it is already being answered`);
+  return 'duplicate';
 }
 
 export async function updateCallState(

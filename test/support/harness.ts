@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { inject } from 'vitest';
 import { createGetCallHandler, createHangUpCallHandler, createListCallsHandler } from '../../functions/callControl.js';
 import { createHealthHandler } from '../../functions/health.js';
@@ -9,6 +9,7 @@ import { createNotificationsHandler } from '../../functions/notifications.js';
 import { loadConfig } from '../../shared/config.js';
 import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { createRuntime, type Runtime } from '../../shared/runtime.js';
+import { timer } from './timer.js';
 import { GraphSimulator, incomingCallNotification, SIM_BOT_APP_ID, SIM_TENANT_ID, stateNotification, type SimCall } from './graphSimulator.js';
 
 export interface LogEntry {
@@ -80,11 +81,7 @@ export function controlRequest(
   });
 }
 
-export const timer: Timer = {
-  isPastDue: false,
-  schedule: { adjustForDST: true },
-  scheduleStatus: { last: new Date().toISOString(), next: new Date().toISOString(), lastUpdated: new Date().toISOString() },
-};
+export { timer } from './timer.js';
 
 export interface Harness {
   sim: GraphSimulator;

@@ -48,7 +48,10 @@ export type RejectReason = 'none' | 'busy' | 'forbidden';
 export interface GraphCalls {
   /** `deadlineMs` overrides the default wait (policy-based recording gives the bot 5 s, not 15). */
   answer(callId: string, request: AnswerRequest, deadlineMs?: number): Promise<GraphOutcome>;
-  keepAlive(callId: string): Promise<GraphOutcome>;
+  /** `deadline` (e.g. the sweep's own time budget) cuts the request and any wait for a retry short. */
+  keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
+  /** `GET /communications/calls/{id}`: 404 when Graph no longer knows the call. */
+  get(callId: string): Promise<GraphOutcome>;
   create(request: CreateCallRequest): Promise<CreateCallOutcome>;
   /** `DELETE /communications/calls/{id}`. */
   hangUp(callId: string): Promise<GraphOutcome>;
@@ -122,12 +125,25 @@ export class GraphClientCalls implements GraphCalls {
     );
   }
 
-  keepAlive(callId: string): Promise<GraphOutcome> {
+  keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
+    const timeout = AbortSignal.timeout(KEEPALIVE_TIMEOUT_MS);
     return this.post(
       `/communications/calls/${encodeURIComponent(callId)}/keepAlive`,
       undefined,
-      AbortSignal.timeout(KEEPALIVE_TIMEOUT_MS),
+      deadline ? AbortSignal.any([deadline, timeout]) : timeout,
     );
+  }
+
+  async get(callId: string): Promise<GraphOutcome> {
+    try {
+      await this.client
+        .api(`/communications/calls/${encodeURIComponent(callId)}`)
+        .option('signal', AbortSignal.timeout(CONTROL_TIMEOUT_MS))
+        .get();
+      return { ok: true };
+    } catch (error) {
+      return failure(error);
+    }
   }
 
   private async post(path: string, body: unknown, signal: AbortSignal): Promise<GraphOutcome> {

@@ -51,7 +51,7 @@ export interface Fault {
 }
 
 type FaultRule = Fault & { action: GraphAction };
-type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject';
+type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get';
 
 export type NotificationSink = (body: Record<string, unknown>, authorization: string) => Promise<void>;
 
@@ -351,6 +351,9 @@ export class GraphSimulator {
           { Location: `${this.graphBaseUrl}/communications/calls/${created.id}` },
         );
       }
+      case 'get':
+        if (!live) return notFound();
+        return reply(200, { '@odata.type': '#microsoft.graph.call', id: call.id, state: call.state, direction: call.direction });
       case 'delete': {
         if (!live) return notFound();
         call.state = 'terminated';
@@ -457,6 +460,7 @@ function actionOf(method: string, path: string): { action: GraphAction; callId: 
   if (method === 'POST' && callId && verb) return { action: verb as 'answer' | 'keepAlive' | 'reject', callId };
   if (method === 'POST' && !callId) return { action: 'create', callId: undefined };
   if (method === 'DELETE' && callId && !verb) return { action: 'delete', callId };
+  if (method === 'GET' && callId && !verb) return { action: 'get', callId };
   return undefined;
 }
 

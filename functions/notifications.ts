@@ -6,6 +6,8 @@ import { appRuntime, type Runtime } from '../shared/runtime.js';
 /** Graph's call notifications (`commsNotifications`) for the bot's callback URL. */
 export function createNotificationsHandler(runtime: () => Runtime) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    // Graph's answer deadline counts from here, before authentication and parsing take their share.
+    const arrivedAt = Date.now();
     const rt = runtime();
     const auth = await rt.authenticator.authenticate(request.headers.get('authorization'));
     if (!auth.ok) {
@@ -17,7 +19,7 @@ export function createNotificationsHandler(runtime: () => Runtime) {
       context.warn(`Notification refused (400): ${body.reason}`);
       return { status: 400, jsonBody: { error: body.reason } };
     }
-    const result = await handleNotificationBatch(body.batch, auth.tenantId, notificationDeps(rt, context));
+    const result = await handleNotificationBatch(body.batch, auth.tenantId, notificationDeps(rt, context, arrivedAt));
     if (!result.ok) {
       context.warn(`Notification refused (400): ${result.reason}`);
       return { status: 400, jsonBody: { error: result.reason } };

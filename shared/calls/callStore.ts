@@ -99,10 +99,15 @@ export interface CallPage {
   continuationToken: string | undefined;
 }
 
+/** Cuts a store request (and the SDK's own retries of it) short, e.g. at an answer's deadline. */
+export interface StoreRequestOptions {
+  abortSignal?: AbortSignal;
+}
+
 export interface CallStore {
-  get(callId: string): Promise<StoredCall | undefined>;
+  get(callId: string, options?: StoreRequestOptions): Promise<StoredCall | undefined>;
   /** Adds a call; `exists` when a row for it is already there (a duplicate notification). */
-  insert(call: CallRecord): Promise<'inserted' | 'exists'>;
+  insert(call: CallRecord, options?: StoreRequestOptions): Promise<'inserted' | 'exists'>;
   /**
    * Read-modify-write under the row's ETag, retried when another writer changed the row in
    * between. Never recreates a deleted row: that is reported as `missing`.

@@ -14,6 +14,7 @@ import {
   type PageOptions,
   type RecordedKeepAlives,
   type StoredCall,
+  type StoreRequestOptions,
   type UpdateResult,
 } from './callStore.js';
 import type { StorageAccess } from '../config.js';
@@ -67,10 +68,10 @@ export class TableCallStore implements CallStore {
     return TableCallStore.open({ kind: 'connectionString', connectionString }, tableName, NO_TOKEN_CREDENTIAL);
   }
 
-  async get(callId: string): Promise<StoredCall | undefined> {
+  async get(callId: string, options: StoreRequestOptions = {}): Promise<StoredCall | undefined> {
     await this.ensureTable();
     try {
-      const entity = await this.client.getEntity<CallEntity>(partitionKeyOf(callId), callId);
+      const entity = await this.client.getEntity<CallEntity>(partitionKeyOf(callId), callId, options);
       return fromEntity(entity);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -78,10 +79,10 @@ export class TableCallStore implements CallStore {
     }
   }
 
-  async insert(call: CallRecord): Promise<'inserted' | 'exists'> {
+  async insert(call: CallRecord, options: StoreRequestOptions = {}): Promise<'inserted' | 'exists'> {
     await this.ensureTable();
     try {
-      await this.client.createEntity(toEntity(call));
+      await this.client.createEntity(toEntity(call), options);
       return 'inserted';
     } catch (error) {
       if (statusOf(error) === 409) return 'exists';

@@ -1,5 +1,8 @@
 import { GraphError, type Client } from '@microsoft/microsoft-graph-client';
+import { setTimeout } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { deadlineIn, deadlineWithin, timeLeftMs, type Deadline } from '../deadline.js';
+import { retryDecision, type RetryClass } from './retryPolicy.js';
 
 export type GraphOutcome =
   | { ok: true }
@@ -46,8 +49,8 @@ export type RejectReason = 'none' | 'busy' | 'forbidden';
 
 /** The Graph cloud-communications operations the bot uses. */
 export interface GraphCalls {
-  /** `deadlineMs` overrides the default wait (policy-based recording gives the bot 5 s, not 15). */
-  answer(callId: string, request: AnswerRequest, deadlineMs?: number): Promise<GraphOutcome>;
+  /** `deadline` counts from the notification's arrival (policy-based recording gives the bot 5 s, not 15). */
+  answer(callId: string, request: AnswerRequest, deadline?: Deadline): Promise<GraphOutcome>;
   /** `deadline` (e.g. the sweep's own time budget) cuts the request and any wait for a retry short. */
   keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
   /** `GET /communications/calls/{id}`: 404 when Graph no longer knows the call. */
@@ -55,12 +58,13 @@ export interface GraphCalls {
   create(request: CreateCallRequest): Promise<CreateCallOutcome>;
   /** `DELETE /communications/calls/{id}`. */
   hangUp(callId: string): Promise<GraphOutcome>;
-  reject(callId: string, reason: RejectReason, deadlineMs?: number): Promise<GraphOutcome>;
+  reject(callId: string, reason: RejectReason, deadline?: Deadline): Promise<GraphOutcome>;
 }
 
-// Graph rejects an answer after 15 s (answer seed), so waiting longer for it is pointless.
+// Used when the caller gives no deadline: Graph gives up on an unanswered call after 15 s
+// (https://learn.microsoft.com/en-us/graph/api/call-answer), so waiting longer is pointless.
 const ANSWER_TIMEOUT_MS = 12_000;
-// Includes the retry handler's waits for Retry-After.
+// Includes any wait for Retry-After: a keepAlive that cannot be done in a minute is left to the next sweep.
 const KEEPALIVE_TIMEOUT_MS = 60_000;
 // A burst of incoming calls would otherwise open one TLS connection per call, and the handshakes
 // alone delay every answer; a bounded number in flight reuses warm connections. At Graph's usual
@@ -69,107 +73,134 @@ const ANSWERS_IN_FLIGHT = 32;
 // A join or hang-up is asked for by a person waiting on the HTTP answer.
 const CONTROL_TIMEOUT_MS = 30_000;
 
+type Sent = { ok: true; body: unknown } | GraphFailure;
+
 export class GraphClientCalls implements GraphCalls {
   private readonly answerLimit: LimitFunction;
 
   constructor(
     private readonly client: Client,
     answersInFlight = ANSWERS_IN_FLIGHT,
+    private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void> = abortableSleep,
   ) {
     this.answerLimit = pLimit(answersInFlight);
   }
 
-  answer(callId: string, request: AnswerRequest, deadlineMs = ANSWER_TIMEOUT_MS): Promise<GraphOutcome> {
-    // The deadline counts from the call's arrival, so time spent waiting for a slot counts too.
-    const deadline = AbortSignal.timeout(deadlineMs);
-    return this.answerLimit(() =>
-      this.post(`/communications/calls/${encodeURIComponent(callId)}/answer`, request, deadline),
+  answer(callId: string, request: AnswerRequest, deadline: Deadline = deadlineIn(ANSWER_TIMEOUT_MS)): Promise<GraphOutcome> {
+    // Time spent waiting for a slot counts against the deadline too.
+    return this.answerLimit(async () =>
+      outcomeOf(await this.send('notIdempotent', deadline, (signal) => this.client.api(callPath(callId, 'answer')).option('signal', signal).post(request))),
+    );
+  }
+
+  reject(callId: string, reason: RejectReason, deadline: Deadline = deadlineIn(ANSWER_TIMEOUT_MS)): Promise<GraphOutcome> {
+    // Same window as an answer (https://learn.microsoft.com/en-us/graph/api/call-reject).
+    return this.answerLimit(async () =>
+      outcomeOf(
+        await this.send('notIdempotent', deadline, (signal) => this.client.api(callPath(callId, 'reject')).option('signal', signal).post({ reason })),
+      ),
     );
   }
 
   async create(request: CreateCallRequest): Promise<CreateCallOutcome> {
-    try {
-      const created = (await this.client
-        .api('/communications/calls')
-        .option('signal', AbortSignal.timeout(CONTROL_TIMEOUT_MS))
-        .post(request)) as Record<string, unknown> | undefined;
-      const id = created?.['id'];
-      if (typeof id !== 'string' || id === '') {
-        return { ok: false, status: 502, code: 'NoCallId', message: 'Graph created a call but its answer names no call id' };
-      }
-      const state = typeof created?.['state'] === 'string' ? created['state'] : 'establishing';
-      const myParticipantId = typeof created?.['myParticipantId'] === 'string' ? created['myParticipantId'] : undefined;
-      return { ok: true, call: { id, state, myParticipantId } };
-    } catch (error) {
-      return failure(error);
+    const sent = await this.send('notIdempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) =>
+      this.client.api('/communications/calls').option('signal', signal).post(request),
+    );
+    if (!sent.ok) return sent;
+    const created = sent.body as Record<string, unknown> | undefined;
+    const id = created?.['id'];
+    if (typeof id !== 'string' || id === '') {
+      // Graph said 2xx, so a call may exist, but nothing names it: as ambiguous as no answer.
+      return { ok: false, status: undefined, code: 'NoCallId', message: 'Graph created a call but its answer names no call id' };
     }
+    const state = typeof created?.['state'] === 'string' ? created['state'] : 'establishing';
+    const myParticipantId = typeof created?.['myParticipantId'] === 'string' ? created['myParticipantId'] : undefined;
+    return { ok: true, call: { id, state, myParticipantId } };
   }
 
   async hangUp(callId: string): Promise<GraphOutcome> {
-    try {
-      await this.client
-        .api(`/communications/calls/${encodeURIComponent(callId)}`)
-        .option('signal', AbortSignal.timeout(CONTROL_TIMEOUT_MS))
-        .delete();
-      return { ok: true };
-    } catch (error) {
-      return failure(error);
-    }
-  }
-
-  reject(callId: string, reason: RejectReason, deadlineMs = ANSWER_TIMEOUT_MS): Promise<GraphOutcome> {
-    // Same 15 s (5 s for policy-based recording) window as an answer (answer seed).
-    const deadline = AbortSignal.timeout(deadlineMs);
-    return this.answerLimit(() =>
-      this.post(`/communications/calls/${encodeURIComponent(callId)}/reject`, { reason }, deadline),
+    // A repeated DELETE of a call that is gone answers 404, which the caller reads as "already ended": safe to retry.
+    return outcomeOf(
+      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) => this.client.api(callPath(callId)).option('signal', signal).delete()),
     );
   }
 
-  keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
-    const timeout = AbortSignal.timeout(KEEPALIVE_TIMEOUT_MS);
-    return this.post(
-      `/communications/calls/${encodeURIComponent(callId)}/keepAlive`,
-      undefined,
-      deadline ? AbortSignal.any([deadline, timeout]) : timeout,
+  async keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
+    return outcomeOf(
+      await this.send('idempotent', deadlineWithin(KEEPALIVE_TIMEOUT_MS, deadline), (signal) =>
+        this.client.api(callPath(callId, 'keepAlive')).option('signal', signal).post(undefined),
+      ),
     );
   }
 
   async get(callId: string): Promise<GraphOutcome> {
-    try {
-      await this.client
-        .api(`/communications/calls/${encodeURIComponent(callId)}`)
-        .option('signal', AbortSignal.timeout(CONTROL_TIMEOUT_MS))
-        .get();
-      return { ok: true };
-    } catch (error) {
-      return failure(error);
-    }
+    return outcomeOf(
+      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) => this.client.api(callPath(callId)).option('signal', signal).get()),
+    );
   }
 
-  private async post(path: string, body: unknown, signal: AbortSignal): Promise<GraphOutcome> {
-    if (signal.aborted) return timedOut(signal);
-    try {
-      await this.client.api(path).option('signal', signal).post(body);
-      return { ok: true };
-    } catch (error) {
-      return failure(error);
+  /**
+   * Sends a request, and again after a retryable failure while the retry policy allows it and the
+   * wait fits before the deadline. A wait is cut short when the deadline's signal fires.
+   */
+  private async send(retryClass: RetryClass, deadline: Deadline, request: (signal: AbortSignal) => Promise<unknown>): Promise<Sent> {
+    for (let retries = 0; ; retries++) {
+      if (deadline.signal.aborted) return timedOut(deadline.signal, retries);
+      let failed: GraphFailure & { retryAfter: string | null | undefined };
+      try {
+        return { ok: true, body: await request(deadline.signal) };
+      } catch (error) {
+        failed = failure(error);
+      }
+      const decision = retryDecision(retryClass, failed.status, failed.retryAfter, retries, timeLeftMs(deadline));
+      if (!decision.retry) {
+        const { retryAfter: _, ...result } = failed;
+        if (decision.why === 'pastDeadline') {
+          result.message += ` (a retry was not waited for: Retry-After ${failed.retryAfter ?? '-'} runs past the deadline)`;
+        }
+        return result;
+      }
+      try {
+        await this.sleep(decision.waitMs, deadline.signal);
+      } catch {
+        const { retryAfter: _, ...result } = failed;
+        return { ...result, message: `${result.message} (the deadline passed while waiting to retry)` };
+      }
     }
   }
 }
 
-function timedOut(signal: AbortSignal): GraphOutcome {
+function callPath(callId: string, verb?: 'answer' | 'reject' | 'keepAlive'): string {
+  return `/communications/calls/${encodeURIComponent(callId)}${verb ? `/${verb}` : ''}`;
+}
+
+function outcomeOf(sent: Sent): GraphOutcome {
+  return sent.ok ? { ok: true } : sent;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return setTimeout(ms, undefined, { signal });
+}
+
+function timedOut(signal: AbortSignal, retries: number): GraphFailure {
   const reason = signal.reason instanceof Error ? signal.reason.message : 'timed out';
-  return { ok: false, status: undefined, code: 'TimedOut', message: `No request sent: ${reason}` };
+  // Before any attempt nothing reached Graph; after one, the last attempt's outcome was already returned.
+  return { ok: false, status: undefined, code: 'TimedOut', message: `${retries === 0 ? 'No request sent' : 'Not retried'}: ${reason}` };
 }
 
-function failure(error: unknown): GraphFailure {
+function failure(error: unknown): GraphFailure & { retryAfter: string | null | undefined } {
   if (error instanceof GraphError) {
     return {
       ok: false,
       status: error.statusCode > 0 ? error.statusCode : undefined,
       code: error.code ?? undefined,
       message: error.message,
+      retryAfter: error.headers?.get('retry-after'),
     };
+  }
+  // An abort or a network failure: no HTTP status, so whether Graph acted is unknown.
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError' || error.name === 'TypeError')) {
+    return { ok: false, status: undefined, code: error.name, message: error.message, retryAfter: undefined };
   }
   throw error;
 }

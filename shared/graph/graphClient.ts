@@ -1,5 +1,12 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
-import { Client } from '@microsoft/microsoft-graph-client';
+import {
+  AuthenticationHandler,
+  Client,
+  HTTPMessageHandler,
+  RedirectHandler,
+  RedirectHandlerOptions,
+  TelemetryHandler,
+} from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { AppConfig } from '../config.js';
 import { CachedTokenCredential } from './cachedTokenCredential.js';
@@ -19,13 +26,17 @@ export function createGraphCredential(bot: AppConfig['bot'], managedIdentity: ()
 }
 
 /**
- * A Graph client on the default middleware chain (auth, retry, redirect, telemetry). Its retry
- * handler retries 429/503/504 honouring `Retry-After`, which is the back-off Graph asks for.
+ * A Graph client on the default middleware chain without its retry handler (auth, redirect,
+ * telemetry). That handler re-POSTs after 503/504, which for a non-idempotent answer or create
+ * turns "done, but the gateway said 504" into a refused repeat, and it sleeps for Retry-After
+ * without looking at the request's deadline. `GraphClientCalls` retries instead, per operation
+ * (see `retryPolicy.ts`).
  */
 export function createGraphClient(graphBaseUrl: string, credential: TokenCredential): Client {
   const url = new URL(graphBaseUrl);
+  const authProvider = new TokenCredentialAuthenticationProvider(new CachedTokenCredential(credential), { scopes: [GRAPH_SCOPE] });
   return Client.initWithMiddleware({
-    authProvider: new TokenCredentialAuthenticationProvider(new CachedTokenCredential(credential), { scopes: [GRAPH_SCOPE] }),
+    middleware: [new AuthenticationHandler(authProvider), new RedirectHandler(new RedirectHandlerOptions()), new TelemetryHandler(), new HTTPMessageHandler()],
     baseUrl: url.origin,
     defaultVersion: url.pathname.replace(/^\/+|\/+$/g, ''),
     // The client attaches the bearer token only to Graph's own hosts and to these (https only),

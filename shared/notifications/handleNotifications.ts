@@ -2,12 +2,13 @@ import { nextCallState, type CallState } from '../calls/callState.js';
 import type { CallChange, CallDetails, CallStore, StoredCall } from '../calls/callStore.js';
 import { describeTermination } from '../calls/termination.js';
 import { rosterChange } from '../calls/roster.js';
-import type { AnswerRequest, GraphCalls, GraphOutcome } from '../graph/graphCalls.js';
+import type { AnswerRequest, GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import type { Runtime } from '../runtime.js';
 import { rejoinMeeting, type RejoinSettings } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
-import { decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
+import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
+import { deadlineIn, type Deadline } from '../deadline.js';
 import type { CommsNotifications, ResultInfo } from './notificationSchema.js';
 import { planNotification, type NotificationPlan } from './planNotification.js';
 
@@ -22,10 +23,12 @@ export interface NotificationDeps {
   policy: IncomingCallPolicy;
   activeCalls: { count(onStaleCount?: (error: unknown) => void): Promise<number>; noteAnswered(): void };
   rejoin: RejoinSettings;
+  /** When the notification arrived (`Date.now()` scale): answer deadlines count from here. */
+  arrivedAt: number;
 }
 
 /** The notification handler's parts, from the process runtime. */
-export function notificationDeps(runtime: Runtime, log: Logger): NotificationDeps {
+export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: number = Date.now()): NotificationDeps {
   const { store, graph, clock, config, activeCalls, sleep } = runtime;
   return {
     store,
@@ -37,6 +40,7 @@ export function notificationDeps(runtime: Runtime, log: Logger): NotificationDep
     policy: config.incomingCalls,
     activeCalls,
     rejoin: { attempts: config.meetings.rejoinAttempts, backoffSeconds: config.meetings.rejoinBackoffSeconds, sleep },
+    arrivedAt,
   };
 }
 
@@ -44,6 +48,10 @@ export type NotificationOutcome =
   | 'answered'
   | 'duplicate'
   | 'answerFailed'
+  /** The answer's outcome is unknown: the row is kept and the first keepAlive settles it. */
+  | 'answerAmbiguous'
+  /** The answer deadline passed before the answer could be sent. */
+  | 'answerMissed'
   | 'rejected'
   | 'roster'
   | 'updated'
@@ -107,38 +115,52 @@ export function answerRequest(callbackUrl: string, participantCapacity?: number)
 }
 
 /**
- * Applies the incoming-call policy, then stores the call and answers it at once: Graph gives the
- * bot 15 s, 5 s for policy-based recording (answer seed). The row is written first, and only the
- * writer that created it answers, so a duplicate delivery (or a second instance receiving it)
- * never answers twice. A rejected call gets no row.
+ * Applies the incoming-call policy, then stores the call and answers it at once. The row is written
+ * first, and only the writer that created it answers, so a duplicate delivery (or a second instance
+ * receiving it) never answers twice. A rejected call gets no row.
+ *
+ * Graph's window (15 s; 5 s for policy-based recording) counts from the notification's arrival, so
+ * every step before the answer (the active-call count, the point read, the insert, and the storage
+ * SDK's own retries of them) runs against the same deadline; an answer that could only go out late
+ * is not sent, and the miss is logged.
  */
 export async function answerIncomingCall(
   callId: string,
   details: CallDetails,
   policyRecording: boolean,
-  { store, graph, callbackUrl, clock, log, policy, activeCalls }: NotificationDeps,
+  { store, graph, callbackUrl, clock, log, policy, activeCalls, arrivedAt }: NotificationDeps,
 ): Promise<NotificationOutcome> {
-  const decision = decideIncomingCall(
-    {
-      tenantId: details.tenantId,
-      policyRecording,
-      activeCalls:
-        policy.maxActiveCalls > 0
-          ? await activeCalls.count((error) =>
-              log.warn(`Counting active calls failed; MAX_ACTIVE_CALLS is checked against the previous count: ${String(error)}`),
-            )
-          : undefined,
-    },
-    policy,
-  );
+  const deadline = deadlineIn(answerDeadlineMs(policyRecording), arrivedAt);
+  const missed = (step: string) => {
+    log.error(
+      `Call ${callId}: not answered: the ${answerDeadlineMs(policyRecording) / 1000} s answer deadline passed while ${step}` +
+        `${policyRecording ? ' (policy-based recording)' : ''}`,
+    );
+    return 'answerMissed' as const;
+  };
+  let active: number | undefined;
+  if (policy.maxActiveCalls > 0) {
+    const counted = await beforeDeadline(
+      activeCalls.count((error) =>
+        log.warn(`Counting active calls failed; MAX_ACTIVE_CALLS is checked against the previous count: ${String(error)}`),
+      ),
+      deadline,
+    );
+    // A count that cannot be had in time must not cost the caller the call: the cap is soft anyway.
+    if (counted === MISSED) log.warn(`Call ${callId}: the active-call count did not arrive in time; MAX_ACTIVE_CALLS not checked`);
+    else active = counted;
+  }
+  const decision = decideIncomingCall({ tenantId: details.tenantId, policyRecording, activeCalls: active }, policy);
   if (decision.kind === 'reject') {
     // A redelivery of a call this app already answered finds the cap reached by that very call.
-    if (await store.get(callId)) {
-      return duplicateIncoming(callId, log);
-    }
-    const rejected = await graph.reject(callId, decision.reason, decision.deadlineMs);
+    const existing = await beforeDeadline(store.get(callId, { abortSignal: deadline.signal }), deadline);
+    if (existing === MISSED) return missed('checking for an earlier answer before rejecting');
+    if (existing) return duplicateIncoming(callId, log);
+    const rejected = await graph.reject(callId, decision.reason, deadline);
     if (rejected.ok) log.info(`Call ${callId}: rejected (${decision.reason}): ${decision.why}`);
     else {
+      // Not idempotent either: a failed reject may still have been done; no row is kept either way,
+      // since a call that is not answered is never live.
       log.warn(
         `Call ${callId}: reject (${decision.reason}: ${decision.why}) failed ` +
           `(Graph ${rejected.status ?? 'no response'} ${rejected.code ?? ''}: ${rejected.message})`,
@@ -146,36 +168,63 @@ export async function answerIncomingCall(
     }
     return 'rejected';
   }
-  const inserted = await store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, ...details });
-  if (inserted === 'exists') {
-    return duplicateIncoming(callId, log);
-  }
-  let outcome: GraphOutcome;
-  try {
-    outcome = await graph.answer(callId, answerRequest(callbackUrl, decision.participantCapacity), decision.deadlineMs);
-  } catch (error) {
-    // Not a Graph answer (a fault of this app's own): untrack, so a redelivery answers afresh.
-    await store.remove(callId);
-    throw error;
-  }
+  const inserted = await beforeDeadline(
+    store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, ...details }, { abortSignal: deadline.signal }),
+    deadline,
+  );
+  // If the insert did land after all, its row is swept like any other: the call was never
+  // answered, so its first keepAlive gets 404 and the row goes.
+  if (inserted === MISSED) return missed('storing the call');
+  if (inserted === 'exists') return duplicateIncoming(callId, log);
+
+  // From here on the row stays unless Graph says clearly that the call is gone or not ours to
+  // answer: answer is not idempotent (https://learn.microsoft.com/en-us/graph/api/call-answer),
+  // so a lost response, a 5xx, a timeout or a refused repeat says nothing about whether Graph
+  // answered. A row kept for a call that was not answered costs one keepAlive, which answers
+  // 404 and removes it; a live call without a row would be dropped at 45 minutes.
+  const outcome = await graph.answer(callId, answerRequest(callbackUrl, decision.participantCapacity), deadline);
   if (outcome.ok) {
     activeCalls.noteAnswered();
     log.info(`Call ${callId}: answered${policyRecording ? ' (policy-based recording)' : ''}`);
     return 'answered';
   }
   const detail = `Graph ${outcome.status ?? 'no response'} ${outcome.code ?? ''}: ${outcome.message}`;
-  if (outcome.status === undefined) {
-    // No response in time: Graph may still have answered. Keep tracking the call so it is kept
-    // alive if it lives; if it does not, its first keepAlive gets 404 and the row goes.
-    log.error(`Call ${callId}: answer got no response (${detail}); still tracked in case Graph answered`);
+  if (outcome.status === 404 || outcome.status === 403) {
+    // A redelivery of the notification may try again: nothing is tracked for this call.
+    await store.remove(callId);
+    if (outcome.status === 404) log.warn(`Call ${callId}: ended before it could be answered (${detail})`);
+    else log.error(`Call ${callId}: answer refused (${detail})`);
     return 'answerFailed';
   }
-  // Graph refused: the call was not answered, so there is nothing to keep alive. Removing the
-  // row also lets a redelivery of the notification try again.
-  await store.remove(callId);
-  if (outcome.status === 404) log.warn(`Call ${callId}: ended before it could be answered (${detail})`);
-  else log.error(`Call ${callId}: answer failed (${detail})`);
-  return 'answerFailed';
+  log.error(`Call ${callId}: answer outcome is ambiguous (${detail}); still tracked in case Graph answered, its first keepAlive settles it`);
+  return 'answerAmbiguous';
+}
+
+const MISSED = Symbol('missed');
+
+/** The work's result, or MISSED once the deadline passes (the work itself is cut by the deadline's signal). */
+async function beforeDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T | typeof MISSED> {
+  if (deadline.signal.aborted) {
+    work.catch(() => undefined);
+    return MISSED;
+  }
+  let onAbort: (() => void) | undefined;
+  const passed = new Promise<typeof MISSED>((resolve) => {
+    onAbort = () => resolve(MISSED);
+    deadline.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([
+      work.catch((error: unknown): typeof MISSED => {
+        // The storage SDK rejects an aborted request; that is the deadline, not a fault.
+        if (deadline.signal.aborted) return MISSED;
+        throw error;
+      }),
+      passed,
+    ]);
+  } finally {
+    deadline.signal.removeEventListener('abort', onAbort!);
+  }
 }
 
 function duplicateIncoming(callId: string, log: Logger): NotificationOutcome {

@@ -19,9 +19,16 @@ export type IncomingCallDecision =
   | { kind: 'answer'; participantCapacity: number | undefined; deadlineMs: number | undefined }
   | { kind: 'reject'; reason: RejectReason; why: string; deadlineMs: number | undefined };
 
-// The answer seed gives the bot 5 s to answer a policy-based recording invitation (15 s otherwise);
-// leaving a second for the request to travel.
+// Graph gives the bot 15 s to answer a call, 5 s for a policy-based recording invitation
+// (https://learn.microsoft.com/en-us/graph/api/call-answer), counted from the notification. The
+// bot's own budgets leave room for the request to travel and for Graph's clock to differ.
 export const POLICY_RECORDING_ANSWER_DEADLINE_MS = 4_000;
+export const ANSWER_DEADLINE_MS = 12_000;
+
+/** The time from a notification's arrival by which its answer (or reject) must have been sent. */
+export function answerDeadlineMs(policyRecording: boolean): number {
+  return policyRecording ? POLICY_RECORDING_ANSWER_DEADLINE_MS : ANSWER_DEADLINE_MS;
+}
 
 /** Whether the tenant allow-list lets this call in. Pure. */
 export function tenantAllowed(tenantId: string | undefined, policy: Pick<IncomingCallPolicy, 'allowedTenantIds'>): boolean {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incomingCallNotification, SIM_TENANT_ID } from '../support/graphSimulator.js';
-import { POLICY_RECORDING_ANSWER_DEADLINE_MS } from '../../shared/notifications/incomingCallPolicy.js';
+import { ANSWER_DEADLINE_MS, POLICY_RECORDING_ANSWER_DEADLINE_MS } from '../../shared/notifications/incomingCallPolicy.js';
+import type { Deadline } from '../../shared/deadline.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 const OTHER_TENANT = 'aaaabbbb-0000-1111-2222-333344445555';
@@ -133,7 +134,7 @@ describe('policy-based recording', () => {
     // Graph may have answered after all: the call stays tracked, and a keepAlive settles it.
     expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'incoming' });
     expect(h.logs).toContainEqual(
-      expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer got no response`) }),
+      expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer outcome is ambiguous (Graph no response`) }),
     );
     h.sim.endCallSilently(call.id);
     h.clock.advanceMinutes(15);
@@ -145,18 +146,22 @@ describe('policy-based recording', () => {
     const busy = await startHarness({ MAX_ACTIVE_CALLS: '1', ACTIVE_CALLS_CACHE_SECONDS: '0' });
     try {
       const graph = busy.runtime.graph;
-      const rejectDeadlines: Array<number | undefined> = [];
+      // How long each reject had left when it was sent: never more than its answer window.
+      const rejectTimeLeft: number[] = [];
       busy.runtime.graph = Object.assign(Object.create(graph) as typeof graph, {
-        reject: (callId: string, reason: 'busy' | 'forbidden', deadlineMs?: number) => {
-          rejectDeadlines.push(deadlineMs);
-          return graph.reject(callId, reason, deadlineMs);
+        reject: (callId: string, reason: 'busy' | 'forbidden', deadline?: Deadline) => {
+          rejectTimeLeft.push(deadline!.at - Date.now());
+          return graph.reject(callId, reason, deadline);
         },
       });
       await busy.post(incomingCallNotification(busy.sim.placeIncomingCall().id));
       const call = busy.sim.placeIncomingCall();
       await busy.post(policyRecordingInvitation(call.id));
       await busy.post(incomingCallNotification(busy.sim.placeIncomingCall().id));
-      expect(rejectDeadlines).toEqual([POLICY_RECORDING_ANSWER_DEADLINE_MS, undefined]);
+      expect(rejectTimeLeft).toHaveLength(2);
+      expect(rejectTimeLeft[0]).toBeLessThanOrEqual(POLICY_RECORDING_ANSWER_DEADLINE_MS);
+      expect(rejectTimeLeft[1]).toBeGreaterThan(POLICY_RECORDING_ANSWER_DEADLINE_MS);
+      expect(rejectTimeLeft[1]).toBeLessThanOrEqual(ANSWER_DEADLINE_MS);
       expect(busy.sim.requestsTo('reject', call.id).map((r) => r.body)).toEqual([{ reason: 'busy' }]);
     } finally {
       await busy.stop();

@@ -62,13 +62,13 @@ describe('incoming calls', () => {
     expect(row).toMatchObject({ chatInfo, meetingInfo, tenantId: 'aaaabbbb-0000-1111-2222-333344445555' });
   });
 
-  it('drops the row when Graph refuses the answer, and logs the failure', async () => {
+  it('drops the row when Graph refuses the answer outright (403), and logs the failure', async () => {
     const call = h.sim.placeIncomingCall();
-    h.sim.failNext('answer', { status: 500, times: 1 });
+    h.sim.failNext('answer', { status: 403, times: 1 });
     const response = await h.post(incomingCallNotification(call.id));
     expect(response.status).toBe(202);
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
-    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer failed (Graph 500`) }));
+    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer refused (Graph 403`) }));
   });
 
   it('retries a throttled answer after Retry-After', async () => {

@@ -38,6 +38,8 @@ export interface RecordedRequest {
   body: unknown;
   receivedAt: number;
   status: number;
+  /** With an `afterWork` fault: the status Graph's work had before the fault replaced it. */
+  workStatus?: number;
 }
 
 export interface Fault {
@@ -48,6 +50,11 @@ export interface Fault {
   /** Graph's error code and message in the body; a generic one when absent. */
   code?: string;
   message?: string;
+  /**
+   * Graph does the work and then the fault is what reaches the bot (a gateway's 504 after the
+   * answer went through, a response lost on the way): the ambiguous outcome of a non-idempotent POST.
+   */
+  afterWork?: boolean;
 }
 
 type FaultRule = Fault & { action: GraphAction };
@@ -173,6 +180,15 @@ export class GraphSimulator {
     this.faults.length = 0;
   }
 
+  /** Resolves once a request for `action` (on `callId`) has been answered. */
+  async waitForRequest(action: GraphAction, callId?: string): Promise<RecordedRequest> {
+    for (;;) {
+      const found = this.requestsTo(action, callId).find((r) => r.status !== 0);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   requestsTo(action: GraphAction, callId?: string): RecordedRequest[] {
     return this.requests.filter((r) => actionOf(r.method, r.path)?.action === action && (!callId || r.path.includes(callId)));
   }
@@ -276,7 +292,14 @@ export class GraphSimulator {
         fault.times--;
         const headers: Record<string, string> =
           fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) };
-        return reply(fault.status, graphError(fault.code ?? `Simulated${fault.status}`, fault.message ?? 'Injected fault'), headers);
+        const failWith = () =>
+          reply(fault.status, graphError(fault.code ?? `Simulated${fault.status}`, fault.message ?? 'Injected fault'), headers);
+        if (!fault.afterWork) return failWith();
+        // The route's effects happen; only its reply is replaced by the fault.
+        return this.graphRoute(action, body, (status) => {
+          record.workStatus = status;
+          failWith();
+        });
       }
       return this.graphRoute(action, body, reply);
     } finally {

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { incomingCallNotification } from '../support/graphSimulator.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { SlowProxy, tablePortOf } from '../support/slowProxy.js';
+
+// answer and reject are not idempotent (https://learn.microsoft.com/en-us/graph/api/call-answer):
+// an outcome that is not a clear 404 or 403 says nothing about whether Graph answered.
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.stop());
+
+describe('an answer whose outcome is unknown', () => {
+  it.each([
+    ['a gateway 504 after Graph answered', 504],
+    ['a 503 after Graph answered', 503],
+    ['a 500 after Graph answered', 500],
+  ])('%s: sends one answer, keeps the row, and keeps the live call alive', async (_name, status) => {
+    const call = h.sim.placeIncomingCall();
+    h.sim.failNext('answer', { status, times: 1, afterWork: true });
+    const response = await h.post(incomingCallNotification(call.id));
+    expect(response.status).toBe(202);
+
+    // No second POST: a repeat would be refused (409) and read as "not answered".
+    expect(h.sim.requestsTo('answer', call.id).map((r) => [r.workStatus, r.status])).toEqual([[202, status]]);
+    expect(h.sim.calls.get(call.id)!.state).toBe('establishing');
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'incoming' });
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer outcome is ambiguous (Graph ${status}`) }),
+    );
+
+    // The first keepAlive settles it: Graph answered, so the call lives and is kept alive.
+    h.clock.advanceMinutes(15);
+    await h.sweep();
+    expect(h.sim.requestsTo('keepAlive', call.id).map((r) => r.status)).toEqual([200]);
+    expect(await h.runtime.store.get(call.id)).toBeDefined();
+  });
+
+  it('keeps the row when Graph refuses a repeat (409): the first answer may have gone through', async () => {
+    const call = h.sim.placeIncomingCall();
+    h.sim.failNext('answer', { status: 409, times: 1, code: 'Conflict' });
+    await h.post(incomingCallNotification(call.id));
+    expect(await h.runtime.store.get(call.id)).toBeDefined();
+  });
+
+  it('removes the row when the call is gone (404), so nothing is kept alive for it', async () => {
+    const call = h.sim.placeIncomingCall();
+    h.sim.endCallSilently(call.id);
+    await h.post(incomingCallNotification(call.id));
+    expect(await h.runtime.store.get(call.id)).toBeUndefined();
+  });
+
+  it('retries a throttled answer (429: Graph did nothing) but does not wait past the answer deadline', async () => {
+    const call = h.sim.placeIncomingCall();
+    // 30 s is past the 12 s the bot allows itself for an ordinary call.
+    h.sim.failNext('answer', { status: 429, retryAfterSeconds: 30, times: 1 });
+    await h.post(incomingCallNotification(call.id));
+    expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([429]);
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ message: expect.stringContaining('a retry was not waited for: Retry-After 30 runs past the deadline') }),
+    );
+  });
+});
+
+describe('keepAlive retries', () => {
+  it('still retries 503 for keepAlive, which is idempotent', async () => {
+    const call = await h.establishedCall();
+    h.sim.failNext('keepAlive', { status: 503, retryAfterSeconds: 0, times: 1, afterWork: true });
+    expect(await h.runtime.graph.keepAlive(call.id)).toEqual({ ok: true });
+    expect(h.sim.requestsTo('keepAlive', call.id).map((r) => r.status)).toEqual([503, 200]);
+  });
+
+  it('does not wait for a Retry-After longer than the time its deadline leaves', async () => {
+    const call = await h.establishedCall();
+    h.sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 120, times: 1 });
+    const outcome = await h.runtime.graph.keepAlive(call.id);
+    expect(outcome).toMatchObject({ ok: false, status: 429 });
+    expect(h.sim.requestsTo('keepAlive', call.id)).toHaveLength(1);
+  });
+
+  it('stops waiting for a retry when the caller’s own deadline fires', async () => {
+    const call = await h.establishedCall();
+    h.sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 20, times: 1 });
+    const budget = new AbortController();
+    const pending = h.runtime.graph.keepAlive(call.id, budget.signal);
+    await h.sim.waitForRequest('keepAlive', call.id);
+    budget.abort(new Error('sweep budget used up'));
+    expect(await pending).toMatchObject({ ok: false, status: 429, message: expect.stringContaining('the deadline passed while waiting to retry') });
+    expect(h.sim.requestsTo('keepAlive', call.id)).toHaveLength(1);
+  });
+});
+
+describe('slow storage before the answer', () => {
+  let slow: Harness;
+  let proxy: SlowProxy;
+  beforeAll(async () => {
+    const connection = inject('storageConnectionString');
+    proxy = await new SlowProxy(tablePortOf(connection)).start();
+    slow = await startHarness({
+      CALLS_TABLE_CONNECTION: connection.replace(/TableEndpoint=http:\/\/127\.0\.0\.1:\d+\//, `TableEndpoint=http://127.0.0.1:${proxy.port}/`),
+    });
+    // The table exists before the storage turns slow.
+    await slow.runtime.store.get('warm-up');
+  });
+  afterAll(async () => {
+    await slow.stop();
+    await proxy.stop();
+  });
+
+  it('does not send a policy-recording answer once its 5 s window has passed in storage, and logs the miss', async () => {
+    const call = slow.sim.placeIncomingCall();
+    proxy.delayMs = 6_000;
+    const invitation = incomingCallNotification(call.id, {
+      applicationMetadata: { botData: { inviteReasons: ['PolicyBasedRecording'] } },
+    });
+    try {
+      expect((await slow.post(invitation)).status).toBe(202);
+    } finally {
+      proxy.delayMs = 0;
+    }
+    expect(slow.sim.requestsTo('answer', call.id)).toHaveLength(0);
+    expect(slow.logs).toContainEqual({
+      level: 'error',
+      message: `Call ${call.id}: not answered: the 4 s answer deadline passed while storing the call (policy-based recording)`,
+    });
+    expect(slow.logs.some((l) => l.message.includes(`Call ${call.id}: answered`))).toBe(false);
+  });
+});
+

@@ -1,12 +1,12 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { joinMeeting } from '../shared/meetings/joinMeeting.js';
 import { parseJoinRequest } from '../shared/meetings/joinRequest.js';
-import { appRuntime, type Runtime } from '../shared/runtime.js';
+import { appRuntime, joinDepsOf, type Runtime } from '../shared/runtime.js';
 
 /** `POST /api/calls/join`: join a Teams meeting by link or by join meeting id. */
 export function createJoinMeetingHandler(runtime: () => Runtime) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const { store, graph, clock, config } = runtime();
+    const rt = runtime();
     const text = await request.text();
     if (text.trim() === '') return badRequest(context, 'body is empty; expected {"joinUrl": "..."} or {"joinMeetingId": "..."}');
     let body: unknown;
@@ -15,15 +15,30 @@ export function createJoinMeetingHandler(runtime: () => Runtime) {
     } catch {
       return badRequest(context, 'body is not valid JSON');
     }
-    const parsed = parseJoinRequest(body, config.bot.tenantId);
+    const parsed = parseJoinRequest(body, rt.config.bot.tenantId);
     if (!parsed.ok) return badRequest(context, parsed.reason);
-    const joined = await joinMeeting(parsed.joinInfo, { store, graph, clock, log: context, callbackUrl: config.bot.callbackUrl });
-    if (!joined.ok) return { status: joined.status, jsonBody: { error: { code: joined.code, message: joined.message } } };
-    return {
-      status: 201,
-      headers: { location: `/api/calls/${encodeURIComponent(joined.callId)}` },
-      jsonBody: { callId: joined.callId, state: joined.state },
-    };
+    const joined = await joinMeeting(parsed.joinInfo, joinDepsOf(rt, context));
+    switch (joined.kind) {
+      case 'joined':
+        return {
+          status: 201,
+          headers: { location: `/api/calls/${encodeURIComponent(joined.callId)}` },
+          jsonBody: { callId: joined.callId, state: joined.state },
+        };
+      case 'pending':
+        // Graph may have made the call; if so, its first notification adopts it and it appears in
+        // GET /api/calls with this joinId. Asking again could put the bot in the meeting twice.
+        return {
+          status: 202,
+          jsonBody: {
+            joinId: joined.joinId,
+            state: 'pending',
+            message: `Graph's answer to the join was ${joined.status === undefined ? 'lost' : `${joined.status}`}; whether the bot joined is not known yet. If it did, the call is tracked as soon as Graph reports it. Do not retry at once.`,
+          },
+        };
+      case 'failed':
+        return { status: joined.status, jsonBody: { error: { code: joined.code, message: joined.message } } };
+    }
   };
 }
 

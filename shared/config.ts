@@ -101,6 +101,8 @@ const urlSetting = (defaultValue: string | undefined, protocols: readonly string
 
 /** The sweep records its outcome in a table of its own beside the call table, named with this suffix. */
 export const SWEEP_STATUS_TABLE_SUFFIX = 'sweeps';
+/** Joins asked of Graph and not yet tracked live in a table of their own, named with this suffix (no longer than the one above). */
+export const JOIN_LEDGER_TABLE_SUFFIX = 'joins';
 
 // Azure Table names: 3-63 alphanumeric characters, not starting with a digit; the sweep status
 // table's name adds a suffix, so the call table's name leaves room for it.

@@ -1,13 +1,13 @@
-import type { StoredCall } from '../calls/callStore.js';
+import type { CallRecord } from '../calls/callStore.js';
+import type { Logger } from '../logger.js';
 import type { ResultInfo } from '../notifications/notificationSchema.js';
 import { joinMeeting, type JoinDeps } from './joinMeeting.js';
+import type { RejoinMessage, RejoinQueue } from './rejoinQueue.js';
 
 export interface RejoinSettings {
   /** At most this many rejoins since the meeting was last established; 0 = never. */
   attempts: number;
   backoffSeconds: number;
-  /** Injected so that tests need not wait. */
-  sleep: (ms: number) => Promise<void>;
 }
 
 export type RejoinDecision = { rejoin: true; firstAttempt: number } | { rejoin: false; reason: string };
@@ -22,8 +22,10 @@ export function endedAbnormally(resultInfo: ResultInfo | undefined): boolean {
   return resultInfo?.code !== undefined && resultInfo.code >= 400;
 }
 
+export type EndedCall = Pick<CallRecord, 'callId' | 'joinInfo' | 'hangUpRequestedAt' | 'rejoinAttempts'>;
+
 /** Whether to rejoin after `call` ended with `resultInfo`. Pure. */
-export function rejoinDecision(call: StoredCall, resultInfo: ResultInfo | undefined, maxAttempts: number): RejoinDecision {
+export function rejoinDecision(call: EndedCall, resultInfo: ResultInfo | undefined, maxAttempts: number): RejoinDecision {
   if (!call.joinInfo) return { rejoin: false, reason: 'not a meeting the bot joined' };
   if (call.hangUpRequestedAt) return { rejoin: false, reason: 'the bot hung up' };
   if (!endedAbnormally(resultInfo)) return { rejoin: false, reason: 'a normal end' };
@@ -39,39 +41,65 @@ export function rejoinDelayMs(attempt: number, backoffSeconds: number): number {
   return backoffSeconds * 1000 * 2 ** (attempt - 1);
 }
 
-export type RejoinOutcome = 'rejoined' | 'notRejoined' | 'gaveUp';
+export interface RejoinDeps {
+  rejoin: RejoinSettings;
+  rejoinQueue: RejoinQueue;
+  log: Logger;
+}
 
 /**
- * Rejoins the meeting of a call that ended abnormally, with backoff, up to the attempts left. The
- * new call gets a row of its own (the old one is already gone) that names the call it replaces.
- *
- * This runs inside the terminated notification's request: with the default backoff (2 s, 4 s, 8 s)
- * the worst case is well under a minute. A Graph redelivery meanwhile finds no row and does nothing.
+ * Schedules the first rejoin of a meeting whose call ended abnormally (a queue message that becomes
+ * visible after the backoff); returns whether one was scheduled. A failure to enqueue is thrown, so
+ * the caller can keep what it needs to try again.
  */
-export async function rejoinMeeting(
-  call: StoredCall,
-  resultInfo: ResultInfo | undefined,
-  settings: RejoinSettings,
-  deps: JoinDeps,
-): Promise<RejoinOutcome> {
-  const decision = rejoinDecision(call, resultInfo, settings.attempts);
+export async function scheduleRejoin(call: EndedCall, resultInfo: ResultInfo | undefined, deps: RejoinDeps): Promise<boolean> {
+  const decision = rejoinDecision(call, resultInfo, deps.rejoin.attempts);
   if (!decision.rejoin) {
     if (call.joinInfo) deps.log.info(`Call ${call.callId}: not rejoining its meeting (${decision.reason})`);
-    return 'notRejoined';
+    return false;
   }
-  for (let attempt = decision.firstAttempt; attempt <= settings.attempts; attempt++) {
-    await settings.sleep(rejoinDelayMs(attempt, settings.backoffSeconds));
-    const joined = await joinMeeting(call.joinInfo!, deps, { rejoinedFrom: call.callId, rejoinAttempts: attempt });
-    if (joined.ok) {
-      deps.log.warn(
-        `Call ${call.callId}: ended abnormally (resultInfo ${resultInfo?.code}/${resultInfo?.subcode ?? '-'}); ` +
-          `rejoined its meeting as call ${joined.callId} (attempt ${attempt} of ${settings.attempts})`,
-      );
+  const attempt = decision.firstAttempt;
+  await deps.rejoinQueue.schedule({ callId: call.callId, joinInfo: call.joinInfo!, attempt }, rejoinDelayMs(attempt, deps.rejoin.backoffSeconds) / 1000);
+  deps.log.warn(
+    `Call ${call.callId}: ended abnormally (resultInfo ${resultInfo?.code}/${resultInfo?.subcode ?? '-'}); ` +
+      `rejoin attempt ${attempt} of ${deps.rejoin.attempts} scheduled in ${rejoinDelayMs(attempt, deps.rejoin.backoffSeconds) / 1000} s`,
+  );
+  return true;
+}
+
+export type RejoinOutcome = 'rejoined' | 'pending' | 'retryScheduled' | 'gaveUp';
+
+/**
+ * One rejoin attempt, from its queue message. A refusal that may change (a timeout, throttling, a
+ * service fault) schedules the next attempt with a doubled wait; a create whose outcome is unknown
+ * is not repeated (the call it may have made is adopted when its notification arrives, see
+ * `joinLedger.ts`), since a second create could put the bot in the meeting twice.
+ */
+export async function runRejoinAttempt(message: RejoinMessage, deps: JoinDeps & RejoinDeps): Promise<RejoinOutcome> {
+  const { callId, joinInfo, attempt } = message;
+  const max = deps.rejoin.attempts;
+  const joined = await joinMeeting(joinInfo, deps, { rejoinedFrom: callId, rejoinAttempts: attempt });
+  switch (joined.kind) {
+    case 'joined':
+      deps.log.warn(`Call ${callId}: rejoined its meeting as call ${joined.callId} (attempt ${attempt} of ${max})`);
       return 'rejoined';
+    case 'pending':
+      deps.log.error(
+        `Call ${callId}: rejoin attempt ${attempt} of ${max} has an unknown outcome (join ${joined.joinId}); not repeated, ` +
+          'a call Graph did make is adopted when its first notification arrives',
+      );
+      return 'pending';
+    case 'failed': {
+      // A 4xx other than a timeout or throttling will not change on retry (no permission, meeting gone).
+      const final = joined.status >= 400 && joined.status < 500 && joined.status !== 408 && joined.status !== 429;
+      if (!final && attempt < max) {
+        const next = attempt + 1;
+        await deps.rejoinQueue.schedule({ callId, joinInfo, attempt: next }, rejoinDelayMs(next, deps.rejoin.backoffSeconds) / 1000);
+        deps.log.warn(`Call ${callId}: rejoin attempt ${attempt} of ${max} failed (${joined.status} ${joined.code}); attempt ${next} scheduled`);
+        return 'retryScheduled';
+      }
+      deps.log.error(`Call ${callId}: could not rejoin its meeting; gave up`);
+      return 'gaveUp';
     }
-    // A 4xx other than a timeout or throttling will not change on retry (no permission, meeting gone).
-    if (joined.status >= 400 && joined.status < 500 && joined.status !== 408 && joined.status !== 429) break;
   }
-  deps.log.error(`Call ${call.callId}: could not rejoin its meeting; gave up`);
-  return 'gaveUp';
 }

@@ -1,45 +1,43 @@
 import { nextCallState, type CallState } from '../calls/callState.js';
-import type { CallChange, CallDetails, CallStore, StoredCall } from '../calls/callStore.js';
+import type { CallChange, CallDetails, StoredCall } from '../calls/callStore.js';
 import { describeTermination } from '../calls/termination.js';
 import { rosterChange } from '../calls/roster.js';
-import type { AnswerRequest, GraphCalls } from '../graph/graphCalls.js';
+import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import type { Runtime } from '../runtime.js';
-import { rejoinMeeting, type RejoinSettings } from '../meetings/rejoin.js';
+import { adoptJoinedCall, endOfUntrackedJoin } from '../meetings/adoptJoinedCall.js';
+import type { JoinDeps } from '../meetings/joinMeeting.js';
+import { scheduleRejoin } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
 import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import { deadlineIn, type Deadline } from '../deadline.js';
 import type { CommsNotifications, ResultInfo } from './notificationSchema.js';
 import { planNotification, type NotificationPlan } from './planNotification.js';
 
-export interface NotificationDeps {
-  store: CallStore;
-  graph: GraphCalls;
-  callbackUrl: string;
-  clock: () => Date;
-  log: Logger;
+export interface NotificationDeps extends JoinDeps {
   /** Tells the bot apart from the other participants of a roster. */
   botAppId: string;
   policy: IncomingCallPolicy;
   activeCalls: { count(onStaleCount?: (error: unknown) => void): Promise<number>; noteAnswered(): void };
-  rejoin: RejoinSettings;
   /** When the notification arrived (`Date.now()` scale): answer deadlines count from here. */
   arrivedAt: number;
 }
 
 /** The notification handler's parts, from the process runtime. */
 export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: number = Date.now()): NotificationDeps {
-  const { store, graph, clock, config, activeCalls, sleep } = runtime;
+  const { store, graph, clock, config, activeCalls, joinLedger, rejoinQueue } = runtime;
   return {
     store,
     graph,
+    joinLedger,
+    rejoinQueue,
     clock,
     log,
     callbackUrl: config.bot.callbackUrl,
     botAppId: config.bot.appId,
     policy: config.incomingCalls,
     activeCalls,
-    rejoin: { attempts: config.meetings.rejoinAttempts, backoffSeconds: config.meetings.rejoinBackoffSeconds, sleep },
+    rejoin: { attempts: config.meetings.rejoinAttempts, backoffSeconds: config.meetings.rejoinBackoffSeconds },
     arrivedAt,
   };
 }
@@ -94,11 +92,11 @@ function carryOut(plan: NotificationPlan, tenantId: string, deps: NotificationDe
         deps,
       );
     case 'roster':
-      return updateRoster(plan.callId, plan.participants, deps);
+      return updateRoster(plan.callId, plan.participants, deps, plan.joinId);
     case 'updateState':
-      return updateCallState(plan.callId, plan.state, plan.details, deps);
+      return updateCallState(plan.callId, plan.state, plan.details, deps, plan.joinId);
     case 'end':
-      return endCall(plan.callId, plan.resultInfo, deps);
+      return endCall(plan.callId, plan.resultInfo, deps, plan.joinId);
     case 'ignore':
       deps.log.debug(`Call ${plan.callId}: ${plan.reason}`);
       return Promise.resolve('ignored');
@@ -236,12 +234,19 @@ export async function updateCallState(
   callId: string,
   reported: CallState,
   details: CallDetails,
-  { store, clock, log }: NotificationDeps,
+  deps: NotificationDeps,
+  joinId?: string,
 ): Promise<NotificationOutcome> {
-  const result = await store.update(callId, (current) => stateChange(current, reported, details, clock()));
+  const { store, clock, log } = deps;
+  const apply = () => store.update(callId, (current) => stateChange(current, reported, details, clock()));
+  let result = await apply();
+  // Never create a row from an update alone: a late update after `terminated` would resurrect the
+  // call. Only a call of one of the bot's own joins, whose row is not there yet, is adopted.
+  if (result.outcome === 'missing' && joinId !== undefined && (await adoptJoinedCall(callId, joinId, deps)) === 'adopted') {
+    result = await apply();
+  }
   switch (result.outcome) {
     case 'missing':
-      // Never create a row here: a late update after `terminated` would resurrect the call.
       log.warn(`Call ${callId}: "${reported}" notification for a call that is not tracked; ignored`);
       return 'unknownCall';
     case 'unchanged':
@@ -291,9 +296,15 @@ export function stateChange(
 export async function updateRoster(
   callId: string,
   participants: Record<string, unknown>[],
-  { store, clock, log, botAppId }: NotificationDeps,
+  deps: NotificationDeps,
+  joinId?: string,
 ): Promise<NotificationOutcome> {
-  const result = await store.update(callId, (current) => rosterChange(current, participants, botAppId, clock()));
+  const { store, clock, log, botAppId } = deps;
+  const apply = () => store.update(callId, (current) => rosterChange(current, participants, botAppId, clock()));
+  let result = await apply();
+  if (result.outcome === 'missing' && joinId !== undefined && (await adoptJoinedCall(callId, joinId, deps)) === 'adopted') {
+    result = await apply();
+  }
   if (result.outcome === 'missing') {
     log.warn(`Call ${callId}: roster notification for a call that is not tracked; ignored`);
     return 'unknownCall';
@@ -308,20 +319,46 @@ export async function updateRoster(
 
 /**
  * Deletes the row of an ended call and logs why it ended. A meeting the bot joined that ended
- * abnormally is rejoined; only the delivery that removed the row does so, so a redelivered
- * terminated notification never rejoins twice.
+ * abnormally gets a rejoin scheduled; only the delivery that removed the row does so, so a
+ * redelivered terminated notification never rejoins twice. If the rejoin cannot be scheduled, the
+ * row is put back and the error goes up: the notification is answered 5xx, and Graph's redelivery
+ * tries again.
  */
 export async function endCall(
   callId: string,
   resultInfo: ResultInfo | undefined,
   deps: NotificationDeps,
+  joinId?: string,
 ): Promise<NotificationOutcome> {
   const { store, log } = deps;
   const call = await store.get(callId);
-  const removed = await store.remove(callId);
+  let removed = await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
-  log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
   if (report.keepAliveTimeout) logEvent(log, 'error', 'callDroppedForMissingKeepAlive', { callId, resultInfo });
-  if (call && removed === 'removed') await rejoinMeeting(call, resultInfo, deps.rejoin, deps);
+  if (removed === 'missing' && joinId !== undefined && (await endOfUntrackedJoin(callId, joinId, resultInfo, deps)) === 'noted') {
+    // The join may have stored the row in the meantime: the end is then handled as any other.
+    const late = await store.get(callId);
+    if (late && (await store.remove(callId)) === 'removed') {
+      log[report.level](report.message);
+      await rejoinOrRestore(late, resultInfo, deps);
+    }
+    return 'ended';
+  }
+  log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
+  if (call && removed === 'removed') await rejoinOrRestore(call, resultInfo, deps);
   return 'ended';
+}
+
+async function rejoinOrRestore(call: StoredCall, resultInfo: ResultInfo | undefined, deps: NotificationDeps): Promise<void> {
+  try {
+    await scheduleRejoin(call, resultInfo, deps);
+  } catch (error) {
+    const { etag: _, ...record } = call;
+    await deps.store.insert(record);
+    deps.log.error(
+      `Call ${call.callId}: the rejoin could not be scheduled (${error instanceof Error ? error.message : String(error)}); ` +
+        'its row is kept so that the redelivered notification tries again',
+    );
+    throw error;
+  }
 }

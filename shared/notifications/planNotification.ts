@@ -1,4 +1,5 @@
 import { isCallState, type CallState } from '../calls/callState.js';
+import { joinIdOf } from '../meetings/joinCorrelation.js';
 import type { CallDetails } from '../calls/callStore.js';
 import {
   callResourceDataSchema,
@@ -8,7 +9,12 @@ import {
 } from './notificationSchema.js';
 
 /** What one notification asks of the bot. Pure: deciding needs no I/O. */
-export type NotificationPlan =
+export type NotificationPlan = PlanKind & {
+  /** The bot's join that made this call, when the notification's callbackUri names one. */
+  joinId?: string | undefined;
+};
+
+type PlanKind =
   /** `policyRecording`: a policy-based recording invitation (answer seed, example 3). */
   | { kind: 'answer'; callId: string; details: CallDetails; policyRecording: boolean }
   /** The call's participants as the roster notification lists them (create-call seed, "Notification - roster"). */
@@ -37,7 +43,7 @@ export function parseCallResource(resourceUrl: string): CallResource | undefined
   return { callId: match[1], subResource: subResource === '' ? undefined : subResource };
 }
 
-export function planNotification(notification: CommsNotification): PlanResult {
+function planCallNotification(notification: CommsNotification): PlanResult {
   const resource = parseCallResource(notification.resourceUrl);
   if (!resource) {
     return { ok: false, reason: `resourceUrl "${notification.resourceUrl}" is not a /communications/calls/{id} resource` };
@@ -77,6 +83,16 @@ export function planNotification(notification: CommsNotification): PlanResult {
     return ok({ kind: 'answer', callId, details, policyRecording: data.applicationMetadata !== undefined });
   }
   return ok({ kind: 'updateState', callId, state: data.state, details });
+}
+
+/**
+ * What one notification asks of the bot, with the join it belongs to when its callback URL names
+ * one (see `joinCorrelation.ts`): a call whose create answer was lost is adopted through it.
+ */
+export function planNotification(notification: CommsNotification): PlanResult {
+  const planned = planCallNotification(notification);
+  const joinId = joinIdOf(notification['callbackUri']);
+  return planned.ok && joinId !== undefined ? { ok: true, plan: { ...planned.plan, joinId } } : planned;
 }
 
 function ok(plan: NotificationPlan): PlanResult {

@@ -31,7 +31,7 @@ describe('POST /api/calls/join', () => {
     const creates = h.sim.requestsTo('create');
     expect(creates.at(-1)!.body).toEqual({
       '@odata.type': '#microsoft.graph.call',
-      callbackUri: BOT_CALLBACK_URL,
+      callbackUri: expect.stringMatching(new RegExp(`^${BOT_CALLBACK_URL}\\?joinId=[0-9a-f-]{36}$`)),
       requestedModalities: ['audio'],
       mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
       chatInfo: { '@odata.type': '#microsoft.graph.chatInfo', threadId: THREAD, messageId: '0' },
@@ -86,7 +86,7 @@ describe('POST /api/calls/join', () => {
   it.each([
     [403, 'Forbidden', 'Application is not authorized to join this meeting', 403],
     [404, 'MeetingNotFound', 'The meeting does not exist', 404],
-    [500, 'InternalServerError', 'Something went wrong', 500],
+    [400, 'BadRequest', 'The meeting link is malformed', 400],
     [401, 'InvalidAuthenticationToken', 'Access token has expired', 502],
   ])("passes Graph's %i %s back with a matching status, and keeps no row", async (graphStatus, code, message, status) => {
     h.sim.failNext('create', { status: graphStatus, code, message, times: 1 });

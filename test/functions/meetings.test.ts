@@ -94,7 +94,11 @@ describe('rejoin', () => {
 
     const rejoins = createsSince(creates);
     expect(rejoins).toHaveLength(1);
-    expect(rejoins[0]!.body).toEqual(h.sim.calls.get(oldId)!.body);
+    // The same join, under a join id of its own (in the callback URL).
+    const { callbackUri: newCallback, ...sent } = rejoins[0]!.body as Record<string, unknown>;
+    const { callbackUri: oldCallback, ...first } = h.sim.calls.get(oldId)!.body!;
+    expect(sent).toEqual(first);
+    expect(newCallback).not.toBe(oldCallback);
     const newId = h.sim.lastCreatedCall()!.id;
     expect(newId).not.toBe(oldId);
 
@@ -104,8 +108,9 @@ describe('rejoin', () => {
     expect(h.sleeps).toEqual([2000]);
     expect(h.logs).toContainEqual({
       level: 'warning',
-      message: `Call ${oldId}: ended abnormally (resultInfo 410/301005); rejoined its meeting as call ${newId} (attempt 1 of 3)`,
+      message: `Call ${oldId}: ended abnormally (resultInfo 410/301005); rejoin attempt 1 of 3 scheduled in 2 s`,
     });
+    expect(h.logs).toContainEqual({ level: 'warning', message: `Call ${oldId}: rejoined its meeting as call ${newId} (attempt 1 of 3)` });
   });
 
   it.each([
@@ -140,13 +145,17 @@ describe('rejoin', () => {
     expect(createsSince(creates)).toHaveLength(0);
   });
 
+  // Throttling (429) is a refusal that may pass; a 5xx is not retried, since Graph may have made the call.
+  const THROTTLED = { status: 429, retryAfterSeconds: 0, code: 'TooManyRequests', message: 'slow down' };
+
   it('backs off between failed attempts and counts them', async () => {
     const oldId = await joinedMeeting();
     h.sleeps.length = 0;
-    h.sim.failNext('create', { status: 500, code: 'InternalServerError', message: 'busy', times: 1 });
+    // The first attempt's create and its three retries.
+    h.sim.failNext('create', { ...THROTTLED, times: 4 });
     const creates = h.sim.requestsTo('create').length;
     await h.sim.terminate(oldId, { code: 410, subcode: 301005, message: 'Media connection lost' });
-    expect(createsSince(creates).map((r) => r.status)).toEqual([500, 201]);
+    expect(createsSince(creates).map((r) => r.status)).toEqual([429, 429, 429, 429, 201]);
     expect(h.sleeps).toEqual([2000, 4000]);
     expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: oldId, rejoinAttempts: 2 });
   });
@@ -154,10 +163,10 @@ describe('rejoin', () => {
   it('gives up after REJOIN_ATTEMPTS failures, leaving no row', async () => {
     const oldId = await joinedMeeting();
     h.sleeps.length = 0;
-    h.sim.failNext('create', { status: 500, code: 'InternalServerError', message: 'busy', times: 3 });
+    h.sim.failNext('create', { ...THROTTLED, times: 12 });
     const creates = h.sim.requestsTo('create').length;
     await h.sim.terminate(oldId, { code: 410, subcode: 301005, message: 'Media connection lost' });
-    expect(createsSince(creates).map((r) => r.status)).toEqual([500, 500, 500]);
+    expect(createsSince(creates).map((r) => r.status)).toEqual(Array(12).fill(429));
     expect(h.sleeps).toEqual([2000, 4000, 8000]);
     expect(await h.runtime.store.get(oldId)).toBeUndefined();
     expect(h.logs).toContainEqual({ level: 'error', message: `Call ${oldId}: could not rejoin its meeting; gave up` });

@@ -29,6 +29,8 @@ export interface SimCall {
   /** The bot's participant id in the call (create answer: myParticipantId). */
   myParticipantId?: string;
   rejectReason?: string;
+  /** Where Graph posts this call's notifications; repeated in each of them. */
+  callbackUri?: string;
 }
 
 export interface RecordedRequest {
@@ -74,6 +76,11 @@ export class GraphSimulator {
   peakInFlight = 0;
   /** Where notifications the simulator originates (e.g. after a hang-up) are delivered. */
   onNotification: NotificationSink | undefined;
+  /**
+   * Runs after Graph has made a call for a create and before its 201 goes back: Graph's first
+   * notifications may reach the bot before the create's answer does.
+   */
+  beforeCreateReply: ((call: SimCall) => Promise<void>) | undefined;
 
   private server: Server | undefined;
   private readonly faults: FaultRule[] = [];
@@ -151,7 +158,22 @@ export class GraphSimulator {
   async terminate(id: string, resultInfo: { code: number; subcode: number; message: string }): Promise<void> {
     const call = this.calls.get(id);
     if (call) call.state = 'terminated';
-    await this.notify(terminatedNotification(id, resultInfo));
+    await this.notify(this.fromCall(terminatedNotification(id, resultInfo), call));
+  }
+
+  /** A state notification for a call, as Graph sends it (with the call's callbackUri and meeting). */
+  async sendState(id: string, state: 'establishing' | 'established'): Promise<void> {
+    const call = this.calls.get(id);
+    if (call && call.state !== 'terminated') call.state = state;
+    const meeting = call?.body ? { chatInfo: call.body['chatInfo'], meetingInfo: call.body['meetingInfo'] } : {};
+    await this.notify(this.fromCall(stateNotification(id, state, meeting), call));
+  }
+
+  /** Graph repeats the call's callbackUri in each notification (create-call doc, "Notification - establishing"). */
+  private fromCall(body: Record<string, unknown>, call: SimCall | undefined): Record<string, unknown> {
+    if (!call?.callbackUri) return body;
+    const value = (body['value'] as Record<string, unknown>[]).map((n) => ({ ...n, callbackUri: call.callbackUri }));
+    return { ...body, value };
   }
 
   /**
@@ -164,7 +186,7 @@ export class GraphSimulator {
     const people = Array.from({ length: others }, (_, i) =>
       rosterParticipant(randomUUID(), { user: { displayName: `Person ${i + 1}`, id: randomUUID() } }),
     );
-    await this.notify(rosterNotification(id, [...people, bot]));
+    await this.notify(this.fromCall(rosterNotification(id, [...people, bot]), call));
   }
 
   /** Resolves once every notification the simulator started on its own (e.g. after a hang-up) was handled. */
@@ -359,9 +381,10 @@ export class GraphSimulator {
           keepAlives: 0,
           body: request,
           myParticipantId: randomUUID(),
+          callbackUri: request['callbackUri'] as string,
         };
         this.calls.set(created.id, created);
-        return reply(
+        const answer = () => reply(
           201,
           {
             '@odata.type': '#microsoft.graph.call',
@@ -373,6 +396,10 @@ export class GraphSimulator {
           },
           { Location: `${this.graphBaseUrl}/communications/calls/${created.id}` },
         );
+        const early = this.beforeCreateReply;
+        if (!early) return answer();
+        void early(created).then(answer, answer);
+        return;
       }
       case 'get':
         if (!live) return notFound();
@@ -383,7 +410,7 @@ export class GraphSimulator {
         reply(204);
         // Graph confirms a hang-up with a terminated notification.
         const delivery = new Promise<void>((resolve) => setImmediate(resolve))
-          .then(() => this.notify(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' })))
+          .then(() => this.notify(this.fromCall(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' }), call)))
           .finally(() => this.deliveries.delete(delivery));
         this.deliveries.add(delivery);
         return;

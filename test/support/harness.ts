@@ -5,7 +5,11 @@ import { createGetCallHandler, createHangUpCallHandler, createListCallsHandler }
 import { createHealthHandler } from '../../functions/health.js';
 import { createJoinMeetingHandler } from '../../functions/joinMeeting.js';
 import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
+import { createMeetingRejoinHandler } from '../../functions/meetingRejoin.js';
 import { createNotificationsHandler } from '../../functions/notifications.js';
+import { QueueClient } from '@azure/storage-queue';
+import { StorageRejoinQueue, type RejoinQueue } from '../../shared/meetings/rejoinQueue.js';
+import { NO_TOKEN_CREDENTIAL } from '../../shared/storage/storageClients.js';
 import { loadConfig } from '../../shared/config.js';
 import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { createRuntime, type Runtime } from '../../shared/runtime.js';
@@ -101,7 +105,9 @@ export interface Harness {
   hangUp(id: string): Promise<HttpResponseInit>;
   /** `GET /api/health`. */
   health(): Promise<HttpResponseInit>;
-  /** Every wait the rejoin backoff asked for, in ms; the harness does not actually wait. */
+  /** Runs the rejoin queue trigger on every message waiting (the harness does so after each post and join). */
+  drainRejoins(): Promise<void>;
+  /** Every wait the rejoin backoff asked for (a queue message's visibility delay), in ms; the harness does not wait it out. */
   sleeps: number[];
   stop(): Promise<void>;
 }
@@ -114,14 +120,37 @@ export async function startHarness(
   const sim = await new GraphSimulator(inject('simulatorTls')).start();
   const clock = new TestClock();
   const sleeps: number[] = [];
+  const connection = inject('storageConnectionString');
+  const rejoinQueueName = `rejoins${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const realRejoinQueue = new StorageRejoinQueue({ kind: 'connectionString', connectionString: connection }, NO_TOKEN_CREDENTIAL, rejoinQueueName);
+  // The backoff a rejoin asks for is recorded, and its message made visible at once: tests do not
+  // wait it out. Everything else about the queue is Azurite's.
+  const rejoinQueue: RejoinQueue = {
+    schedule: (message, delaySeconds) => {
+      sleeps.push(delaySeconds * 1000);
+      return realRejoinQueue.schedule(message, 0);
+    },
+  };
   const runtime = createRuntime(loadConfig(testSettings(sim, overrides)), {
+    rejoinQueue,
     ...parts,
     clock: clock.now,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
   });
   const logs: LogEntry[] = [];
+  const rejoinHandler = createMeetingRejoinHandler(() => runtime);
+  const rejoinClient = new QueueClient(connection, rejoinQueueName);
+  /** Runs the queue trigger on every rejoin message there is, including those it schedules itself. */
+  const drainRejoins = async (): Promise<void> => {
+    if (!(await rejoinClient.exists())) return;
+    for (;;) {
+      const { receivedMessageItems } = await rejoinClient.receiveMessages({ numberOfMessages: 32 });
+      if (receivedMessageItems.length === 0) return;
+      for (const item of receivedMessageItems) {
+        await rejoinHandler(JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')), testContext('meetingRejoin', logs));
+        await rejoinClient.deleteMessage(item.messageId, item.popReceipt);
+      }
+    }
+  };
   const joinHandler = createJoinMeetingHandler(() => runtime);
   const listHandler = createListCallsHandler(() => runtime);
   const getHandler = createGetCallHandler(() => runtime);
@@ -129,11 +158,14 @@ export async function startHarness(
   const healthHandler = createHealthHandler(() => runtime);
   const notifications = createNotificationsHandler(() => runtime);
   const sweepHandler = createKeepAliveSweepHandler(() => runtime);
-  const post = async (body: unknown, authorization?: string) =>
-    notifications(
+  const post = async (body: unknown, authorization?: string) => {
+    const response = await notifications(
       notificationRequest(body, authorization ?? `Bearer ${await sim.notificationToken()}`),
       testContext('notifications', logs),
     );
+    await drainRejoins();
+    return response;
+  };
   sim.onNotification = async (body, authorization) => {
     await post(body, authorization);
   };
@@ -156,7 +188,12 @@ export async function startHarness(
       }
       return call;
     },
-    join: (body) => joinHandler(controlRequest('POST', '/api/calls/join', { body }), testContext('joinMeeting', logs)),
+    join: async (body) => {
+      const response = await joinHandler(controlRequest('POST', '/api/calls/join', { body }), testContext('joinMeeting', logs));
+      await drainRejoins();
+      return response;
+    },
+    drainRejoins,
     list: (query = '') => listHandler(controlRequest('GET', `/api/calls${query ? `?${query}` : ''}`), testContext('listCalls', logs)),
     getCall: (id) =>
       getHandler(controlRequest('GET', `/api/calls/${encodeURIComponent(id)}`, { params: { id } }), testContext('getCall', logs)),

@@ -1,0 +1,34 @@
+import type { JoinInfo } from '../calls/callStore.js';
+import type { ResultInfo } from '../notifications/notificationSchema.js';
+
+/**
+ * A join the bot asked Graph for, written before `POST /communications/calls` is sent and kept until
+ * the call it made has a row. Create-call is not idempotent
+ * (https://learn.microsoft.com/en-us/graph/api/application-post-calls): when its answer is lost,
+ * Graph may have made a call the bot cannot name. That call's notifications come to the callback URL
+ * the create named, which carries the join id (see `joinCorrelation.ts`), so the bot can adopt it.
+ */
+export interface PendingJoin {
+  joinId: string;
+  joinInfo: JoinInfo;
+  requestedAt: Date;
+  /** `creating`: the create is under way; `unknown`: its outcome was ambiguous, so its call may exist. */
+  stage: 'creating' | 'unknown';
+  /** When this join rejoins a call that ended abnormally. */
+  rejoinedFrom?: string | undefined;
+  rejoinAttempts?: number | undefined;
+  /** The join's call ended before the bot had a row for it. */
+  ended?: { callId: string; resultInfo?: ResultInfo | undefined } | undefined;
+}
+
+export interface StoredPendingJoin extends PendingJoin {
+  etag: string;
+}
+
+export interface JoinLedger {
+  open(join: PendingJoin): Promise<void>;
+  get(joinId: string): Promise<StoredPendingJoin | undefined>;
+  /** Under the entry's ETag, retried on conflict; `missing` when it was closed meanwhile. */
+  update(joinId: string, decide: (current: StoredPendingJoin) => Partial<PendingJoin> | undefined): Promise<StoredPendingJoin | 'missing'>;
+  close(joinId: string): Promise<void>;
+}

@@ -1,0 +1,80 @@
+import type { TokenCredential } from '@azure/identity';
+import type { QueueClient } from '@azure/storage-queue';
+import { z } from 'zod';
+import type { StorageAccess } from '../config.js';
+import { queueClientFor } from '../storage/storageClients.js';
+
+export const REJOIN_QUEUE_NAME = 'meeting-rejoins';
+
+/** One rejoin attempt for a meeting whose call ended abnormally. */
+export interface RejoinMessage {
+  /** The call that ended (the new call names it as `rejoinedFrom`). */
+  callId: string;
+  joinInfo: { chatInfo?: Record<string, unknown> | undefined; meetingInfo: Record<string, unknown>; tenantId: string };
+  /** 1-based, counted since the meeting was last established. */
+  attempt: number;
+}
+
+/**
+ * Rejoins wait out their backoff as a queue message's visibility delay, not as a sleep inside a
+ * request: a notification is answered at once, and an instance that dies meanwhile loses nothing
+ * (the message becomes visible and another instance takes it).
+ */
+export interface RejoinQueue {
+  schedule(message: RejoinMessage, delaySeconds: number): Promise<void>;
+}
+
+export class StorageRejoinQueue implements RejoinQueue {
+  private client: { queue: QueueClient; ready: Promise<unknown> } | undefined;
+
+  /** The queue name is fixed in production (the trigger binds to it); tests use their own. */
+  constructor(
+    private readonly access: StorageAccess,
+    private readonly credential: () => TokenCredential,
+    private readonly queueName = REJOIN_QUEUE_NAME,
+  ) {}
+
+  async schedule(message: RejoinMessage, delaySeconds: number): Promise<void> {
+    if (!this.client) {
+      const queue = queueClientFor(this.access, this.queueName, this.credential);
+      this.client = { queue, ready: queue.createIfNotExists() };
+    }
+    const { queue, ready } = this.client;
+    try {
+      await ready;
+    } catch (error) {
+      this.client = undefined; // the next rejoin tries again
+      throw error;
+    }
+    // base64: what the queue trigger expects (host.json messageEncoding).
+    await queue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), {
+      visibilityTimeout: Math.max(0, Math.round(delaySeconds)),
+    });
+  }
+}
+
+const jsonObject = z.record(z.string(), z.unknown());
+const rejoinMessageSchema = z.object({
+  callId: z.string().min(1),
+  joinInfo: z.object({ chatInfo: jsonObject.optional(), meetingInfo: jsonObject, tenantId: z.string().min(1) }),
+  attempt: z.number().int().min(1),
+});
+
+export type ParsedRejoinMessage = { ok: true; message: RejoinMessage } | { ok: false; reason: string };
+
+/** The trigger hands over JSON already parsed, or text; anything else is refused with a reason. */
+export function parseRejoinMessage(input: unknown): ParsedRejoinMessage {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch {
+      return { ok: false, reason: 'message is not JSON' };
+    }
+  }
+  const parsed = rejoinMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'message'} ${i.message}`).join('; ') };
+  }
+  return { ok: true, message: parsed.data };
+}

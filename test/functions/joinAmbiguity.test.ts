@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stateNotification } from '../support/graphSimulator.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+// Create-call is not idempotent (https://learn.microsoft.com/en-us/graph/api/application-post-calls):
+// a lost answer, a 5xx or a 408 says nothing about whether Graph made the call, and Graph's first
+// notifications may reach the bot before the create's answer does.
+
+const JOIN = { joinMeetingId: '1234567', passcode: 'psw123', tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47' };
+const MEDIA_LOST = { code: 410, subcode: 301005, message: 'Media connection lost' };
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.stop());
+beforeEach(() => {
+  h.sim.beforeCreateReply = undefined;
+  h.sim.clearFaults();
+});
+
+describe('a join whose create outcome is unknown', () => {
+  it.each([
+    ['a gateway 504 after Graph made the call', 504],
+    ['a 500 after Graph made the call', 500],
+    ['a 408', 408],
+  ])('%s: answers 202 pending, sends no second create, and adopts the call when Graph reports it', async (_name, status) => {
+    h.sim.failNext('create', { status, times: 1, afterWork: true });
+    const creates = h.sim.requestsTo('create').length;
+    const response = await h.join(JOIN);
+
+    expect(response.status).toBe(202);
+    const { joinId, state } = response.jsonBody as { joinId: string; state: string };
+    expect(state).toBe('pending');
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+    const call = h.sim.lastCreatedCall()!;
+    expect(call.callbackUri).toContain(`joinId=${joinId}`);
+    expect(await h.runtime.store.get(call.id)).toBeUndefined();
+
+    // The call's first notification: the bot adopts it with the join information, and keeps it alive.
+    await h.sim.sendState(call.id, 'establishing');
+    const row = await h.runtime.store.get(call.id);
+    expect(row).toMatchObject({ state: 'establishing', direction: 'outgoing', joinInfo: { meetingInfo: { joinMeetingId: '1234567' } } });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: `Call ${call.id}: adopted as the call of join ${joinId} (its create's outcome was unknown)`,
+    });
+    h.clock.advanceMinutes(15);
+    await h.sweep();
+    expect(h.sim.requestsTo('keepAlive', call.id).map((r) => r.status)).toEqual([200]);
+
+    // Adopted with what a rejoin needs.
+    await h.sim.terminate(call.id, MEDIA_LOST);
+    expect(h.sim.lastCreatedCall()!.id).not.toBe(call.id);
+    expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: call.id });
+  });
+
+  it('rejoins a meeting whose unknown call ends abnormally before any other notification, without a ghost row', async () => {
+    h.sim.failNext('create', { status: 504, times: 1, afterWork: true });
+    await h.join(JOIN);
+    const call = h.sim.lastCreatedCall()!;
+    await h.sim.terminate(call.id, MEDIA_LOST);
+    expect(await h.runtime.store.get(call.id)).toBeUndefined();
+    const rejoin = h.sim.lastCreatedCall()!;
+    expect(rejoin.id).not.toBe(call.id);
+    expect(await h.runtime.store.get(rejoin.id)).toMatchObject({ rejoinedFrom: call.id, rejoinAttempts: 1 });
+  });
+
+  it('answers 4xx and keeps nothing when Graph clearly refused (a 429 means Graph did nothing)', async () => {
+    h.sim.failNext('create', { status: 429, retryAfterSeconds: 0, times: 4 });
+    const response = await h.join(JOIN);
+    expect(response.status).toBe(429);
+    expect(h.sim.requestsTo('create').at(-1)!.status).toBe(429);
+  });
+});
+
+describe('notifications that arrive before the join stores its row', () => {
+  it('applies an early established: the row is established with establishedAt set', async () => {
+    h.sim.beforeCreateReply = (call) => h.sim.sendState(call.id, 'established');
+    const response = await h.join(JOIN);
+    expect(response.status).toBe(201);
+    const { callId } = response.jsonBody as { callId: string };
+    const row = await h.runtime.store.get(callId);
+    expect(row).toMatchObject({ state: 'established' });
+    expect(row!.establishedAt).toBeInstanceOf(Date);
+    expect(row!.myParticipantId).toBe(h.sim.calls.get(callId)!.myParticipantId);
+  });
+
+  it('applies an early roster that says the bot is alone', async () => {
+    h.sim.beforeCreateReply = (call) => h.sim.sendRoster(call.id, 0);
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    expect(await h.runtime.store.get(callId)).toMatchObject({ alone: true, participantCount: 1 });
+  });
+
+  it('applies an early termination: no ghost row, and the abnormal end is rejoined', async () => {
+    let first: string | undefined;
+    h.sim.beforeCreateReply = async (call) => {
+      if (first !== undefined) return; // the rejoin's own create answers normally
+      first = call.id;
+      await h.sim.terminate(call.id, MEDIA_LOST);
+    };
+    const response = await h.join(JOIN);
+    expect(response.status).toBe(201);
+    await h.sim.idle();
+    // The join's answer came after the end: the row it stored is gone again, and the end was handled.
+    expect(await h.runtime.store.get(first!)).toBeUndefined();
+    const rejoin = h.sim.lastCreatedCall()!;
+    expect(rejoin.id).not.toBe(first);
+    expect(await h.runtime.store.get(rejoin.id)).toMatchObject({ rejoinedFrom: first });
+  });
+
+  it('never brings back a call that ended: a late notification after the end finds nothing to adopt', async () => {
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    await h.sim.terminate(callId, { code: 200, subcode: 5001, message: 'ended' });
+    expect(await h.runtime.store.get(callId)).toBeUndefined();
+    await h.sim.sendState(callId, 'established');
+    expect(await h.runtime.store.get(callId)).toBeUndefined();
+  });
+
+  it('does not adopt a call whose notification names no join of this bot', async () => {
+    const response = await h.post({
+      value: [{ ...(stateNotification('0e8f6c6e-0000-4000-8000-000000000001', 'established').value as object[])[0], callbackUri: 'https://bot.example.test/api/calls?joinId=5b7c4f2a-1111-4222-8333-944455556666' }],
+    });
+    expect(response.status).toBe(202);
+    expect(await h.runtime.store.get('0e8f6c6e-0000-4000-8000-000000000001')).toBeUndefined();
+  });
+});

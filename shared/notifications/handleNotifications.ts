@@ -4,12 +4,13 @@ import { describeTermination } from '../calls/termination.js';
 import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest, GraphCalls, GraphOutcome } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
+import { logSafe } from '../logSafe.js';
 import type { Runtime } from '../runtime.js';
 import { rejoinMeeting, type RejoinSettings } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
 import { decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
-import type { CommsNotifications, ResultInfo } from './notificationSchema.js';
-import { planNotification, type NotificationPlan } from './planNotification.js';
+import { parseNotification, type CommsNotifications, type ResultInfo } from './notificationSchema.js';
+import { planNotification, type NotificationPlan, type PlanResult } from './planNotification.js';
 
 export interface NotificationDeps {
   store: CallStore;
@@ -50,13 +51,29 @@ export type NotificationOutcome =
   | 'stale'
   | 'unknownCall'
   | 'ended'
-  | 'ignored';
+  | 'ignored'
+  /** The entry is not a notification the bot understands; logged and skipped. */
+  | 'invalid'
+  /** Carrying the entry out threw. */
+  | 'failed'
+  /** Left for the redelivery: an earlier entry of the same call failed, and order matters. */
+  | 'deferred';
 
-export type BatchResult = { ok: true; outcomes: NotificationOutcome[] } | { ok: false; reason: string };
+export interface BatchResult {
+  /** One per entry, in delivery order. */
+  outcomes: NotificationOutcome[];
+  /** An entry failed for a reason that may pass (e.g. storage unreachable): Graph should deliver the batch again. */
+  redeliver: boolean;
+}
 
 /**
- * Handles one `commsNotifications` delivery. Every notification is checked before any is acted
- * on, so a batch with a bad entry is refused whole and nothing is half-done.
+ * Handles one `commsNotifications` delivery entry by entry, in order. An entry that is not a
+ * notification the bot understands is logged and skipped: refusing the batch would make Graph
+ * drop the valid entries with it (a 4xx is never redelivered). An entry whose handling throws does
+ * not stop the others, but asks for a redelivery; handling is idempotent (an answer is guarded by
+ * the row insert, updates run under the row's ETag, removal of a removed row is a no-op), so the
+ * entries that did succeed are harmless the second time. Later entries of a call whose entry
+ * failed wait for that redelivery, so one call's notifications are never applied out of order.
  * `tenantId` is the authenticated sender's tenant, used when the call data names none.
  */
 export async function handleNotificationBatch(
@@ -64,16 +81,51 @@ export async function handleNotificationBatch(
   tenantId: string,
   deps: NotificationDeps,
 ): Promise<BatchResult> {
-  const plans: NotificationPlan[] = [];
-  for (const [index, notification] of batch.value.entries()) {
-    const planned = planNotification(notification);
-    if (!planned.ok) return { ok: false, reason: `value[${index}]: ${planned.reason}` };
-    plans.push(planned.plan);
-  }
+  const { log } = deps;
   const outcomes: NotificationOutcome[] = [];
-  // In order: a delivery may carry several updates of one call.
-  for (const plan of plans) outcomes.push(await carryOut(plan, tenantId, deps));
-  return { ok: true, outcomes };
+  const failedCalls = new Set<string>();
+  let redeliver = false;
+  for (const [index, entry] of batch.value.entries()) {
+    const planned = planEntry(entry);
+    if (!planned.ok) {
+      log.warn(`Notification value[${index}] skipped: ${planned.reason}`);
+      outcomes.push('invalid');
+      continue;
+    }
+    const { plan, dropped } = planned;
+    for (const field of dropped) log.warn(`Call ${plan.callId}: ${field} is not stored`);
+    if (failedCalls.has(plan.callId)) {
+      log.warn(`Call ${plan.callId}: value[${index}] waits for the redelivery, after an earlier notification of this call failed`);
+      outcomes.push('deferred');
+      continue;
+    }
+    try {
+      outcomes.push(await carryOut(plan, tenantId, deps));
+    } catch (error) {
+      outcomes.push('failed');
+      if (storageRefusedData(error)) {
+        log.error(`Call ${plan.callId}: value[${index}] cannot be stored, not retried: ${logSafe(String(error), 500)}`);
+        continue;
+      }
+      redeliver = true;
+      failedCalls.add(plan.callId);
+      log.error(`Call ${plan.callId}: value[${index}] failed; asking Graph to deliver again: ${logSafe(String(error), 500)}`);
+    }
+  }
+  return { outcomes, redeliver };
+}
+
+function planEntry(entry: unknown): PlanResult {
+  const parsed = parseNotification(entry);
+  return parsed.ok ? planNotification(parsed.notification) : parsed;
+}
+
+// Table Storage answers 400 (e.g. PropertyValueTooLarge) or 413 (an entity over 1 MiB) to data it
+// can never store: a redelivery of the same notification would fail the same way, forever. (The
+// storage SDK's errors are RestErrors; Graph failures never get here, GraphCalls returns them.)
+function storageRefusedData(error: unknown): boolean {
+  const { name, statusCode } = (error ?? {}) as { name?: unknown; statusCode?: unknown };
+  return name === 'RestError' && (statusCode === 400 || statusCode === 413);
 }
 
 function carryOut(plan: NotificationPlan, tenantId: string, deps: NotificationDeps): Promise<NotificationOutcome> {

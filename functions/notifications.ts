@@ -29,6 +29,8 @@ export function createNotificationsHandler(runtime: () => Runtime) {
       context.warn('Notification answered 503: some entries failed and are left for the redelivery');
       return { status: 503, jsonBody: { error: 'some notifications could not be handled now; deliver again' } };
     }
+    // Graph waits for the answer to a participantJoiningNotification in the response body.
+    if (result.joinResponse) return { status: 200, jsonBody: result.joinResponse };
     return { status: 202 };
   };
 }

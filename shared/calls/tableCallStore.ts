@@ -41,6 +41,7 @@ interface CallEntity {
   hangUpRequestedAt?: Date;
   rejoinAttempts?: number;
   rejoinedFrom?: string;
+  handledParticipants?: number;
 }
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -266,6 +267,7 @@ function toEntity(call: CallRecord): CallEntity {
     hangUpRequestedAt: call.hangUpRequestedAt,
     rejoinAttempts: call.rejoinAttempts,
     rejoinedFrom: call.rejoinedFrom,
+    handledParticipants: call.handledParticipants,
   }) as CallEntity;
 }
 
@@ -289,6 +291,7 @@ function changeEntity(callId: string, change: CallChange): Partial<CallEntity> &
       hangUpRequestedAt: change.hangUpRequestedAt,
       rejoinAttempts: change.rejoinAttempts,
       rejoinedFrom: change.rejoinedFrom,
+      handledParticipants: change.handledParticipants,
     }),
     partitionKey: partitionKeyOf(callId),
     rowKey: callId,
@@ -320,5 +323,6 @@ function fromEntity(entity: TableEntityResult<CallEntity>): StoredCall {
     hangUpRequestedAt: entity.hangUpRequestedAt,
     rejoinAttempts: entity.rejoinAttempts,
     rejoinedFrom: entity.rejoinedFrom,
+    handledParticipants: entity.handledParticipants,
   };
 }

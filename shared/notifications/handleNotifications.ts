@@ -10,6 +10,7 @@ import { rejoinMeeting, type RejoinSettings } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
 import { decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import { parseNotification, type CommsNotifications, type ResultInfo } from './notificationSchema.js';
+import { answerParticipantJoining, type JoinOutcome, type ParticipantJoiningResponse } from './participantJoining.js';
 import { planNotification, type NotificationPlan, type PlanResult } from './planNotification.js';
 
 export interface NotificationDeps {
@@ -52,6 +53,7 @@ export type NotificationOutcome =
   | 'unknownCall'
   | 'ended'
   | 'ignored'
+  | JoinOutcome
   /** The entry is not a notification the bot understands; logged and skipped. */
   | 'invalid'
   /** Carrying the entry out threw. */
@@ -64,6 +66,8 @@ export interface BatchResult {
   outcomes: NotificationOutcome[];
   /** An entry failed for a reason that may pass (e.g. storage unreachable): Graph should deliver the batch again. */
   redeliver: boolean;
+  /** The bot's answer to the batch's participantJoiningNotification, for the response body. */
+  joinResponse: ParticipantJoiningResponse | undefined;
 }
 
 /**
@@ -85,6 +89,7 @@ export async function handleNotificationBatch(
   const outcomes: NotificationOutcome[] = [];
   const failedCalls = new Set<string>();
   let redeliver = false;
+  let joinResponse: ParticipantJoiningResponse | undefined;
   for (const [index, entry] of batch.value.entries()) {
     const planned = planEntry(entry);
     if (!planned.ok) {
@@ -100,7 +105,17 @@ export async function handleNotificationBatch(
       continue;
     }
     try {
-      outcomes.push(await carryOut(plan, tenantId, deps));
+      if (plan.kind !== 'participantJoining') {
+        outcomes.push(await carryOut(plan, tenantId, deps));
+      } else if (joinResponse !== undefined) {
+        // One response body answers one participantJoiningNotification; Graph sends them one at a time.
+        log.warn(`Call ${plan.callId}: value[${index}] is a second participantJoiningNotification in one delivery; ignored`);
+        outcomes.push('ignored');
+      } else {
+        const joined = await answerParticipantJoining(plan.callId, plan.tenantId ?? tenantId, deps);
+        joinResponse = joined.response;
+        outcomes.push(joined.outcome);
+      }
     } catch (error) {
       outcomes.push('failed');
       if (storageRefusedData(error)) {
@@ -112,7 +127,7 @@ export async function handleNotificationBatch(
       log.error(`Call ${plan.callId}: value[${index}] failed; asking Graph to deliver again: ${logSafe(String(error), 500)}`);
     }
   }
-  return { outcomes, redeliver };
+  return { outcomes, redeliver, joinResponse };
 }
 
 function planEntry(entry: unknown): PlanResult {
@@ -128,7 +143,11 @@ function storageRefusedData(error: unknown): boolean {
   return name === 'RestError' && (statusCode === 400 || statusCode === 413);
 }
 
-function carryOut(plan: NotificationPlan, tenantId: string, deps: NotificationDeps): Promise<NotificationOutcome> {
+function carryOut(
+  plan: Exclude<NotificationPlan, { kind: 'participantJoining' }>,
+  tenantId: string,
+  deps: NotificationDeps,
+): Promise<NotificationOutcome> {
   switch (plan.kind) {
     case 'answer':
       return answerIncomingCall(

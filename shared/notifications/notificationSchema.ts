@@ -69,6 +69,17 @@ export const callResourceDataSchema = z.looseObject({
 
 export type CallResourceData = z.infer<typeof callResourceDataSchema>;
 
+export const PARTICIPANT_JOINING_NOTIFICATION = '#microsoft.graph.participantJoiningNotification';
+
+/**
+ * A policy-based recording participant about to join a call the bot records
+ * (https://learn.microsoft.com/en-us/graph/api/resources/participantjoiningnotification).
+ */
+export const participantJoiningSchema = z.looseObject({
+  '@odata.type': z.string().refine((type) => type.toLowerCase() === PARTICIPANT_JOINING_NOTIFICATION.toLowerCase()),
+  call: absentIfNull(z.looseObject({ tenantId: absentIfNull(z.string()) })),
+});
+
 export const commsNotificationSchema = z.looseObject({
   '@odata.type': absentIfNull(z.string()),
   changeType: caseInsensitiveEnum(CHANGE_TYPES),

@@ -5,6 +5,8 @@ import { boundedJson, boundedString, type Bounded } from './boundedJson.js';
 import {
   callResourceDataSchema,
   firstIssue,
+  participantJoiningSchema,
+  PARTICIPANT_JOINING_NOTIFICATION,
   type CallResourceData,
   type CommsNotification,
   type ResultInfo,
@@ -18,6 +20,13 @@ export type NotificationPlan =
   | { kind: 'roster'; callId: string; participants: Record<string, unknown>[] }
   | { kind: 'updateState'; callId: string; state: CallState; details: CallDetails }
   | { kind: 'end'; callId: string; resultInfo: ResultInfo | undefined }
+  /**
+   * Another participant under the recording policy is about to join the recording call `callId`,
+   * which the bot answered with `participantCapacity`; Graph waits for the bot's
+   * participantJoiningResponse in the response body
+   * (https://learn.microsoft.com/en-us/graph/api/resources/participantjoiningnotification).
+   */
+  | { kind: 'participantJoining'; callId: string; tenantId: string | undefined }
   | { kind: 'ignore'; callId: string; reason: string };
 
 /** `dropped`: values left out because they are too deep or too large to store, each with why. */
@@ -60,6 +69,12 @@ export function planNotification(notification: CommsNotification): PlanResult {
   if (subResource !== undefined) {
     return ok({ kind: 'ignore', callId, reason: `${logSafe(subResource.split('/')[0])} notifications are not handled` });
   }
+  if (data !== undefined && !Array.isArray(data) && isParticipantJoining(data)) {
+    const joining = participantJoiningSchema.safeParse(data);
+    if (!joining.success) return { ok: false, reason: `resourceData.${firstIssue(joining.error)}` };
+    const tenantId = bounded('call.tenantId', joining.data.call?.tenantId, boundedString);
+    return ok({ kind: 'participantJoining', callId, tenantId: tenantId.value }, tenantId.dropped);
+  }
 
   const parsedData = data === undefined || Array.isArray(data) ? undefined : callResourceDataSchema.safeParse(data);
   if (parsedData && !parsedData.success) return { ok: false, reason: `resourceData.${firstIssue(parsedData.error)}` };
@@ -83,6 +98,11 @@ export function planNotification(notification: CommsNotification): PlanResult {
 
 function ok(plan: NotificationPlan, dropped: string[] = []): PlanResult {
   return { ok: true, plan, dropped };
+}
+
+function isParticipantJoining(data: Record<string, unknown>): boolean {
+  const type = data['@odata.type'];
+  return typeof type === 'string' && type.toLowerCase() === PARTICIPANT_JOINING_NOTIFICATION.toLowerCase();
 }
 
 /**

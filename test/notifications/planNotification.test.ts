@@ -218,3 +218,32 @@ describe('call data too deep or too large to store', () => {
     expect(() => JSON.stringify(result)).not.toThrow();
   });
 });
+
+describe('participant joining notifications', () => {
+  const joining = (call: unknown, type = '#microsoft.graph.participantJoiningNotification') => ({
+    '@odata.type': '#microsoft.graph.commsNotification',
+    changeType: 'created',
+    resourceUrl: '/communications/calls/e71f0300-9c1f-4d99-b5f4-2722e877d497',
+    resourceData: { '@odata.type': type, call },
+  });
+
+  it('plans an answer to the joining participant, with the tenant of its call', () => {
+    expect(plan(joining({ '@odata.type': '#microsoft.graph.call', tenantId: '932899f8-2ea1-4604-8413-27bd2892079f' }))).toEqual({
+      ok: true,
+      plan: { kind: 'participantJoining', callId: 'e71f0300-9c1f-4d99-b5f4-2722e877d497', tenantId: '932899f8-2ea1-4604-8413-27bd2892079f' },
+      dropped: [],
+    });
+  });
+
+  it('knows the @odata.type in any case, and a call without a tenant', () => {
+    expect(plan(joining({ '@odata.type': '#microsoft.graph.call' }, '#Microsoft.Graph.ParticipantJoiningNotification'))).toMatchObject({
+      ok: true,
+      plan: { kind: 'participantJoining', tenantId: undefined },
+    });
+    expect(plan(joining(null))).toMatchObject({ ok: true, plan: { kind: 'participantJoining', tenantId: undefined } });
+  });
+
+  it('refuses a joining notification whose call is not an object', () => {
+    expect(plan(joining('nope'))).toEqual({ ok: false, reason: expect.stringContaining('resourceData.call') });
+  });
+});

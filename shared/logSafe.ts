@@ -1,10 +1,36 @@
+// Control characters (CR and LF forge log lines, ESC drives terminals), format characters
+// (bidirectional overrides reorder what a reader sees) and the Unicode line separators.
+const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
 /**
- * Text from a request made fit for one log line: control characters (which could forge a line
- * break or a terminal escape) become spaces, and the result is cut at `maxLength` characters.
+ * Text that came from a request (anyone can post to the notification URL), made safe to log:
+ * unsafe characters shown as `\u{..}` escapes, and cut to `maxLength` characters with a note of
+ * how much was left out. Only as much of the input as fits is read, so a huge value costs little.
  */
 export function logSafe(value: unknown, maxLength = 200): string {
-  const text = typeof value === 'string' ? value : String(value);
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
-  return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
+  const text = asText(value);
+  let out = '';
+  let read = 0;
+  for (const char of text) {
+    const shown = UNSAFE.test(char) ? `\\u{${char.codePointAt(0)!.toString(16)}}` : char;
+    if (out.length + shown.length > maxLength) return `${out}…(${text.length - read} more characters)`;
+    out += shown;
+    read += char.length;
+  }
+  return out;
+}
+
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) return value.message;
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value) ?? String(value);
+    } catch (error) {
+      // A cycle or a BigInt inside (JSON.stringify's TypeError): the object's own text will do.
+      if (!(error instanceof TypeError)) throw error;
+      return String(value);
+    }
+  }
+  return String(value);
 }

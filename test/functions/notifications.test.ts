@@ -233,8 +233,8 @@ describe('bad bodies', () => {
     const response = await h.post({ value: [{ changeType: 'updated', resourceUrl: '/elsewhere\nForged: line' }] });
     expect(response.status).toBe(202);
     const line = h.logs.filter((l) => l.message.startsWith('Notification value[0] skipped')).at(-1)!.message;
-    expect(line).toContain('/elsewhere Forged: line');
-    expect(line).not.toContain('\n');
+    expect(line).toContain('Forged: line');
+    expect(line).not.toMatch(/[\r\n]/);
   });
 
   it('answers 413 to a body over the size limit, unread when its content-length says so', async () => {

@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { handleNotificationBatch, notificationDeps } from '../shared/notifications/handleNotifications.js';
+import { readBodyWithin } from '../shared/notifications/notificationBody.js';
 import { parseNotificationBody } from '../shared/notifications/notificationSchema.js';
 import { appRuntime, type Runtime } from '../shared/runtime.js';
 
@@ -14,16 +15,24 @@ export function createNotificationsHandler(runtime: () => Runtime) {
       context.warn(`Notification refused (401): ${auth.reason}`);
       return { status: 401, jsonBody: { error: 'unauthorized' } };
     }
-    const body = parseNotificationBody(await request.text());
+    const text = await readBodyWithin(request);
+    if (!text.ok) {
+      context.warn(`Notification refused (413): ${text.reason}`);
+      return { status: 413, jsonBody: { error: text.reason } };
+    }
+    const body = parseNotificationBody(text.text);
     if (!body.ok) {
       context.warn(`Notification refused (400): ${body.reason}`);
       return { status: 400, jsonBody: { error: body.reason } };
     }
     const result = await handleNotificationBatch(body.batch, auth.tenantId, notificationDeps(rt, context, arrivedAt));
-    if (!result.ok) {
-      context.warn(`Notification refused (400): ${result.reason}`);
-      return { status: 400, jsonBody: { error: result.reason } };
+    if (result.redeliver) {
+      // A 5xx is what makes Graph deliver the batch again; the entries that succeeded are idempotent.
+      context.warn('Notification answered 503: some entries failed and are left for the redelivery');
+      return { status: 503, jsonBody: { error: 'some notifications could not be handled now; deliver again' } };
     }
+    // Graph waits for the answer to a participantJoiningNotification in the response body.
+    if (result.joinResponse) return { status: 200, jsonBody: result.joinResponse };
     return { status: 202 };
   };
 }

@@ -45,6 +45,12 @@ export interface CallRecord extends CallDetails {
   rejoinAttempts?: number | undefined;
   /** The call this one rejoined. */
   rejoinedFrom?: string | undefined;
+  /**
+   * Participants a policy-based recording call handles: the invitation the bot answered counts
+   * one (so absent reads as 1), each participant it accepted from a participantJoiningNotification
+   * one more. Compared with POLICY_RECORDING_PARTICIPANT_CAPACITY.
+   */
+  handledParticipants?: number | undefined;
 }
 
 /** A call as read from the store, with the ETag that guards the next write. */

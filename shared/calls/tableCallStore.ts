@@ -42,6 +42,7 @@ interface CallEntity {
   hangUpRequestedAt?: Date;
   rejoinAttempts?: number;
   rejoinedFrom?: string;
+  handledParticipants?: number;
 }
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -267,6 +268,7 @@ function toEntity(call: CallRecord): CallEntity {
     hangUpRequestedAt: call.hangUpRequestedAt,
     rejoinAttempts: call.rejoinAttempts,
     rejoinedFrom: call.rejoinedFrom,
+    handledParticipants: call.handledParticipants,
   }) as CallEntity;
 }
 
@@ -290,6 +292,7 @@ function changeEntity(callId: string, change: CallChange): Partial<CallEntity> &
       hangUpRequestedAt: change.hangUpRequestedAt,
       rejoinAttempts: change.rejoinAttempts,
       rejoinedFrom: change.rejoinedFrom,
+      handledParticipants: change.handledParticipants,
     }),
     partitionKey: partitionKeyOf(callId),
     rowKey: callId,
@@ -321,5 +324,6 @@ function fromEntity(entity: TableEntityResult<CallEntity>): StoredCall {
     hangUpRequestedAt: entity.hangUpRequestedAt,
     rejoinAttempts: entity.rejoinAttempts,
     rejoinedFrom: entity.rejoinedFrom,
+    handledParticipants: entity.handledParticipants,
   };
 }

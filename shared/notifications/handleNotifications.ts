@@ -4,6 +4,7 @@ import { describeTermination } from '../calls/termination.js';
 import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
+import { logSafe } from '../logSafe.js';
 import type { Runtime } from '../runtime.js';
 import { adoptJoinedCall, endOfUntrackedJoin } from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
@@ -11,8 +12,9 @@ import { scheduleRejoin } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
 import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import { deadlineIn, type Deadline } from '../deadline.js';
-import type { CommsNotifications, ResultInfo } from './notificationSchema.js';
-import { planNotification, type NotificationPlan } from './planNotification.js';
+import { parseNotification, type CommsNotifications, type ResultInfo } from './notificationSchema.js';
+import { answerParticipantJoining, type JoinOutcome, type ParticipantJoiningResponse } from './participantJoining.js';
+import { planNotification, type NotificationPlan, type PlanResult } from './planNotification.js';
 
 export interface NotificationDeps extends JoinDeps {
   /** Tells the bot apart from the other participants of a roster. */
@@ -56,13 +58,36 @@ export type NotificationOutcome =
   | 'stale'
   | 'unknownCall'
   | 'ended'
-  | 'ignored';
+  | 'ignored'
+  | JoinOutcome
+  /** The entry is not a notification the bot understands; logged and skipped. */
+  | 'invalid'
+  /** Carrying the entry out threw. */
+  | 'failed'
+  /** Left for the redelivery: an earlier entry of the same call failed, and order matters. */
+  | 'deferred';
 
-export type BatchResult = { ok: true; outcomes: NotificationOutcome[] } | { ok: false; reason: string };
+export interface BatchResult {
+  /** One per entry, in delivery order. */
+  outcomes: NotificationOutcome[];
+  /** An entry failed for a reason that may pass (e.g. storage unreachable): Graph should deliver the batch again. */
+  redeliver: boolean;
+  /** The bot's answer to the batch's participantJoiningNotification, for the response body. */
+  joinResponse: ParticipantJoiningResponse | undefined;
+}
 
 /**
- * Handles one `commsNotifications` delivery. Every notification is checked before any is acted
- * on, so a batch with a bad entry is refused whole and nothing is half-done.
+ * Handles one `commsNotifications` delivery entry by entry. An entry that is not a notification the
+ * bot understands is logged and skipped: refusing the batch would make Graph drop the valid entries
+ * with it (a 4xx is never redelivered). An entry whose handling throws does not stop the others, but
+ * asks for a redelivery; handling is idempotent (an answer is guarded by the row insert, updates run
+ * under the row's ETag, removal of a removed row is a no-op), so the entries that did succeed are
+ * harmless the second time. Later entries of a call whose entry failed wait for that redelivery, so
+ * one call's notifications are never applied out of order.
+ *
+ * Entries of different calls run side by side: each incoming call has its own answer deadline
+ * counted from the delivery's arrival, and must not wait behind the others (Graph's answer slots
+ * in `GraphClientCalls` bound how many go out at once). Entries of one call run in delivery order.
  * `tenantId` is the authenticated sender's tenant, used when the call data names none.
  */
 export async function handleNotificationBatch(
@@ -70,19 +95,85 @@ export async function handleNotificationBatch(
   tenantId: string,
   deps: NotificationDeps,
 ): Promise<BatchResult> {
-  const plans: NotificationPlan[] = [];
-  for (const [index, notification] of batch.value.entries()) {
-    const planned = planNotification(notification);
-    if (!planned.ok) return { ok: false, reason: `value[${index}]: ${planned.reason}` };
-    plans.push(planned.plan);
+  const { log } = deps;
+  const outcomes: NotificationOutcome[] = new Array<NotificationOutcome>(batch.value.length);
+  const byCall = new Map<string, Array<{ index: number; planned: Extract<PlanResult, { ok: true }> }>>();
+  let joinEntry: number | undefined;
+  for (const [index, entry] of batch.value.entries()) {
+    const planned = planEntry(entry);
+    if (!planned.ok) {
+      log.warn(`Notification value[${index}] skipped: ${planned.reason}`);
+      outcomes[index] = 'invalid';
+      continue;
+    }
+    if (planned.plan.kind === 'participantJoining') {
+      if (joinEntry !== undefined) {
+        // One response body answers one participantJoiningNotification; Graph sends them one at a time.
+        log.warn(`Call ${planned.plan.callId}: value[${index}] is a second participantJoiningNotification in one delivery; ignored`);
+        outcomes[index] = 'ignored';
+        continue;
+      }
+      joinEntry = index;
+    }
+    const entries = byCall.get(planned.plan.callId) ?? [];
+    entries.push({ index, planned });
+    byCall.set(planned.plan.callId, entries);
   }
-  const outcomes: NotificationOutcome[] = [];
-  // In order: a delivery may carry several updates of one call.
-  for (const plan of plans) outcomes.push(await carryOut(plan, tenantId, deps));
-  return { ok: true, outcomes };
+
+  let redeliver = false;
+  let joinResponse: ParticipantJoiningResponse | undefined;
+  const runCall = async (callId: string, entries: Array<{ index: number; planned: Extract<PlanResult, { ok: true }> }>) => {
+    let failed = false;
+    for (const { index, planned } of entries) {
+      const { plan, dropped } = planned;
+      for (const field of dropped) log.warn(`Call ${callId}: ${field} is not stored`);
+      if (failed) {
+        log.warn(`Call ${callId}: value[${index}] waits for the redelivery, after an earlier notification of this call failed`);
+        outcomes[index] = 'deferred';
+        continue;
+      }
+      try {
+        if (plan.kind !== 'participantJoining') {
+          outcomes[index] = await carryOut(plan, tenantId, deps);
+        } else {
+          const joined = await answerParticipantJoining(plan.callId, plan.tenantId ?? tenantId, deps);
+          joinResponse = joined.response;
+          outcomes[index] = joined.outcome;
+        }
+      } catch (error) {
+        outcomes[index] = 'failed';
+        if (storageRefusedData(error)) {
+          log.error(`Call ${callId}: value[${index}] cannot be stored, not retried: ${logSafe(String(error), 500)}`);
+          continue;
+        }
+        redeliver = true;
+        failed = true;
+        log.error(`Call ${callId}: value[${index}] failed; asking Graph to deliver again: ${logSafe(String(error), 500)}`);
+      }
+    }
+  };
+  await Promise.all([...byCall].map(([callId, entries]) => runCall(callId, entries)));
+  return { outcomes, redeliver, joinResponse };
 }
 
-function carryOut(plan: NotificationPlan, tenantId: string, deps: NotificationDeps): Promise<NotificationOutcome> {
+function planEntry(entry: unknown): PlanResult {
+  const parsed = parseNotification(entry);
+  return parsed.ok ? planNotification(parsed.notification) : parsed;
+}
+
+// Table Storage answers 400 (e.g. PropertyValueTooLarge) or 413 (an entity over 1 MiB) to data it
+// can never store: a redelivery of the same notification would fail the same way, forever. (The
+// storage SDK's errors are RestErrors; Graph failures never get here, GraphCalls returns them.)
+function storageRefusedData(error: unknown): boolean {
+  const { name, statusCode } = (error ?? {}) as { name?: unknown; statusCode?: unknown };
+  return name === 'RestError' && (statusCode === 400 || statusCode === 413);
+}
+
+function carryOut(
+  plan: Exclude<NotificationPlan, { kind: 'participantJoining' }>,
+  tenantId: string,
+  deps: NotificationDeps,
+): Promise<NotificationOutcome> {
   switch (plan.kind) {
     case 'answer':
       return answerIncomingCall(

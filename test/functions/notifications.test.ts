@@ -1,4 +1,10 @@
+import { RestError, TableClient } from '@azure/data-tables';
+import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNotificationsHandler } from '../../functions/notifications.js';
+import type { CallRecord, CallStore, DecideChange, StoredCall } from '../../shared/calls/callStore.js';
+import { TableCallStore } from '../../shared/calls/tableCallStore.js';
+import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/notifications/notificationBody.js';
 import {
   incomingCallNotification,
   notificationBody,
@@ -6,7 +12,7 @@ import {
   stateNotification,
   terminatedNotification,
 } from '../support/graphSimulator.js';
-import { BOT_CALLBACK_URL, startHarness, type Harness } from '../support/harness.js';
+import { BOT_CALLBACK_URL, notificationRequest, startHarness, testContext, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -199,23 +205,208 @@ describe('bad bodies', () => {
     ['malformed JSON', '{"value": [', 'body is not valid JSON'],
     ['a JSON body that is not a notification', { hello: 'world' }, 'not a commsNotifications body: value'],
     ['an empty notification list', { value: [] }, 'not a commsNotifications body: value'],
-    ['an unknown changeType', { value: [{ changeType: 'moved', resourceUrl: '/communications/calls/abc' }] }, 'value.0.changeType'],
-    ['a resource that is not a call', notificationBody('updated', '/communications/onlineMeetings/abc', { state: 'x' }), 'is not a /communications/calls/{id} resource'],
-    ['a call id with a path separator', notificationBody('updated', '/communications/calls/a\\b', { state: 'established' }), 'is not a /communications/calls/{id} resource'],
+    ['a value that is not a list', { value: { changeType: 'updated' } }, 'not a commsNotifications body: value'],
   ])('answers 400 to %s', async (_name, body, reason) => {
     const response = await h.post(body);
     expect(response.status).toBe(400);
     expect((response.jsonBody as { error: string }).error).toContain(reason);
   });
 
-  it('refuses a whole batch with one bad entry and acts on none of it', async () => {
+  it.each([
+    ['an unknown changeType', { changeType: 'moved', resourceUrl: '/communications/calls/abc' }, 'changeType'],
+    ['a resource that is not a call', { changeType: 'updated', resourceUrl: '/communications/onlineMeetings/abc' }, 'is not a /communications/calls/{id} resource'],
+    ['a call id with a path separator', { changeType: 'updated', resourceUrl: '/communications/calls/a\\b' }, 'is not a /communications/calls/{id} resource'],
+    ['call data of the wrong shape', { changeType: 'updated', resourceUrl: '/communications/calls/abc', resourceData: { state: 7 } }, 'resourceData.state'],
+    ['an entry that is not an object', 'hello', 'body: '],
+  ])('acts on the valid entries of a batch with %s, logs the bad one and answers 202', async (_name, bad, reason) => {
     const call = h.sim.placeIncomingCall();
-    const good = incomingCallNotification(call.id) as { value: unknown[] };
-    const batch = { value: [...good.value, { changeType: 'updated', resourceUrl: '/not/a/call' }] };
-    const response = await h.post(batch);
-    expect(response.status).toBe(400);
-    expect((response.jsonBody as { error: string }).error).toMatch(/^value\[1\]: /);
-    expect(h.sim.requestsTo('answer', call.id)).toHaveLength(0);
+    const [incoming] = (incomingCallNotification(call.id) as { value: unknown[] }).value;
+    const response = await h.post({ value: [bad, incoming] });
+    expect(response.status).toBe(202);
+    expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'incoming' });
+    expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringMatching(/^Notification value\[0\] skipped: /) });
+    expect(h.logs.filter((l) => l.message.startsWith('Notification value[0] skipped')).at(-1)!.message).toContain(reason);
+  });
+
+  it('logs a bad entry without the control characters it carries', async () => {
+    const response = await h.post({ value: [{ changeType: 'updated', resourceUrl: '/elsewhere\nForged: line' }] });
+    expect(response.status).toBe(202);
+    const line = h.logs.filter((l) => l.message.startsWith('Notification value[0] skipped')).at(-1)!.message;
+    expect(line).toContain('Forged: line');
+    expect(line).not.toMatch(/[\r\n]/);
+  });
+
+  it('answers 413 to a body over the size limit, unread when its content-length says so', async () => {
+    const notifications = createNotificationsHandler(() => h.runtime);
+    const token = `Bearer ${await h.sim.notificationToken()}`;
+    const big = JSON.stringify({ value: [{ changeType: 'updated', resourceUrl: '/communications/calls/c1', pad: 'x'.repeat(MAX_NOTIFICATION_BODY_BYTES) }] });
+    const oversized = await notifications(notificationRequest(big, token), testContext('notifications', h.logs));
+    expect(oversized.status).toBe(413);
+    expect(oversized.jsonBody).toEqual({ error: `body larger than ${MAX_NOTIFICATION_BODY_BYTES} bytes` });
+
+    const declared = new HttpRequest({
+      method: 'POST',
+      url: 'https://bot.example.test/api/calls',
+      headers: { authorization: token, 'content-length': String(MAX_NOTIFICATION_BODY_BYTES + 1) },
+      body: { string: '{}' },
+    });
+    expect((await notifications(declared, testContext('notifications', h.logs))).status).toBe(413);
+  });
+});
+
+// JSON.stringify itself overflows the stack on such values, so deep bodies are written as text.
+const DEEP = '__deep__';
+/** JSON text of an object `levels` deep: {"key":{"key":...{}}}. */
+function deepJson(key: string, levels: number): string {
+  return `{"${key}":`.repeat(levels) + '{}' + '}'.repeat(levels);
+}
+/** The body as JSON text, with `raw` in place of the `DEEP` placeholder. */
+function withRawJson(body: unknown, raw: string): string {
+  return JSON.stringify(body).replace(`"${DEEP}"`, raw);
+}
+
+// Deliveries as field logs show them.
+describe('bodies as Graph really sends them', () => {
+  it('answers an incoming call whose optional fields are null', async () => {
+    const call = h.sim.placeIncomingCall();
+    const body = incomingCallNotification(call.id, {
+      source: null,
+      direction: null,
+      tenantId: null,
+      chatInfo: null,
+      meetingInfo: null,
+      applicationMetadata: null,
+    });
+    const response = await h.post(body);
+    expect(response.status).toBe(202);
+    expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+    expect(h.sim.requestsTo('answer', call.id)[0]!.body).not.toHaveProperty('participantCapacity');
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'incoming', tenantId: SIM_TENANT_ID, source: undefined });
+  });
+
+  it('reads changeType and state in any case', async () => {
+    const call = await answeredCall();
+    const body = stateNotification(call.id, 'Established') as { value: Array<Record<string, unknown>> };
+    body.value[0]!['changeType'] = 'Updated';
+    expect((await h.post(body)).status).toBe(202);
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'established' });
+
+    const ended = terminatedNotification(call.id, { code: 200, subcode: 5001, message: 'ended' }) as { value: Array<Record<string, unknown>> };
+    ended.value[0]!['changeType'] = 'Deleted';
+    expect((await h.post(ended)).status).toBe(202);
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
+  });
+
+  it('answers and stores a call whose source is nested 100,000 levels deep, without that source', async () => {
+    const call = h.sim.placeIncomingCall();
+    const source = deepJson('identity', 100_000);
+    const response = await h.post(withRawJson(incomingCallNotification(call.id, { source: DEEP, chatInfo: { threadId: '19:t@thread.v2' } }), source));
+    expect(response.status).toBe(202);
+    expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+    const row = await h.runtime.store.get(call.id);
+    expect(row).toMatchObject({ state: 'incoming', chatInfo: { threadId: '19:t@thread.v2' } });
+    expect(row!.source).toBeUndefined();
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(new RegExp(`^Call ${call.id}: source \\(nested deeper than \\d+ levels\\) is not stored$`)),
+    });
+
+    // Its later updates carry the same source, and are applied the same way.
+    expect((await h.post(withRawJson(stateNotification(call.id, 'established', { source: DEEP }), source))).status).toBe(202);
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'established' });
+  });
+
+  it('stores a call whose meetingInfo is too large for a Table Storage property, without it', async () => {
+    const call = h.sim.placeIncomingCall();
+    const meetingInfo = { '@odata.type': '#microsoft.graph.tokenMeetingInfo', token: 'x'.repeat(200_000) };
+    expect((await h.post(incomingCallNotification(call.id, { meetingInfo }))).status).toBe(202);
+    expect(h.sim.requestsTo('answer', call.id)).toHaveLength(1);
+    expect((await h.runtime.store.get(call.id))!.meetingInfo).toBeUndefined();
+  });
+
+  it('ends a call whose resultInfo carries a deep extra field, and logs the keepAlive drop', async () => {
+    const call = await answeredCall();
+    const body = terminatedNotification(call.id, { code: 408, subcode: 8537, message: 'inactive' }) as {
+      value: Array<{ resourceData: { resultInfo: Record<string, unknown> } }>;
+    };
+    body.value[0]!.resourceData.resultInfo['extra'] = DEEP;
+    expect((await h.post(withRawJson(body, deepJson('inner', 100_000)))).status).toBe(202);
+    expect(await h.runtime.store.get(call.id)).toBeUndefined();
+    expect(h.logs).toContainEqual({ level: 'error', message: expect.stringContaining('callDroppedForMissingKeepAlive') });
+  });
+});
+
+describe('an entry that cannot be carried out', () => {
+  // The real store, except that the calls in `unreachable` live on a table endpoint nobody
+  // listens on: their reads and writes fail as a storage outage would.
+  function storeUnreachableFor(real: CallStore, unreachable: Set<string>): CallStore {
+    const closedPort = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eQ==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;';
+    const broken = new TableCallStore(
+      TableClient.fromConnectionString(closedPort, 'unreachable', { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } }),
+    );
+    const route = (callId: string): CallStore => (unreachable.has(callId) ? broken : real);
+    return Object.assign(Object.create(real) as CallStore, {
+      get: (callId: string) => route(callId).get(callId),
+      insert: (call: CallRecord) => route(call.callId).insert(call),
+      update: (callId: string, decide: DecideChange, known?: StoredCall) => route(callId).update(callId, decide, known),
+      remove: (callId: string) => route(callId).remove(callId),
+    });
+  }
+
+  async function withStore<T>(store: CallStore, run: () => Promise<T>): Promise<T> {
+    const real = h.runtime.store;
+    h.runtime.store = store;
+    try {
+      return await run();
+    } finally {
+      h.runtime.store = real;
+    }
+  }
+
+  it('carries out the other entries, answers 503, and a redelivery completes the batch without doing anything twice', async () => {
+    const a = h.sim.placeIncomingCall();
+    const b = h.sim.placeIncomingCall();
+    const entries = (body: Record<string, unknown>) => (body as { value: unknown[] }).value;
+    const batch = {
+      value: [
+        ...entries(incomingCallNotification(a.id)),
+        ...entries(incomingCallNotification(b.id)),
+        ...entries(stateNotification(a.id, 'established')),
+      ],
+    };
+
+    const first = await withStore(storeUnreachableFor(h.runtime.store, new Set([a.id])), () => h.post(batch));
+    expect(first.status).toBe(503);
+    expect(h.sim.requestsTo('answer', a.id)).toHaveLength(0);
+    expect(h.sim.requestsTo('answer', b.id).map((r) => r.status)).toEqual([202]);
+    expect(await h.runtime.store.get(b.id)).toMatchObject({ state: 'incoming' });
+    expect(h.logs).toContainEqual({ level: 'error', message: expect.stringMatching(new RegExp(`^Call ${a.id}: value\\[0\\] failed; asking Graph to deliver again: `)) });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: `Call ${a.id}: value[2] waits for the redelivery, after an earlier notification of this call failed`,
+    });
+
+    // Graph delivers the batch again once storage is back.
+    const again = await h.post(batch);
+    expect(again.status).toBe(202);
+    expect(h.sim.requestsTo('answer', a.id).map((r) => r.status)).toEqual([202]);
+    expect(h.sim.requestsTo('answer', b.id)).toHaveLength(1);
+    expect(await h.runtime.store.get(a.id)).toMatchObject({ state: 'established' });
+  });
+
+  it('does not ask for a redelivery of data the store refuses for good, and logs it as an error', async () => {
+    const call = h.sim.placeIncomingCall();
+    const real = h.runtime.store;
+    const refusing = Object.assign(Object.create(real) as CallStore, {
+      insert: () => Promise.reject(new RestError('The property value exceeds the maximum allowed size (64KB).', { statusCode: 400 })),
+    });
+    const response = await withStore(refusing, () => h.post(incomingCallNotification(call.id)));
+    expect(response.status).toBe(202);
+    expect(h.sim.requestsTo('answer', call.id)).toHaveLength(0);
+    expect(h.logs).toContainEqual({
+      level: 'error',
+      message: expect.stringContaining(`Call ${call.id}: value[0] cannot be stored, not retried: RestError: The property value exceeds`),
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commsNotificationsSchema } from '../../shared/notifications/notificationSchema.js';
+import { MAX_STORED_JSON_CHARS } from '../../shared/notifications/boundedJson.js';
+import { commsNotificationSchema, parseNotification } from '../../shared/notifications/notificationSchema.js';
 import { parseCallResource, planNotification } from '../../shared/notifications/planNotification.js';
 
 // Shapes taken from the seeds (answer and create-call documents).
@@ -19,10 +20,14 @@ const seedPolicyRecordingIncoming = {
   },
 };
 
-const plan = (notification: unknown) => {
-  const batch = commsNotificationsSchema.parse({ value: [notification] });
-  return planNotification(batch.value[0]!);
-};
+const plan = (notification: unknown) => planNotification(commsNotificationSchema.parse(notification));
+
+/** An object `depth` levels deep: {"a": {"a": ... {"a": 1}}}. */
+function nested(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { a: 1 };
+  for (let level = 1; level < depth; level++) value = { a: value };
+  return value;
+}
 
 describe('parseCallResource', () => {
   it.each([
@@ -62,6 +67,7 @@ describe('planNotification', () => {
         },
         policyRecording: false,
       },
+      dropped: [],
     });
   });
 
@@ -96,7 +102,7 @@ describe('planNotification', () => {
     const participants = [{ '@odata.type': '#microsoft.graph.participant', id: 'p' }];
     expect(
       plan({ changeType: 'updated', resourceUrl: '/communications/calls/2f1a1100/participants', resourceData: participants }),
-    ).toEqual({ ok: true, plan: { kind: 'roster', callId: '2f1a1100', participants } });
+    ).toEqual({ ok: true, plan: { kind: 'roster', callId: '2f1a1100', participants }, dropped: [] });
   });
 
   it.each([
@@ -118,5 +124,126 @@ describe('planNotification', () => {
       ok: false,
       reason: expect.stringContaining('resourceData.state'),
     });
+  });
+});
+
+// Field logs: Graph sends null for absent optional fields, and enum values in other cases.
+describe('bodies as Graph really sends them', () => {
+  it.each(['source', 'direction', 'tenantId', 'chatInfo', 'meetingInfo', 'resultInfo', 'applicationMetadata', '@odata.type', 'id'])(
+    'reads "%s": null as absent in an incoming call',
+    (field) => {
+      const result = plan({
+        '@odata.type': null,
+        changeType: 'created',
+        resourceUrl: '/communications/calls/c1',
+        resourceData: { state: 'incoming', direction: 'incoming', [field]: null },
+      });
+      expect(result).toMatchObject({ ok: true, plan: { kind: 'answer', callId: 'c1', policyRecording: false } });
+      if (result.ok && result.plan.kind === 'answer') {
+        expect(Object.values(result.plan.details).every((value) => value !== null)).toBe(true);
+      }
+    },
+  );
+
+  it('reads a null resourceData as absent, and null resultInfo fields as absent', () => {
+    expect(plan({ changeType: 'deleted', resourceUrl: '/communications/calls/c1', resourceData: null })).toMatchObject({
+      ok: true,
+      plan: { kind: 'end', resultInfo: undefined },
+    });
+    expect(
+      plan({
+        changeType: 'updated',
+        resourceUrl: '/communications/calls/c1',
+        resourceData: { state: 'terminated', resultInfo: { code: 200, subcode: null, message: null } },
+      }),
+    ).toEqual({ ok: true, plan: { kind: 'end', callId: 'c1', resultInfo: { code: 200, subcode: undefined, message: undefined } }, dropped: [] });
+  });
+
+  it.each([
+    ['Updated', 'Established', { kind: 'updateState', state: 'established' }],
+    ['UPDATED', 'transferaccepted', { kind: 'updateState', state: 'transferAccepted' }],
+    ['Created', 'Incoming', { kind: 'answer' }],
+    ['updated', 'Terminated', { kind: 'end' }],
+    ['Deleted', undefined, { kind: 'end' }],
+  ] as const)('reads changeType "%s" and state "%s" in their canonical spelling', (changeType, state, expected) => {
+    const result = plan({ changeType, resourceUrl: '/communications/calls/c1', resourceData: state === undefined ? undefined : { state } });
+    expect(result).toMatchObject({ ok: true, plan: expected });
+  });
+
+  it('reads direction in its canonical spelling, and keeps an unknown one as sent', () => {
+    const direction = (value: string) => {
+      const result = plan({ changeType: 'created', resourceUrl: '/communications/calls/c1', resourceData: { state: 'incoming', direction: value } });
+      return result.ok && result.plan.kind === 'answer' ? result.plan.details.direction : 'not planned';
+    };
+    expect(direction('Incoming')).toBe('incoming');
+    expect(direction('sideways')).toBe('sideways');
+  });
+
+  it('still refuses a changeType that is no spelling of a known one', () => {
+    expect(parseNotification({ changeType: 'moved', resourceUrl: '/communications/calls/c1' })).toEqual({
+      ok: false,
+      reason: expect.stringContaining('changeType'),
+    });
+  });
+});
+
+describe('call data too deep or too large to store', () => {
+  it('drops a source nested 100,000 levels deep, names it, and still answers the call', () => {
+    const result = plan({
+      changeType: 'created',
+      resourceUrl: '/communications/calls/c1',
+      resourceData: { state: 'incoming', source: nested(100_000), chatInfo: { threadId: 't' } },
+    });
+    expect(result).toMatchObject({ ok: true, plan: { kind: 'answer', details: { source: undefined, chatInfo: { threadId: 't' } } } });
+    expect(result.ok && result.dropped).toEqual([expect.stringMatching(/^source \(nested deeper than \d+ levels\)$/)]);
+  });
+
+  it('drops a meetingInfo too large for a Table Storage property, and a tenantId too long to be one', () => {
+    const result = plan({
+      changeType: 'updated',
+      resourceUrl: '/communications/calls/c1',
+      resourceData: { state: 'established', meetingInfo: { token: 'x'.repeat(MAX_STORED_JSON_CHARS) }, tenantId: 't'.repeat(10_000) },
+    });
+    expect(result).toMatchObject({ ok: true, plan: { kind: 'updateState', details: { meetingInfo: undefined, tenantId: undefined } } });
+    expect(result.ok && result.dropped).toEqual([expect.stringMatching(/^tenantId /), expect.stringMatching(/^meetingInfo /)]);
+  });
+
+  it('keeps only the resultInfo fields the bot reads, so a deep one cannot break the log line', () => {
+    const result = plan({
+      changeType: 'deleted',
+      resourceUrl: '/communications/calls/c1',
+      resourceData: { state: 'terminated', resultInfo: { code: 408, subcode: 8537, message: 'm', extra: nested(100_000) } },
+    });
+    expect(result).toEqual({ ok: true, plan: { kind: 'end', callId: 'c1', resultInfo: { code: 408, subcode: 8537, message: 'm' } }, dropped: [] });
+    expect(() => JSON.stringify(result)).not.toThrow();
+  });
+});
+
+describe('participant joining notifications', () => {
+  const joining = (call: unknown, type = '#microsoft.graph.participantJoiningNotification') => ({
+    '@odata.type': '#microsoft.graph.commsNotification',
+    changeType: 'created',
+    resourceUrl: '/communications/calls/e71f0300-9c1f-4d99-b5f4-2722e877d497',
+    resourceData: { '@odata.type': type, call },
+  });
+
+  it('plans an answer to the joining participant, with the tenant of its call', () => {
+    expect(plan(joining({ '@odata.type': '#microsoft.graph.call', tenantId: '932899f8-2ea1-4604-8413-27bd2892079f' }))).toEqual({
+      ok: true,
+      plan: { kind: 'participantJoining', callId: 'e71f0300-9c1f-4d99-b5f4-2722e877d497', tenantId: '932899f8-2ea1-4604-8413-27bd2892079f' },
+      dropped: [],
+    });
+  });
+
+  it('knows the @odata.type in any case, and a call without a tenant', () => {
+    expect(plan(joining({ '@odata.type': '#microsoft.graph.call' }, '#Microsoft.Graph.ParticipantJoiningNotification'))).toMatchObject({
+      ok: true,
+      plan: { kind: 'participantJoining', tenantId: undefined },
+    });
+    expect(plan(joining(null))).toMatchObject({ ok: true, plan: { kind: 'participantJoining', tenantId: undefined } });
+  });
+
+  it('refuses a joining notification whose call is not an object', () => {
+    expect(plan(joining('nope'))).toEqual({ ok: false, reason: expect.stringContaining('resourceData.call') });
   });
 });

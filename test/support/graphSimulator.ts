@@ -468,6 +468,30 @@ export function terminatedNotification(
   });
 }
 
+/**
+ * A policy-based recording participant about to join the recording call `callId`, which the bot
+ * answered with participantCapacity
+ * (https://learn.microsoft.com/en-us/graph/api/resources/participantjoiningnotification: a `call`
+ * with the joining event's details). `call` overrides fields of that call object.
+ */
+export function participantJoiningNotification(callId: string, call: Record<string, unknown> = {}): Record<string, unknown> {
+  return notificationBody('created', `/communications/calls/${callId}`, {
+    '@odata.type': '#microsoft.graph.participantJoiningNotification',
+    call: {
+      '@odata.type': '#microsoft.graph.call',
+      state: 'incoming',
+      direction: 'incoming',
+      source: {
+        '@odata.type': '#microsoft.graph.participantInfo',
+        identity: { user: { id: randomUUID(), identityProvider: 'AAD' } },
+      },
+      tenantId: SIM_TENANT_ID,
+      applicationMetadata: { botData: { inviteReasons: ['PolicyBasedRecording'], policyIdentifier: 'Test Policy' } },
+      ...call,
+    },
+  });
+}
+
 export function rosterParticipant(id: string, identity: Record<string, unknown>): Record<string, unknown> {
   return {
     '@odata.type': '#microsoft.graph.participant',

@@ -1,5 +1,6 @@
 import { GraphError, type Client } from '@microsoft/microsoft-graph-client';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { KEEPALIVE_REQUEST_BUDGET_MS } from '../keepAlive/keepAliveSchedule.js';
 
 export type GraphOutcome =
   | { ok: true }
@@ -60,8 +61,8 @@ export interface GraphCalls {
 
 // Graph rejects an answer after 15 s (answer seed), so waiting longer for it is pointless.
 const ANSWER_TIMEOUT_MS = 12_000;
-// Includes the retry handler's waits for Retry-After.
-const KEEPALIVE_TIMEOUT_MS = 60_000;
+// Includes the retry handler's waits for Retry-After; the bound on KEEPALIVE_INTERVAL_MINUTES counts on it.
+const KEEPALIVE_TIMEOUT_MS = KEEPALIVE_REQUEST_BUDGET_MS;
 // A burst of incoming calls would otherwise open one TLS connection per call, and the handshakes
 // alone delay every answer; a bounded number in flight reuses warm connections. At Graph's usual
 // latency this still answers hundreds of calls a second (README, Performance).

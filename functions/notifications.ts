@@ -8,6 +8,11 @@ export function createNotificationsHandler(runtime: () => Runtime) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const rt = runtime();
     const auth = await rt.authenticator.authenticate(request.headers.get('authorization'));
+    if (!auth.ok && auth.status === 503) {
+      // Graph redelivers a 5xx; the keys may be back by then.
+      context.error(`Notification not judged (503): ${auth.reason}`);
+      return { status: 503, jsonBody: { error: 'signing keys unavailable' } };
+    }
     if (!auth.ok) {
       context.warn(`Notification refused (401): ${auth.reason}`);
       return { status: 401, jsonBody: { error: 'unauthorized' } };

@@ -27,6 +27,8 @@ export interface Runtime {
   sleep: (ms: number) => Promise<void>;
   /** The app's managed identity, for storage reached by endpoint (and Graph without a secret); made on first use. */
   managedIdentity: () => TokenCredential;
+  /** The credential the Graph client gets its token from; the start-up warm-up fetches one ahead. */
+  graphCredential: () => TokenCredential;
 }
 
 export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'config'>> = {}): Runtime {
@@ -34,10 +36,12 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
   const managedIdentity =
     parts.managedIdentity ?? (() => (identity ??= createManagedIdentityCredential(config.managedIdentityClientId)));
   const store = parts.store ?? TableCallStore.open(config.callsTable.access, config.callsTable.tableName, managedIdentity);
+  let credential: TokenCredential | undefined;
+  const graphCredential = parts.graphCredential ?? (() => (credential ??= createGraphCredential(config.bot, managedIdentity)));
   return {
     config,
     store,
-    graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot, managedIdentity))),
+    graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, graphCredential())),
     authenticator:
       parts.authenticator ??
       new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
@@ -49,6 +53,7 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
     activeCalls: parts.activeCalls ?? new ActiveCallCounter(store, config.incomingCalls.activeCallsCacheSeconds * 1000),
     sleep: parts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     managedIdentity,
+    graphCredential,
   };
 }
 

@@ -17,6 +17,7 @@ export function createNotificationsHandler(runtime: () => Runtime) {
       context.warn(`Notification refused (401): ${auth.reason}`);
       return { status: 401, jsonBody: { error: 'unauthorized' } };
     }
+    if (auth.keysWarning) context.warn(`Notification signing keys not reloaded, the last good ones are in use: ${auth.keysWarning}`);
     const body = parseNotificationBody(await request.text());
     if (!body.ok) {
       context.warn(`Notification refused (400): ${body.reason}`);

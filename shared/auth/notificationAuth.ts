@@ -1,6 +1,6 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { logSafe } from '../logSafe.js';
-import { SigningKeys, SigningKeysUnavailable } from './signingKeys.js';
+import { SigningKeys, SigningKeysUnavailable, type KeySet } from './signingKeys.js';
 
 /**
  * 401: the token itself is invalid (Graph does not redeliver a 4xx, and should not: it will never
@@ -8,7 +8,13 @@ import { SigningKeys, SigningKeysUnavailable } from './signingKeys.js';
  * redelivers a 5xx, by when the keys may be back.
  */
 export type AuthResult =
-  | { ok: true; tenantId: string; claims: JWTPayload }
+  | {
+      ok: true;
+      tenantId: string;
+      claims: JWTPayload;
+      /** Set once after a failed reload of the signing keys: verified with the last good ones. */
+      keysWarning?: string;
+    }
   | { ok: false; status: 401 | 503; reason: string };
 
 export interface NotificationAuthenticator {
@@ -65,7 +71,8 @@ export class JwtNotificationAuthenticator implements NotificationAuthenticator {
       });
       const tenantId = payload['tid'];
       if (typeof tenantId !== 'string' || tenantId === '') return { ok: false, status: 401, reason: 'token has no tenant (tid) claim' };
-      return { ok: true, tenantId, claims: payload };
+      const keysWarning = this.keys.takeUnreportedFailure();
+      return { ok: true, tenantId, claims: payload, ...(keysWarning !== undefined && { keysWarning }) };
     } catch (error) {
       if (error instanceof SigningKeysUnavailable) return { ok: false, status: 503, reason: error.message };
       // jose's messages can quote the token's own header (e.g. an unknown `crit` parameter),
@@ -75,7 +82,7 @@ export class JwtNotificationAuthenticator implements NotificationAuthenticator {
     }
   }
 
-  private async keyFor(...args: Parameters<Awaited<ReturnType<SigningKeys['get']>>>) {
+  private async keyFor(...args: Parameters<KeySet>) {
     const keys = await this.keys.get();
     try {
       return await keys(...args);

@@ -48,6 +48,8 @@ export class SigningKeys {
   private current: { keys: KeySet; fetchedAt: number } | undefined;
   private refreshing: Promise<void> | undefined;
   private lastAttempt: { at: number; error: string | undefined } | undefined;
+  /** A failed reload while older keys stayed in use, not yet reported. */
+  private unreported: string | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: SigningKeysOptions) {
@@ -84,6 +86,13 @@ export class SigningKeys {
     return undefined;
   }
 
+  /** A reload that failed while the last good keys stayed in use, once, for the caller to log. */
+  takeUnreportedFailure(): string | undefined {
+    const failure = this.unreported;
+    this.unreported = undefined;
+    return failure;
+  }
+
   // Read through a method: the refresh awaited above may have replaced the set.
   private currentKeys(): KeySet | undefined {
     return this.current?.keys;
@@ -96,7 +105,8 @@ export class SigningKeys {
   /** Joins a refresh under way, or starts one unless the last attempt was too recent. */
   private refreshUnlessCoolingDown(): Promise<void> {
     if (this.refreshing) return this.refreshing;
-    const cooldown = this.current ? (this.options.cooldownMs ?? COOLDOWN_MS) : Math.min(this.options.cooldownMs ?? COOLDOWN_MS, NO_KEYS_RETRY_MS);
+    const cooldownMs = this.options.cooldownMs ?? COOLDOWN_MS;
+    const cooldown = this.current ? cooldownMs : Math.min(cooldownMs, NO_KEYS_RETRY_MS);
     if (this.lastAttempt && this.now() - this.lastAttempt.at < cooldown) return Promise.resolve();
     this.refreshing = this.refresh().finally(() => {
       this.refreshing = undefined;
@@ -111,7 +121,9 @@ export class SigningKeys {
       this.current = { keys, fetchedAt: this.now() };
       this.lastAttempt = { at, error: undefined };
     } catch (error) {
+      // Kept, not thrown: it becomes the reason of a 503, or a warning while older keys serve.
       this.lastAttempt = { at, error: error instanceof Error ? error.message : String(error) };
+      if (this.current) this.unreported = this.lastAttempt.error;
     }
   }
 
@@ -145,7 +157,9 @@ async function fetchJson(url: string, what: string, deadline: AbortSignal): Prom
     throw new Error(`${what} ${url} could not be fetched: ${reason}`);
   }
   // A redirect to plain http would undo the https the settings insist on.
-  if (new URL(response.url || url).protocol !== 'https:') throw new Error(`${what} ${url} was redirected to ${response.url}, which is not https`);
+  if (new URL(response.url || url).protocol !== 'https:') {
+    throw new Error(`${what} ${url} was redirected to ${response.url}, which is not https`);
+  }
   if (response.status !== 200) throw new Error(`${what} ${url} answered ${response.status}`);
   try {
     return await response.json();

@@ -1,10 +1,13 @@
 import { base64url } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { incomingCallNotification, SIM_BOT_APP_ID } from '../support/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
-afterEach(() => h.stop());
+afterEach(async () => {
+  vi.useRealTimers();
+  await h.stop();
+});
 
 describe('the notification signing keys at the notifications function', () => {
   it('answers 503 (redelivered by Graph), not 401, when the keys cannot be fetched, and logs why as an error', async () => {
@@ -39,5 +42,24 @@ describe('the notification signing keys at the notifications function', () => {
     expect(response.status).toBe(401);
     expect(h.logs.at(-1)!.message).toMatch(/^Notification refused \(401\): ERR_JOSE_NOT_SUPPORTED: Extension Header Parameter "x\\u\{d\}\\u\{a\}\[Information\]/);
     expect(h.logs.at(-1)!.message).not.toMatch(/[\r\n]/);
+  });
+
+  it('goes on answering with the last good keys when their reload fails, and warns once', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    h = await startHarness();
+    expect((await h.post(incomingCallNotification(h.sim.placeIncomingCall().id))).status).toBe(202);
+    h.sim.failSigner('jwks', { status: 500, times: Infinity });
+    vi.setSystemTime(Date.now() + 2 * 60 * 60_000);
+
+    // Past the keys' max age: answered with the keys in hand while they reload in the background.
+    expect((await h.post(incomingCallNotification(h.sim.placeIncomingCall().id))).status).toBe(202);
+    await vi.waitFor(() => expect(h.sim.signerRequests('jwks').at(-1)!.status).toBe(500));
+    for (let i = 0; i < 2; i++) expect((await h.post(incomingCallNotification(h.sim.placeIncomingCall().id))).status).toBe(202);
+
+    const warnings = h.logs.filter((l) => l.message.startsWith('Notification signing keys not reloaded'));
+    expect(warnings).toEqual([
+      { level: 'warning', message: expect.stringMatching(/the last good ones are in use: JWKS https:.* answered 500$/) },
+    ]);
+    expect(h.sim.requestsTo('answer')).toHaveLength(4);
   });
 });

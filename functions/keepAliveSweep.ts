@@ -1,11 +1,12 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
+import { KEEPALIVE_SWEEP_PERIOD_MINUTES } from '../shared/keepAlive/keepAliveSchedule.js';
 import { fanOutDepsOf, runScheduledSweep, type ScheduledSweepResult } from '../shared/keepAlive/sweepFanOut.js';
 import { logSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
 import { appRuntime, type Runtime } from '../shared/runtime.js';
 
-// Every 5 minutes: a call is due every KEEPALIVE_INTERVAL_MINUTES (15), so it is kept alive
-// within 20 minutes at worst, well inside Graph's 45.
-export const KEEPALIVE_SWEEP_SCHEDULE = '0 */5 * * * *';
+// Every 5 minutes, on the clock's marks. The same period bounds KEEPALIVE_INTERVAL_MINUTES in the
+// configuration (see keepAliveSchedule.ts), so the two cannot drift apart.
+export const KEEPALIVE_SWEEP_SCHEDULE = `0 */${KEEPALIVE_SWEEP_PERIOD_MINUTES} * * * *`;
 
 export function createKeepAliveSweepHandler(runtime: () => Runtime) {
   return async (_timer: Timer, context: InvocationContext): Promise<ScheduledSweepResult> => {

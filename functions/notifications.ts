@@ -11,10 +11,16 @@ export function createNotificationsHandler(runtime: () => Runtime) {
     const arrivedAt = Date.now();
     const rt = runtime();
     const auth = await rt.authenticator.authenticate(request.headers.get('authorization'));
+    if (!auth.ok && auth.status === 503) {
+      // Graph redelivers a 5xx; the keys may be back by then.
+      context.error(`Notification not judged (503): ${auth.reason}`);
+      return { status: 503, jsonBody: { error: 'signing keys unavailable' } };
+    }
     if (!auth.ok) {
       context.warn(`Notification refused (401): ${auth.reason}`);
       return { status: 401, jsonBody: { error: 'unauthorized' } };
     }
+    if (auth.keysWarning) context.warn(`Notification signing keys not reloaded, the last good ones are in use: ${auth.keysWarning}`);
     const text = await readBodyWithin(request);
     if (!text.ok) {
       context.warn(`Notification refused (413): ${text.reason}`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEEPALIVE_INTERVAL_BOUND_REASON, MAX_KEEPALIVE_INTERVAL_MINUTES } from './keepAlive/keepAliveSchedule.js';
 
 /**
  * How the app reaches a storage service: with a connection string (Azurite, or an account key), or
@@ -65,14 +66,14 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
-const requiredText = z.string({ error: 'is required' }).trim().min(1, { error: 'is required' });
-
-const integerSetting = (defaultValue: number, min: number, max: number) =>
+/** `whyMax` says why a larger value is refused, when that is not obvious. */
+const integerSetting = (defaultValue: number, min: number, max: number, whyMax?: string) =>
   optionalText.transform((value, ctx) => {
     if (value === undefined) return defaultValue;
     const parsed = Number(value);
     if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}, got "${value}"` });
+      const why = whyMax !== undefined && parsed > max ? ` (${whyMax})` : '';
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}, got "${value}"${why}` });
       return z.NEVER;
     }
     return parsed;
@@ -116,11 +117,18 @@ const tableName = optionalText.transform((value, ctx) => {
   return name;
 });
 
-// Graph ends a call that has had no successful keepAlive for 45 minutes (keepAlive seed),
-// so an interval at or above that would let every call drop.
-const MAX_KEEPALIVE_INTERVAL_MINUTES = 44;
-
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// The bot's app and tenant ids are GUIDs; a typo in the app id would otherwise surface only as a
+// 401 for every notification (the token's audience would never match).
+const guidSetting = (what: string) =>
+  optionalText.transform((value, ctx) => {
+    if (value === undefined || !GUID.test(value)) {
+      ctx.addIssue({ code: 'custom', message: value === undefined ? 'is required' : `must be ${what} (a GUID), got "${value}"` });
+      return z.NEVER;
+    }
+    return value;
+  });
 
 // A comma (or space) separated list of tenant ids; empty means any tenant.
 const tenantIdList = optionalText.transform((value, ctx) => {
@@ -150,20 +158,19 @@ const settingsSchema = z.object({
   CALLS_TABLE_CONNECTION: optionalText,
   CALLS_TABLE_ENDPOINT: httpsEndpoint,
   CALLS_TABLE_NAME: tableName,
-  BOT_APP_ID: requiredText,
-  BOT_TENANT_ID: requiredText,
+  BOT_APP_ID: guidSetting("the app registration's application (client) id"),
+  BOT_TENANT_ID: guidSetting("the app registration's tenant id"),
   BOT_APP_SECRET: optionalText,
   AZURE_AUTHORITY_HOST: optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
   // Graph requires the callback to be https (call resource seed: callbackUri).
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
-  KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES),
+  // Bounded so that a call just short of due plus one failed keepAlive still fits in Graph's 45 minutes.
+  KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES, KEEPALIVE_INTERVAL_BOUND_REASON),
   KEEPALIVE_MAX_IN_FLIGHT: integerSetting(16, 1, 1000),
   SWEEP_FANOUT_THRESHOLD: integerSetting(20_000, 0, 100_000_000),
   GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
-  NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', [
-    'https:',
-    'http:',
-  ]),
+  // The keys that prove a notification comes from Graph must not travel over plain http.
+  NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', ['https:']),
   ALLOWED_TENANT_IDS: tenantIdList,
   MAX_ACTIVE_CALLS: integerSetting(0, 0, 1_000_000),
   ACTIVE_CALLS_CACHE_SECONDS: integerSetting(30, 0, 3600),

@@ -34,6 +34,8 @@ export interface Runtime {
   rejoinQueue: RejoinQueue;
   /** The app's managed identity, for storage reached by endpoint (and Graph without a secret); made on first use. */
   managedIdentity: () => TokenCredential;
+  /** The credential the Graph client gets its token from; the start-up warm-up fetches one ahead. */
+  graphCredential: () => TokenCredential;
 }
 
 export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'config'>> = {}): Runtime {
@@ -41,10 +43,12 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
   const managedIdentity =
     parts.managedIdentity ?? (() => (identity ??= createManagedIdentityCredential(config.managedIdentityClientId)));
   const store = parts.store ?? TableCallStore.open(config.callsTable.access, config.callsTable.tableName, managedIdentity);
+  let credential: TokenCredential | undefined;
+  const graphCredential = parts.graphCredential ?? (() => (credential ??= createGraphCredential(config.bot, managedIdentity)));
   return {
     config,
     store,
-    graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot, managedIdentity))),
+    graph: parts.graph ?? new GraphClientCalls(createGraphClient(config.graphBaseUrl, graphCredential())),
     authenticator:
       parts.authenticator ??
       new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
@@ -59,6 +63,7 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
       TableJoinLedger.open(config.callsTable.access, `${config.callsTable.tableName}${JOIN_LEDGER_TABLE_SUFFIX}`, managedIdentity),
     rejoinQueue: parts.rejoinQueue ?? new StorageRejoinQueue(config.hostQueue, managedIdentity),
     managedIdentity,
+    graphCredential,
   };
 }
 

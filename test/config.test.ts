@@ -3,8 +3,8 @@ import { ConfigError, loadConfig } from '../shared/config.js';
 
 const minimal = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-  BOT_APP_ID: 'app-id',
-  BOT_TENANT_ID: 'tenant-id',
+  BOT_APP_ID: '0b1e3f55-7d2a-4c8e-9f00-5a1c2d3e4f50',
+  BOT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
   BOT_CALLBACK_URL: 'https://bot.example.test/api/calls',
 };
 
@@ -14,8 +14,8 @@ describe('loadConfig', () => {
       callsTable: { access: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' }, tableName: 'calls' },
       managedIdentityClientId: undefined,
       bot: {
-        appId: 'app-id',
-        tenantId: 'tenant-id',
+        appId: '0b1e3f55-7d2a-4c8e-9f00-5a1c2d3e4f50',
+        tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
         appSecret: undefined,
         authorityHost: undefined,
         callbackUrl: 'https://bot.example.test/api/calls',
@@ -58,6 +58,10 @@ describe('loadConfig', () => {
   it.each([
     [{ BOT_APP_ID: undefined }, 'BOT_APP_ID is required'],
     [{ BOT_TENANT_ID: '  ' }, 'BOT_TENANT_ID is required'],
+    [{ BOT_APP_ID: 'my-bot' }, `BOT_APP_ID must be the app registration's application (client) id (a GUID), got "my-bot"`],
+    [{ BOT_TENANT_ID: 'contoso.onmicrosoft.com' }, 'BOT_TENANT_ID must be the app registration\'s tenant id (a GUID)'],
+    [{ BOT_APP_ID: '0b1e3f55-7d2a-4c8e-9f00-5a1c2d3e4f5' }, 'BOT_APP_ID must be the app registration'],
+    [{ NOTIFICATION_OPENID_CONFIG_URL: 'http://api.aps.skype.com/v1/.well-known/OpenIdConfiguration' }, 'NOTIFICATION_OPENID_CONFIG_URL must use https:'],
     [{ BOT_CALLBACK_URL: undefined }, 'BOT_CALLBACK_URL is required'],
     [{ BOT_CALLBACK_URL: 'http://bot.example.test/api/calls' }, 'BOT_CALLBACK_URL must use https:'],
     [{ BOT_CALLBACK_URL: 'not a url' }, 'BOT_CALLBACK_URL must be an absolute URL'],
@@ -76,7 +80,7 @@ describe('loadConfig', () => {
       { AzureWebJobsStorage: undefined, AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net' },
       'the call table needs CALLS_TABLE_CONNECTION, CALLS_TABLE_ENDPOINT',
     ],
-    [{ KEEPALIVE_INTERVAL_MINUTES: '45' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 44'],
+    [{ KEEPALIVE_INTERVAL_MINUTES: '31' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 30, got "31" (Graph ends a call'],
     [{ KEEPALIVE_INTERVAL_MINUTES: 'soon' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number'],
     [{ KEEPALIVE_MAX_IN_FLIGHT: '0' }, 'KEEPALIVE_MAX_IN_FLIGHT must be a whole number from 1'],
     [{ GRAPH_BASE_URL: 'http://graph.microsoft.com/v1.0' }, 'GRAPH_BASE_URL must use https:'],

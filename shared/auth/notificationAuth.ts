@@ -1,41 +1,68 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
-import { z } from 'zod';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { logSafe } from '../logSafe.js';
+import { SigningKeys, SigningKeysUnavailable, type KeySet } from './signingKeys.js';
 
-export type AuthResult = { ok: true; tenantId: string; claims: JWTPayload } | { ok: false; reason: string };
+/**
+ * 401: the token itself is invalid (Graph does not redeliver a 4xx, and should not: it will never
+ * pass). 503: the signing keys could not be had, so the token could not be judged; Graph
+ * redelivers a 5xx, by when the keys may be back.
+ */
+export type AuthResult =
+  | {
+      ok: true;
+      tenantId: string;
+      claims: JWTPayload;
+      /** Set once after a failed reload of the signing keys: verified with the last good ones. */
+      keysWarning?: string;
+    }
+  | { ok: false; status: 401 | 503; reason: string };
 
 export interface NotificationAuthenticator {
   /** Checks the `Authorization` header of a notification request. */
   authenticate(authorizationHeader: string | null): Promise<AuthResult>;
+  /** Loads the signing keys now, so the first notification does not wait for them. Throws if they cannot be had. */
+  preload(): Promise<void>;
 }
 
 export interface NotificationAuthOptions {
   openIdConfigUrl: string;
   /** The bot's app id: the audience Graph issues the token for. */
   audience: string;
-  /** Minimum time between two key reloads triggered by unknown key ids. */
+  /** Minimum time between two key reloads asked for by requests (unknown key ids, old keys). */
   jwksCooldownMs?: number;
+  /** Keys older than this are reloaded in the background. */
+  jwksMaxAgeMs?: number;
+  /** Time for fetching the OpenID configuration and the keys together. */
+  fetchTimeoutMs?: number;
+  now?: () => number;
 }
 
 // Graph signs call notifications as the Bot Framework; the Graph issuer is accepted as well.
 const ISSUERS = ['https://api.botframework.com', 'https://graph.microsoft.com'];
 const CLOCK_TOLERANCE_SECONDS = 5 * 60;
-// Keys are reloaded this often, and at once (at most every cool-down) when a token names an unknown kid.
-const JWKS_MAX_AGE_MS = 60 * 60 * 1000;
-const JWKS_COOLDOWN_MS = 30 * 1000;
-const OPENID_FETCH_TIMEOUT_MS = 5_000;
-
-const openIdConfigSchema = z.looseObject({ jwks_uri: z.url() });
 
 export class JwtNotificationAuthenticator implements NotificationAuthenticator {
-  private keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  private readonly keys: SigningKeys;
 
-  constructor(private readonly options: NotificationAuthOptions) {}
+  constructor(private readonly options: NotificationAuthOptions) {
+    this.keys = new SigningKeys({
+      openIdConfigUrl: options.openIdConfigUrl,
+      cooldownMs: options.jwksCooldownMs,
+      maxAgeMs: options.jwksMaxAgeMs,
+      fetchTimeoutMs: options.fetchTimeoutMs,
+      now: options.now,
+    });
+  }
+
+  async preload(): Promise<void> {
+    await this.keys.get();
+  }
 
   async authenticate(authorizationHeader: string | null): Promise<AuthResult> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorizationHeader ?? '');
-    if (!match?.[1]) return { ok: false, reason: 'missing Bearer token' };
+    if (!match?.[1]) return { ok: false, status: 401, reason: 'missing Bearer token' };
     try {
-      const { payload } = await jwtVerify(match[1], await this.signingKeys(), {
+      const { payload } = await jwtVerify(match[1], (header, token) => this.keyFor(header, token), {
         algorithms: ['RS256'],
         issuer: ISSUERS,
         audience: this.options.audience,
@@ -43,33 +70,28 @@ export class JwtNotificationAuthenticator implements NotificationAuthenticator {
         requiredClaims: ['exp'],
       });
       const tenantId = payload['tid'];
-      if (typeof tenantId !== 'string' || tenantId === '') return { ok: false, reason: 'token has no tenant (tid) claim' };
-      return { ok: true, tenantId, claims: payload };
+      if (typeof tenantId !== 'string' || tenantId === '') return { ok: false, status: 401, reason: 'token has no tenant (tid) claim' };
+      const keysWarning = this.keys.takeUnreportedFailure();
+      return { ok: true, tenantId, claims: payload, ...(keysWarning !== undefined && { keysWarning }) };
     } catch (error) {
-      if (error instanceof errors.JOSEError) return { ok: false, reason: `${error.code}: ${error.message}` };
+      if (error instanceof SigningKeysUnavailable) return { ok: false, status: 503, reason: error.message };
+      // jose's messages can quote the token's own header (e.g. an unknown `crit` parameter),
+      // which anyone can fill with line breaks: the reason is logged, so it is made safe here.
+      if (error instanceof errors.JOSEError) return { ok: false, status: 401, reason: logSafe(`${error.code}: ${error.message}`) };
       throw error;
     }
   }
 
-  private signingKeys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
-    // The OpenID document is read once per process; a failed read is forgotten so the next
-    // request tries again instead of failing forever.
-    this.keys ??= this.loadKeySet().catch((error: unknown) => {
-      this.keys = undefined;
-      throw error;
-    });
-    return this.keys;
-  }
-
-  private async loadKeySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
-    const url = this.options.openIdConfigUrl;
-    const response = await fetch(url, { signal: AbortSignal.timeout(OPENID_FETCH_TIMEOUT_MS) });
-    if (!response.ok) throw new Error(`OpenID configuration ${url} answered ${response.status}`);
-    const config = openIdConfigSchema.safeParse(await response.json());
-    if (!config.success) throw new Error(`OpenID configuration ${url} has no valid jwks_uri`);
-    return createRemoteJWKSet(new URL(config.data.jwks_uri), {
-      cacheMaxAge: JWKS_MAX_AGE_MS,
-      cooldownDuration: this.options.jwksCooldownMs ?? JWKS_COOLDOWN_MS,
-    });
+  private async keyFor(...args: Parameters<KeySet>) {
+    const keys = await this.keys.get();
+    try {
+      return await keys(...args);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      // A key id the set lacks: a key rollover, or a made-up token.
+      const newer = await this.keys.afterUnknownKey(keys);
+      if (!newer) throw error;
+      return newer(...args);
+    }
   }
 }

@@ -3,6 +3,7 @@ import { setTimeout } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { deadlineIn, deadlineWithin, timeLeftMs, type Deadline } from '../deadline.js';
 import { retryDecision, type RetryClass } from './retryPolicy.js';
+import { KEEPALIVE_REQUEST_BUDGET_MS } from '../keepAlive/keepAliveSchedule.js';
 
 export type GraphOutcome =
   | { ok: true }
@@ -64,8 +65,9 @@ export interface GraphCalls {
 // Used when the caller gives no deadline: Graph gives up on an unanswered call after 15 s
 // (https://learn.microsoft.com/en-us/graph/api/call-answer), so waiting longer is pointless.
 const ANSWER_TIMEOUT_MS = 12_000;
-// Includes any wait for Retry-After: a keepAlive that cannot be done in a minute is left to the next sweep.
-const KEEPALIVE_TIMEOUT_MS = 60_000;
+// Includes any wait for Retry-After (a keepAlive that cannot be done in this budget is left to the
+// next sweep); the bound on KEEPALIVE_INTERVAL_MINUTES counts on it.
+const KEEPALIVE_TIMEOUT_MS = KEEPALIVE_REQUEST_BUDGET_MS;
 // A burst of incoming calls would otherwise open one TLS connection per call, and the handshakes
 // alone delay every answer; a bounded number in flight reuses warm connections. At Graph's usual
 // latency this still answers hundreds of calls a second (README, Performance).

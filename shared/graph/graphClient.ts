@@ -11,7 +11,7 @@ import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-grap
 import type { AppConfig } from '../config.js';
 import { CachedTokenCredential } from './cachedTokenCredential.js';
 
-const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 /**
  * One credential per process: it caches its token, so sharing it avoids a token request per call.

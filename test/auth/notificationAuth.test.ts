@@ -1,19 +1,24 @@
 import { generateKeyPair, SignJWT, base64url } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JwtNotificationAuthenticator } from '../../shared/auth/notificationAuth.js';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { JwtNotificationAuthenticator, type NotificationAuthOptions } from '../../shared/auth/notificationAuth.js';
 import { GraphSimulator, SIM_BOT_APP_ID, SIM_TENANT_ID } from '../support/graphSimulator.js';
-import { inject } from 'vitest';
 
 let sim: GraphSimulator;
 beforeAll(async () => {
   sim = await new GraphSimulator(inject('simulatorTls')).start();
 });
 afterAll(() => sim.stop());
+afterEach(() => {
+  sim.clearFaults();
+  sim.jwksUriOverride = undefined;
+  vi.useRealTimers();
+});
 
-const authenticator = (jwksCooldownMs?: number) =>
-  new JwtNotificationAuthenticator({ openIdConfigUrl: sim.openIdConfigUrl, audience: SIM_BOT_APP_ID, jwksCooldownMs });
+const authenticator = (jwksCooldownMs?: number, options: Partial<NotificationAuthOptions> = {}) =>
+  new JwtNotificationAuthenticator({ openIdConfigUrl: sim.openIdConfigUrl, audience: SIM_BOT_APP_ID, jwksCooldownMs, ...options });
 const now = () => Math.floor(Date.now() / 1000);
-const jwksFetches = () => sim.requests.filter((r) => r.path === '/botframework/keys').length;
+const jwksFetches = () => sim.signerRequests('jwks').length;
+const bearer = async (header: Record<string, unknown> = {}) => `Bearer ${await sim.notificationToken({}, header)}`;
 
 describe('accepted tokens', () => {
   it.each([
@@ -35,7 +40,7 @@ describe('refused tokens', () => {
     ['garbage', 'Bearer not-a-jwt', 'ERR_JWS_INVALID'],
   ])('refuses %s', async (_name, header, reason) => {
     const result = await authenticator().authenticate(header);
-    expect(result).toEqual({ ok: false, reason: expect.stringContaining(reason) });
+    expect(result).toEqual({ ok: false, status: 401, reason: expect.stringContaining(reason) });
   });
 
   it.each([
@@ -46,14 +51,14 @@ describe('refused tokens', () => {
     ['a token without a tenant', { tid: undefined }, 'no tenant (tid) claim'],
   ])('refuses %s', async (_name, claims, reason) => {
     const result = await authenticator().authenticate(`Bearer ${await sim.notificationToken(claims)}`);
-    expect(result).toEqual({ ok: false, reason: expect.stringContaining(reason) });
+    expect(result).toEqual({ ok: false, status: 401, reason: expect.stringContaining(reason) });
   });
 
   it('refuses a token forged with another key under the real key id', async () => {
     const { privateKey } = await generateKeyPair('RS256');
     const forged = await sim.notificationToken({}, {}, privateKey);
     const result = await authenticator().authenticate(`Bearer ${forged}`);
-    expect(result).toEqual({ ok: false, reason: expect.stringContaining('ERR_JWS_SIGNATURE_VERIFICATION_FAILED') });
+    expect(result).toEqual({ ok: false, status: 401, reason: expect.stringContaining('ERR_JWS_SIGNATURE_VERIFICATION_FAILED') });
   });
 
   it('refuses an unsigned token (alg: none)', async () => {
@@ -62,7 +67,7 @@ describe('refused tokens', () => {
       JSON.stringify({ iss: 'https://api.botframework.com', aud: SIM_BOT_APP_ID, tid: SIM_TENANT_ID, exp: now() + 600 }),
     );
     const result = await authenticator().authenticate(`Bearer ${header}.${payload}.`);
-    expect(result).toEqual({ ok: false, reason: expect.stringContaining('ERR_JOSE_ALG_NOT_ALLOWED') });
+    expect(result).toEqual({ ok: false, status: 401, reason: expect.stringContaining('ERR_JOSE_ALG_NOT_ALLOWED') });
   });
 
   it('refuses an HS256 token, even one keyed with public material', async () => {
@@ -73,7 +78,7 @@ describe('refused tokens', () => {
       .setExpirationTime('10m')
       .sign(new TextEncoder().encode('a-shared-secret-anyone-could-guess'));
     const result = await authenticator().authenticate(`Bearer ${token}`);
-    expect(result).toEqual({ ok: false, reason: expect.stringContaining('ERR_JOSE_ALG_NOT_ALLOWED') });
+    expect(result).toEqual({ ok: false, status: 401, reason: expect.stringContaining('ERR_JOSE_ALG_NOT_ALLOWED') });
   });
 });
 
@@ -104,5 +109,130 @@ describe('signing keys', () => {
       expect((await auth.authenticate(`Bearer ${token}`)).ok).toBe(false);
     }
     expect(jwksFetches() - before).toBe(0);
+  });
+});
+
+describe('when the signing keys cannot be had (503, not 401: Graph redelivers a 5xx)', () => {
+  it.each([
+    ['the OpenID configuration answers 500', 'openIdConfig', { status: 500 }, 'OpenID configuration'],
+    ['the OpenID configuration answers 404', 'openIdConfig', { status: 404 }, 'answered 404'],
+    ['the OpenID configuration is not JSON', 'openIdConfig', { status: 200, body: '<html>maintenance</html>' }, 'not JSON'],
+    ['the OpenID configuration names no jwks_uri', 'openIdConfig', { status: 200, body: '{"issuer":"x"}' }, 'names no valid jwks_uri'],
+    ['the key set answers 503', 'jwks', { status: 503 }, 'JWKS'],
+    ['the key set is not JSON', 'jwks', { status: 200, body: 'keys' }, 'not JSON'],
+    ['the key set is not a key set', 'jwks', { status: 200, body: '{"keys":"none"}' }, 'is not a key set'],
+    ['the key set is empty', 'jwks', { status: 200, body: '{"keys":[]}' }, 'holds no keys'],
+  ] as const)('answers 503 on a cold start when %s', async (_name, document, fault, reason) => {
+    sim.failSigner(document, { ...fault, times: 1 });
+    const result = await authenticator().authenticate(await bearer());
+    expect(result).toEqual({ ok: false, status: 503, reason: expect.stringContaining(reason) });
+  });
+
+  it('answers 503 on a cold start when the OpenID configuration does not answer in time', async () => {
+    sim.failSigner('openIdConfig', { status: 200, latencyMs: 2_000, times: 1 });
+    const result = await authenticator(undefined, { fetchTimeoutMs: 100 }).authenticate(await bearer());
+    expect(result).toEqual({ ok: false, status: 503, reason: expect.stringContaining('no answer in time') });
+  });
+
+  it('answers 503 when the OpenID configuration names a jwks_uri that is not https, and says so', async () => {
+    sim.jwksUriOverride = `${sim.origin.replace('https:', 'http:')}/botframework/keys`;
+    const before = jwksFetches();
+    const result = await authenticator().authenticate(await bearer());
+    expect(result).toEqual({ ok: false, status: 503, reason: expect.stringContaining('which is not https') });
+    expect(jwksFetches()).toBe(before);
+  });
+
+  it('recovers once the endpoint is back', async () => {
+    sim.failSigner('openIdConfig', { status: 500, times: 1 });
+    const auth = authenticator(0);
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: false, status: 503 });
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+  });
+
+  it('loads the keys once for a burst of first notifications', async () => {
+    const auth = authenticator();
+    const before = { config: sim.signerRequests('openIdConfig').length, jwks: jwksFetches() };
+    const results = await Promise.all(Array.from({ length: 10 }, async () => auth.authenticate(await bearer())));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(sim.signerRequests('openIdConfig').length - before.config).toBe(1);
+    expect(jwksFetches() - before.jwks).toBe(1);
+  });
+});
+
+describe('keeping the last good keys', () => {
+  it('goes on accepting tokens with the keys it has when their reload after the max age fails', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const auth = authenticator();
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+    sim.failSigner('jwks', { status: 500, times: Infinity });
+    sim.failSigner('openIdConfig', { status: 500, times: Infinity });
+
+    vi.setSystemTime(Date.now() + 61 * 60_000);
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true, tenantId: SIM_TENANT_ID });
+    vi.setSystemTime(Date.now() + 5 * 60 * 60_000);
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true, tenantId: SIM_TENANT_ID });
+  });
+
+  it('reloads old keys in the background: the notification is answered before the reload is', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const auth = authenticator(undefined, { fetchTimeoutMs: 30_000 });
+    const token = await bearer();
+    expect(await auth.authenticate(token)).toMatchObject({ ok: true });
+    const before = jwksFetches();
+    sim.failSigner('jwks', { status: 200, latencyMs: 5_000, times: 1 });
+    vi.setSystemTime(Date.now() + 61 * 60_000);
+
+    expect(await auth.authenticate(token)).toMatchObject({ ok: true });
+    await vi.waitFor(() => expect(jwksFetches()).toBe(before + 1));
+    // Answered while the reload's own request is still waiting for its reply.
+    expect(sim.signerRequests('jwks').at(-1)!.status).toBe(0);
+  });
+
+  it('answers 401 for an unknown key id when the keys were just fetched and it is not among them', async () => {
+    const auth = authenticator(0);
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await sim.notificationToken({}, { kid: 'made-up' }, privateKey);
+    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ ok: false, status: 401, reason: expect.stringContaining('ERR_JWKS_NO_MATCHING_KEY') });
+  });
+
+  it('answers 503 for an unknown key id when the keys cannot be reloaded (it may be a new key)', async () => {
+    const auth = authenticator(0);
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+    await sim.rotateSigningKey();
+    sim.failSigner('jwks', { status: 502, times: 1 });
+    expect(await auth.authenticate(await bearer())).toEqual({ ok: false, status: 503, reason: expect.stringContaining('JWKS') });
+    // Redelivered once the endpoint is back, the same kind of token passes.
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+  });
+
+  it('answers 503, without another fetch, for an unknown key id during the cool-down after a failed reload', async () => {
+    const auth = authenticator(60_000);
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    sim.failSigner('jwks', { status: 500, times: Infinity });
+    vi.setSystemTime(Date.now() + 61 * 60_000);
+    await auth.authenticate(await bearer());
+    await vi.waitFor(() => expect(sim.signerRequests('jwks').at(-1)?.status).toBe(500));
+    const fetches = jwksFetches();
+    await sim.rotateSigningKey();
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: false, status: 503 });
+    expect(jwksFetches()).toBe(fetches);
+  });
+});
+
+describe('the refusal reason is safe to log', () => {
+  it('escapes line breaks a token header smuggles into the reason, and caps its length', async () => {
+    const name = `x\r\n[Error] Notification accepted ${'y'.repeat(500)}`;
+    // Anyone can send this: the header is checked before any signature.
+    const header = base64url.encode(JSON.stringify({ alg: 'RS256', typ: 'JWT', crit: [name], [name]: true }));
+    const payload = base64url.encode(JSON.stringify({ aud: SIM_BOT_APP_ID, exp: now() + 600 }));
+    const result = await authenticator().authenticate(`Bearer ${header}.${payload}.c2lnbmF0dXJl`);
+    expect(result).toMatchObject({ ok: false, status: 401 });
+    const reason = (result as { reason: string }).reason;
+    expect(reason).toContain('ERR_JOSE_NOT_SUPPORTED');
+    expect(reason).not.toMatch(/[\r\n]/);
+    expect(reason).toContain('x\\u{d}\\u{a}[Error]');
+    expect(reason.length).toBeLessThan(250);
   });
 });

@@ -12,8 +12,9 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } 
  *   with a chosen resultInfo;
  * - an Entra ID token endpoint, so the app's real `ClientSecretCredential` gets its Graph token here;
  * - the notification signer: an OpenID configuration and JWKS, and tokens signed with its key.
- * Faults (429 with Retry-After, 4xx/5xx with a chosen Graph error code) and latency can be injected;
- * every request is recorded.
+ * Faults (429 with Retry-After, 4xx/5xx with a chosen Graph error code) and latency can be injected,
+ * on the signer's two documents too (status, latency, a broken body, an http jwks_uri); every
+ * request is recorded.
  */
 
 export type SimCallState = 'incoming' | 'establishing' | 'established' | 'terminated';
@@ -60,6 +61,25 @@ export interface Fault {
 }
 
 type FaultRule = Fault & { action: GraphAction };
+
+/** The notification signer's two documents: the OpenID configuration, and the key set it names. */
+export type SignerDocument = 'openIdConfig' | 'jwks';
+
+export interface SignerFault {
+  /** The status to answer with; 200 with `body` serves a broken document. */
+  status: number;
+  /** Sent as is in place of the usual error body (e.g. text that is not JSON). */
+  body?: string;
+  /** How long to wait before answering (a slow or hanging endpoint). */
+  latencyMs?: number;
+  /** How many requests for the document fail; Infinity for a persistent fault. */
+  times: number;
+}
+
+const SIGNER_PATHS: Record<SignerDocument, string> = {
+  openIdConfig: '/botframework/.well-known/openidconfiguration',
+  jwks: '/botframework/keys',
+};
 type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get';
 
 export type NotificationSink = (body: Record<string, unknown>, authorization: string) => Promise<void>;
@@ -81,9 +101,12 @@ export class GraphSimulator {
    * notifications may reach the bot before the create's answer does.
    */
   beforeCreateReply: ((call: SimCall) => Promise<void>) | undefined;
+  /** A jwks_uri for the OpenID configuration to name instead of the simulator's own (e.g. an http one). */
+  jwksUriOverride: string | undefined;
 
   private server: Server | undefined;
   private readonly faults: FaultRule[] = [];
+  private readonly signerFaults: (SignerFault & { document: SignerDocument })[] = [];
   private readonly issuedGraphTokens = new Set<string>();
   private signingKey: { privateKey: CryptoKey; kid: string; jwk: Record<string, unknown> } | undefined;
   private port = 0;
@@ -200,6 +223,21 @@ export class GraphSimulator {
 
   clearFaults(): void {
     this.faults.length = 0;
+    this.signerFaults.length = 0;
+  }
+
+  /** The next `fault.times` requests for the signer's OpenID configuration or JWKS fail this way. */
+  failSigner(document: SignerDocument, fault: SignerFault): void {
+    this.signerFaults.push({ ...fault, document });
+  }
+
+  signerRequests(document: SignerDocument): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'GET' && r.path === SIGNER_PATHS[document]);
+  }
+
+  /** Requests for a Graph token (the Entra token endpoint). */
+  tokenRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'POST' && /\/oauth2\/v2\.0\/token$/.test(r.path));
   }
 
   /** Resolves once a request for `action` (on `callId`) has been answered. */
@@ -291,10 +329,23 @@ export class GraphSimulator {
       this.issuedGraphTokens.add(token);
       return reply(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
     }
-    if (method === 'GET' && url.pathname === '/botframework/.well-known/openidconfiguration') {
-      return reply(200, { issuer: BOT_FRAMEWORK_ISSUER, jwks_uri: `${this.origin}/botframework/keys` });
-    }
-    if (method === 'GET' && url.pathname === '/botframework/keys') {
+    const signerDocument = (Object.keys(SIGNER_PATHS) as SignerDocument[]).find((d) => SIGNER_PATHS[d] === url.pathname);
+    if (method === 'GET' && signerDocument) {
+      const fault = this.signerFaults.find((f) => f.document === signerDocument && f.times > 0);
+      if (fault) {
+        fault.times--;
+        if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+        if (fault.body !== undefined) {
+          record.status = fault.status;
+          res.writeHead(fault.status, { 'content-type': 'application/json' }).end(fault.body);
+          return;
+        }
+        // A 200 fault is only slow: the document itself follows.
+        if (fault.status !== 200) return reply(fault.status, { error: `Injected fault on the ${signerDocument} document` });
+      }
+      if (signerDocument === 'openIdConfig') {
+        return reply(200, { issuer: BOT_FRAMEWORK_ISSUER, jwks_uri: this.jwksUriOverride ?? `${this.origin}${SIGNER_PATHS.jwks}` });
+      }
       return reply(200, { keys: [this.signingKey!.jwk] });
     }
 

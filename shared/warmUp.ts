@@ -1,0 +1,62 @@
+import type { TokenCredential } from '@azure/identity';
+import type { NotificationAuthenticator } from './auth/notificationAuth.js';
+import { GRAPH_SCOPE } from './graph/graphClient.js';
+import type { Logger } from './logger.js';
+
+export interface WarmUpDeps {
+  authenticator: Pick<NotificationAuthenticator, 'preload'>;
+  graphCredential: () => TokenCredential;
+  log: Logger;
+  /** The host waits for the warm-up before the instance takes work, so it is cut short after this. */
+  timeoutMs?: number;
+}
+
+export interface WarmUpResult {
+  signingKeys: 'loaded' | 'failed';
+  graphToken: 'ready' | 'failed';
+}
+
+const WARM_UP_TIMEOUT_MS = 10_000;
+
+/**
+ * Loads the notification signing keys and a Graph token as a new instance starts. Without it the
+ * first notification an instance gets pays for both (the OpenID configuration, the key set, the
+ * token endpoint): for an incoming call that is time out of the 15 seconds Graph gives the bot to
+ * answer (https://learn.microsoft.com/en-us/graph/api/call-answer). A failure is logged and left
+ * for the first notification to retry; it never stops the instance from starting.
+ */
+export async function warmUp({ authenticator, graphCredential, log, timeoutMs = WARM_UP_TIMEOUT_MS }: WarmUpDeps): Promise<WarmUpResult> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const [keys, token] = await Promise.allSettled([
+    withDeadline(() => authenticator.preload(), deadline),
+    withDeadline(() => graphCredential().getToken(GRAPH_SCOPE, { abortSignal: deadline }), deadline),
+  ]);
+  const result: WarmUpResult = {
+    signingKeys: keys.status === 'fulfilled' ? 'loaded' : 'failed',
+    graphToken: token.status === 'fulfilled' && token.value !== null ? 'ready' : 'failed',
+  };
+  if (keys.status === 'rejected') log.warn(`Warm-up: notification signing keys not loaded (the first notification will try again): ${reasonOf(keys.reason)}`);
+  if (result.graphToken === 'failed') {
+    const reason = token.status === 'rejected' ? reasonOf(token.reason) : 'the credential returned no token';
+    log.warn(`Warm-up: no Graph token yet (the first Graph request will try again): ${reason}`);
+  }
+  log.info(`Warm-up: signing keys ${result.signingKeys}, Graph token ${result.graphToken}`);
+  return result;
+}
+
+/** Settles with `work` or, if that takes too long, rejects at the deadline; a synchronous throw becomes a rejection. */
+function withDeadline<T>(work: () => Promise<T>, deadline: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('not done within the warm-up time'));
+    if (deadline.aborted) return onAbort();
+    deadline.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve()
+      .then(work)
+      .then(resolve, reject)
+      .finally(() => deadline.removeEventListener('abort', onAbort));
+  });
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { warmUpOnStart } from '../../functions/warmUp.js';
+import { ConfigError } from '../../shared/config.js';
+import { warmUp } from '../../shared/warmUp.js';
+import { incomingCallNotification } from '../support/graphSimulator.js';
+import { startHarness, type Harness, type LogEntry } from '../support/harness.js';
+
+let h: Harness;
+afterEach(() => h.stop());
+
+/** A Logger that keeps its lines, as the host keeps console output at start-up. */
+function startLog(lines: LogEntry[]) {
+  const at = (level: string) => (...args: unknown[]) => lines.push({ level, message: args.map(String).join(' ') });
+  return { debug: at('debug'), info: at('info'), warn: at('warning'), error: at('error') };
+}
+
+describe('warm-up as an instance starts (app.hook.appStart)', () => {
+  it('without it, the first notification waits for the signing keys and a Graph token', async () => {
+    h = await startHarness();
+    const response = await h.post(incomingCallNotification(h.sim.placeIncomingCall().id));
+    expect(response.status).toBe(202);
+    expect(h.sim.signerRequests('openIdConfig')).toHaveLength(1);
+    expect(h.sim.signerRequests('jwks')).toHaveLength(1);
+    expect(h.sim.tokenRequests()).toHaveLength(1);
+  });
+
+  it('loads the keys and a Graph token, so the first notification and its answer request neither', async () => {
+    h = await startHarness();
+    const lines: LogEntry[] = [];
+    await warmUpOnStart(() => h.runtime, startLog(lines));
+    expect(lines).toContainEqual({ level: 'info', message: 'Warm-up: signing keys loaded, Graph token ready' });
+    const warmedUp = h.sim.requests.length;
+    expect(h.sim.signerRequests('jwks')).toHaveLength(1);
+    expect(h.sim.tokenRequests()).toHaveLength(1);
+
+    const call = h.sim.placeIncomingCall();
+    const response = await h.post(incomingCallNotification(call.id));
+    expect(response.status).toBe(202);
+    const since = h.sim.requests.slice(warmedUp);
+    expect(since.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /v1.0/communications/calls/${call.id}/answer`]);
+  });
+
+  it('logs what it could not load and lets the instance start', async () => {
+    h = await startHarness();
+    h.sim.failSigner('openIdConfig', { status: 503, times: 1 });
+    const lines: LogEntry[] = [];
+    const noIdentity = () => {
+      throw new Error('no managed identity on this machine');
+    };
+    const result = await warmUp({ authenticator: h.runtime.authenticator, graphCredential: noIdentity, log: startLog(lines) });
+
+    expect(result).toEqual({ signingKeys: 'failed', graphToken: 'failed' });
+    expect(lines).toEqual([
+      { level: 'warning', message: expect.stringMatching(/^Warm-up: notification signing keys not loaded .*answered 503$/) },
+      { level: 'warning', message: 'Warm-up: no Graph token yet (the first Graph request will try again): no managed identity on this machine' },
+      { level: 'info', message: 'Warm-up: signing keys failed, Graph token failed' },
+    ]);
+  });
+
+  it('gives up at its deadline rather than hold the instance back', async () => {
+    h = await startHarness();
+    h.sim.failSigner('openIdConfig', { status: 200, latencyMs: 3_000, times: 1 });
+    const lines: LogEntry[] = [];
+    const result = await warmUp({ authenticator: h.runtime.authenticator, graphCredential: h.runtime.graphCredential, log: startLog(lines), timeoutMs: 50 });
+    expect(result.signingKeys).toBe('failed');
+    expect(lines[0]!.message).toContain('not done within the warm-up time');
+  });
+
+  it('logs a bad setting instead of throwing, so the instance still starts', async () => {
+    h = await startHarness();
+    const lines: LogEntry[] = [];
+    await expect(
+      warmUpOnStart(() => {
+        throw new ConfigError('Invalid app settings: BOT_APP_ID is required');
+      }, startLog(lines)),
+    ).resolves.toBeUndefined();
+    expect(lines).toEqual([{ level: 'error', message: 'Warm-up skipped: Invalid app settings: BOT_APP_ID is required' }]);
+  });
+});

@@ -6,6 +6,10 @@ import { queueClientFor } from '../storage/storageClients.js';
 
 export const REJOIN_QUEUE_NAME = 'meeting-rejoins';
 
+// A rejoin is scheduled inside a notification's request: when the queue is down, the notification
+// is better answered 5xx soon (Graph redelivers it) than held through the SDK's default retries.
+const REJOIN_QUEUE_OPTIONS = { retryOptions: { maxTries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 1000, tryTimeoutInMs: 5000 } };
+
 /** One rejoin attempt for a meeting whose call ended abnormally. */
 export interface RejoinMessage {
   /** The call that ended (the new call names it as `rejoinedFrom`). */
@@ -36,7 +40,7 @@ export class StorageRejoinQueue implements RejoinQueue {
 
   async schedule(message: RejoinMessage, delaySeconds: number): Promise<void> {
     if (!this.client) {
-      const queue = queueClientFor(this.access, this.queueName, this.credential);
+      const queue = queueClientFor(this.access, this.queueName, this.credential, REJOIN_QUEUE_OPTIONS);
       this.client = { queue, ready: queue.createIfNotExists() };
     }
     const { queue, ready } = this.client;

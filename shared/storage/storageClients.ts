@@ -1,6 +1,6 @@
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
-import { QueueClient } from '@azure/storage-queue';
+import { QueueClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { StorageAccess } from '../config.js';
@@ -45,9 +45,14 @@ export function tableCreatedOnFirstUse(client: TableClient): () => Promise<void>
 }
 
 /** A Queue client for one queue, by connection string or by endpoint and managed identity. */
-export function queueClientFor(access: StorageAccess, queueName: string, credential: () => TokenCredential): QueueClient {
-  if (access.kind === 'managedIdentity') return new QueueClient(`${access.endpoint}/${queueName}`, credential());
-  return new QueueClient(access.connectionString, queueName);
+export function queueClientFor(
+  access: StorageAccess,
+  queueName: string,
+  credential: () => TokenCredential,
+  options: StoragePipelineOptions = {},
+): QueueClient {
+  if (access.kind === 'managedIdentity') return new QueueClient(`${access.endpoint}/${queueName}`, credential(), options);
+  return new QueueClient(access.connectionString, queueName, options);
 }
 
 function agentFor(url: string): HttpAgent {

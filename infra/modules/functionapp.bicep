@@ -1,4 +1,4 @@
-// Flex Consumption plan (FC1) and the function app (Linux, Node 20) with its app settings.
+// Flex Consumption plan (FC1) and the function app (Linux, Node 22) with its app settings.
 // Flex Consumption keeps the runtime, scale and deployment storage in functionAppConfig, so the
 // app settings FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE,
 // WEBSITE_NODE_DEFAULT_VERSION, WEBSITE_CONTENT* and SCM_DO_BUILD_DURING_DEPLOYMENT are not set.
@@ -122,7 +122,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }

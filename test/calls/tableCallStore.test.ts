@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
+import { TableClient, type TableServiceClientOptions, type TransactionAction } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import type { CallRecord, KeepAliveResult, StoredCall } from '../../shared/calls/callStore.js';
 import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
-import { TableCallStore } from '../../shared/calls/tableCallStore.js';
+import { TableCallStore, type TableCallStoreOptions } from '../../shared/calls/tableCallStore.js';
 
 type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
 
@@ -11,7 +11,12 @@ const tableName = () => `store${randomUUID().replace(/-/g, '').slice(0, 16)}`;
 const newStore = () => TableCallStore.fromConnectionString(inject('storageConnectionString'), tableName());
 
 /** A store whose Table requests are counted, as the service sees them (batches count once). */
-function countedStore(): { store: TableCallStore; requests: () => number; reset: () => void } {
+function countedStore(options: TableCallStoreOptions = {}): {
+  store: TableCallStore;
+  client: TableClient;
+  requests: () => number;
+  reset: () => void;
+} {
   let count = 0;
   const counter: PipelinePolicy = {
     name: 'countRequests',
@@ -24,7 +29,7 @@ function countedStore(): { store: TableCallStore; requests: () => number; reset:
     allowInsecureConnection: true,
     additionalPolicies: [{ policy: counter, position: 'perCall' }],
   });
-  return { store: new TableCallStore(client), requests: () => count, reset: () => (count = 0) };
+  return { store: new TableCallStore(client, options), client, requests: () => count, reset: () => (count = 0) };
 }
 
 /** Call ids that all land in one partition, so they can share a transaction. */
@@ -216,5 +221,24 @@ describe('TableCallStore on Azurite', () => {
 
     expect(await store.countUpTo(100)).toBe(5);
     expect(await store.countUpTo(4)).toBe(4);
+  });
+
+  it('stops counting in every partition once the total reaches the limit', async () => {
+    const keyPageSize = 2;
+    const { store, client, requests, reset } = countedStore({ keyPageSize });
+    await store.countUpTo(1); // creates the table
+    // Six calls in every partition, written a partition at a time.
+    for (const partition of CALL_PARTITIONS) {
+      const rows = idsInOnePartition(6, partition).map((rowKey) => ({ partitionKey: partition, rowKey, state: 'incoming' }));
+      await client.submitTransaction(rows.map((row): TransactionAction => ['create', row]));
+    }
+    expect(await store.countUpTo(1000)).toBe(192);
+
+    reset();
+    const limit = 20;
+    expect(await store.countUpTo(limit)).toBe(limit);
+    // At most the pages that reach the limit plus one page in flight per partition; counting each
+    // partition up to the limit on its own would read all 3 pages of all 32 partitions (96).
+    expect(requests()).toBeLessThanOrEqual(limit / keyPageSize + CALL_PARTITIONS.length);
   });
 });

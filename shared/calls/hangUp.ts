@@ -1,6 +1,6 @@
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
-import type { CallStore } from './callStore.js';
+import { UnreadableCallError, type CallStore, type UpdateResult } from './callStore.js';
 
 export interface HangUpDeps {
   store: CallStore;
@@ -23,8 +23,8 @@ export type HangUpOutcome =
  */
 export async function hangUpCall(callId: string, why: string, { store, graph, clock, log }: HangUpDeps): Promise<HangUpOutcome> {
   const at = clock();
-  const marked = await store.update(callId, (current) => (current.hangUpRequestedAt ? undefined : { hangUpRequestedAt: at }));
-  if (marked.outcome === 'missing') return { kind: 'unknownCall' };
+  const marked = await markHangUp(callId, at, store, log);
+  if (marked === 'missing') return { kind: 'unknownCall' };
   const result = await graph.hangUp(callId);
   if (result.ok) {
     log.info(`Call ${callId}: hanging up (${why})`);
@@ -48,5 +48,21 @@ export async function leaveEmptyMeeting(callId: string, minutes: number, deps: H
     await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps);
   } catch (error) {
     deps.log.error(`Call ${callId}: leaving the empty meeting failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Marks the row as hung up on purpose. A row that cannot be read is not marked (nothing is written
+ * over what cannot be read) but the hang-up goes ahead: it needs only the call id, and such a row
+ * is never rejoined, since its meeting details cannot be read either.
+ */
+async function markHangUp(callId: string, at: Date, store: CallStore, log: Logger): Promise<UpdateResult['outcome'] | 'unreadable'> {
+  try {
+    const marked = await store.update(callId, (current) => (current.hangUpRequestedAt ? undefined : { hangUpRequestedAt: at }));
+    return marked.outcome;
+  } catch (error) {
+    if (!(error instanceof UnreadableCallError)) throw error;
+    log.warn(`Call ${callId}: its row cannot be read (${error.row.problem}); hanging up without marking it`);
+    return 'unreadable';
   }
 }

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
-import type { CallStore, KeepAliveResult, StoredCall } from '../calls/callStore.js';
+import type { CallRows, CallStore, KeepAliveResult, StoredCall, UnreadableCall } from '../calls/callStore.js';
+import { isCallId } from '../calls/callId.js';
 import { leaveEmptyMeeting } from '../calls/hangUp.js';
 import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
@@ -29,12 +30,26 @@ export interface SweepSummary {
   /** Graph answered 404: the call had ended, and its row was deleted. */
   ended: number;
   failed: number;
+  /**
+   * Rows this version cannot read (another version's state, a hand edit, bad JSON). Each is logged
+   * with its problem; one whose key is a call id is still sent a keepAlive on every sweep.
+   */
+  unreadable: number;
   durationMs: number;
   /** Age of the oldest last-successful keepAlive (or call start) left after the sweep; Graph drops a call at 45. */
   oldestKeepAliveAgeMinutes: number | undefined;
 }
 
 type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed'; reason: 'graph' | 'fault' };
+
+/** What a keepAlive needs to know of the row it is sent for. */
+interface KeepAliveTarget {
+  callId: string;
+  /** keepAlives that failed in a row before this one, when the row is readable. */
+  failuresBefore: number | undefined;
+  /** Why the row cannot be read, when it cannot. */
+  unreadable: string | undefined;
+}
 
 /**
  * Posts a keepAlive to every active call that is due, at most `maxInFlight` at a time, reading
@@ -53,6 +68,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     ok: 0,
     ended: 0,
     failed: 0,
+    unreadable: 0,
     durationMs: 0,
     oldestKeepAliveAgeMinutes: undefined,
   };
@@ -61,12 +77,24 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     oldestBasis = Math.min(oldestBasis ?? Infinity, basis.getTime());
   };
 
-  const sweepPage = async (page: StoredCall[]): Promise<void> => {
+  const sweepPage = async ({ calls, unreadable }: CallRows): Promise<void> => {
     const results: KeepAliveResult[] = [];
     const work: Promise<void>[] = [];
-    for (const call of page) {
+    const send = (target: KeepAliveTarget, onOutcome: (outcome: KeepAliveOutcome) => void) => {
+      summary.due++;
+      work.push(
+        limit(async () => {
+          summary.sent++;
+          const outcome = await keepAliveCall(target, deps);
+          summary[outcome.kind]++;
+          onOutcome(outcome);
+        }),
+      );
+    };
+    for (const call of calls) {
       if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
         // Alone in a meeting long enough: hang up rather than keep an empty meeting alive.
+        track(keepAliveBasis(call));
         work.push(limit(() => leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps)));
         continue;
       }
@@ -74,21 +102,25 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         track(keepAliveBasis(call));
         continue;
       }
-      summary.due++;
-      work.push(
-        limit(async () => {
-          summary.sent++;
-          const outcome = await keepAliveCall(call, deps);
-          summary[outcome.kind]++;
-          if (outcome.kind === 'ok') {
-            track(outcome.at);
-            results.push({ call, outcome: 'ok', at: outcome.at });
-          } else if (outcome.kind === 'failed') {
-            track(keepAliveBasis(call));
-            if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
-          }
-        }),
-      );
+      send({ callId: call.callId, failuresBefore: call.keepAliveFailures, unreadable: undefined }, (outcome) => {
+        if (outcome.kind === 'ok') {
+          track(outcome.at);
+          results.push({ call, outcome: 'ok', at: outcome.at });
+        } else if (outcome.kind === 'failed') {
+          track(keepAliveBasis(call));
+          if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
+        }
+      });
+    }
+    for (const row of unreadable) {
+      summary.unreadable++;
+      if (!keepUnreadableRowAlive(row, deps)) continue;
+      // Nothing is written back to a row that cannot be read, so it is due on every sweep: a
+      // keepAlive more often than every 15 minutes is harmless (it is idempotent), one missed is not.
+      send({ callId: row.callId, failuresBefore: undefined, unreadable: row.problem }, (outcome) => {
+        if (outcome.kind === 'ok') track(outcome.at);
+        else if (outcome.kind === 'failed' && row.keepAliveBasis) track(row.keepAliveBasis);
+      });
     }
     await Promise.all(work);
     await recordResults(results, deps);
@@ -99,7 +131,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   // boundaries. At most two pages are held at a time, whatever the table's size.
   let previousPage: Promise<void> | undefined;
   for await (const page of deps.store.pages({ pageSize: deps.pageSize, partition: deps.partition })) {
-    summary.active += page.length;
+    summary.active += page.calls.length + page.unreadable.length;
     const thisPage = sweepPage(page);
     if (previousPage) await previousPage;
     previousPage = thisPage;
@@ -113,19 +145,40 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   return summary;
 }
 
-async function keepAliveCall(call: StoredCall, { graph, store, clock, log }: SweepDeps): Promise<KeepAliveOutcome> {
-  const { callId } = call;
+/**
+ * Whether to keep an unreadable row's call alive. Its key is still the call id, and a keepAlive
+ * needs nothing else; the call may be live at Graph, and dropping it silently is what the bot must
+ * never do. Either way the row is logged with its problem, on every sweep, until someone fixes it.
+ */
+function keepUnreadableRowAlive(row: UnreadableCall, { log }: SweepDeps): boolean {
+  if (!isCallId(row.callId)) {
+    log.error(`keepAlive sweep: a row keyed "${row.callId}" cannot be read (${row.problem}) and its key is no call id; no keepAlive sent. Fix or remove the row`);
+    return false;
+  }
+  log.error(
+    `Call ${row.callId}: its row cannot be read (${row.problem}); its keepAlive is sent by call id on every sweep ` +
+      `and nothing is written to the row until it is fixed or the call ends`,
+  );
+  return true;
+}
+
+async function keepAliveCall(target: KeepAliveTarget, { graph, store, clock, log }: SweepDeps): Promise<KeepAliveOutcome> {
+  const { callId } = target;
   try {
     const result = await graph.keepAlive(callId);
     if (result.ok) return { kind: 'ok', at: clock() };
     if (result.status === 404) {
       await store.remove(callId);
-      log.info(`Call ${callId}: keepAlive answered 404, the call has ended; removed`);
+      log[target.unreadable ? 'warn' : 'info'](
+        `Call ${callId}: keepAlive answered 404, the call has ended; ` +
+          (target.unreadable ? `its unreadable row (${target.unreadable}) removed` : 'removed'),
+      );
       return { kind: 'ended' };
     }
+    const inARow = target.failuresBefore === undefined ? '' : `${target.failuresBefore + 1} in a row, `;
     log.warn(
       `Call ${callId}: keepAlive failed (Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}); ` +
-        `${call.keepAliveFailures + 1} in a row, will retry next sweep`,
+        `${inARow}will retry next sweep`,
     );
     return { kind: 'failed', reason: 'graph' };
   } catch (error) {
@@ -157,7 +210,7 @@ async function recordResults(results: KeepAliveResult[], { store, log }: SweepDe
  * figures as a `keepAliveSweepSummary` event for Application Insights to chart.
  */
 export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: string): void {
-  const level = summary.failed > 0 ? 'warn' : 'info';
+  const level = summary.failed > 0 || summary.unreadable > 0 ? 'warn' : 'info';
   log[level](formatSweepSummary(summary, shard));
   logEvent(log, level, 'keepAliveSweepSummary', { scope: shard ?? 'timer', ...summary });
 }
@@ -165,7 +218,7 @@ export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: stri
 /** The sweep's one summary line; `shard` names the partition of a fanned-out sweep. */
 export function formatSweepSummary(s: SweepSummary, shard?: string): string {
   return (
-    `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} ` +
+    `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} unreadable=${s.unreadable} ` +
     `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
   );
 }

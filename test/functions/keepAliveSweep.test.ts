@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepKeepAlive } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { writeRawColumns } from '../support/callTable.js';
 
 let h: Harness;
 afterEach(() => h.stop());
@@ -42,7 +43,7 @@ describe('with the default 15-minute interval', () => {
     const lines = h.logs.filter((l) => l.message.startsWith('keepAlive sweep:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]!.message).toMatch(
-      /^keepAlive sweep: active=1 due=1 sent=1 ok=1 ended=0 failed=0 durationMs=\d+ oldestKeepAliveAgeMinutes=0$/,
+      /^keepAlive sweep: active=1 due=1 sent=1 ok=1 ended=0 failed=0 unreadable=0 durationMs=\d+ oldestKeepAliveAgeMinutes=0$/,
     );
   });
 });
@@ -118,7 +119,7 @@ describe('reading the table page by page', () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await h.establishedCall()).id);
     const pages: number[] = [];
-    for await (const page of h.runtime.store.pages({ pageSize: 3 })) pages.push(page.length);
+    for await (const page of h.runtime.store.pages({ pageSize: 3 })) pages.push(page.calls.length);
     expect(pages.reduce((a, b) => a + b, 0)).toBe(7);
     expect(Math.max(...pages)).toBeLessThanOrEqual(3);
     expect(await h.sweep()).toMatchObject({ active: 7, ok: 7 });
@@ -135,5 +136,47 @@ describe('reading the table page by page', () => {
     expect(summary).toMatchObject({ active: 20, sent: 20, ok: 20 });
     expect(h.sim.peakInFlight).toBe(3);
     for (const id of ids) expect((await store.get(id))!.lastKeepAliveAt).toEqual(clock());
+  });
+});
+
+describe('rows this version cannot read', () => {
+  beforeEach(async () => {
+    h = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0' });
+  });
+
+  const spoil = async (columns: Record<string, unknown>) => {
+    const call = await h.establishedCall();
+    await writeRawColumns(h.runtime, call.id, columns);
+    return call;
+  };
+
+  it('keeps sweeping past them: the healthy calls and the bad rows (by call id) are all kept alive', async () => {
+    const healthy = [await h.establishedCall(), await h.establishedCall(), await h.establishedCall()];
+    const badState = await spoil({ state: 'parked' });
+    const badJson = await spoil({ chatInfo: '{"threadId":' });
+    const badDate = await spoil({ createdAt: '2026-01-01T10:00:00Z' });
+
+    const summary = await h.sweep();
+    expect(summary).toMatchObject({ active: 6, unreadable: 3, due: 6, sent: 6, ok: 6, failed: 0 });
+    for (const call of [...healthy, badState, badJson, badDate]) expect(h.sim.calls.get(call.id)!.keepAlives).toBe(1);
+    for (const call of healthy) expect((await h.runtime.store.get(call.id))!.lastKeepAliveAt).toEqual(h.clock.now());
+
+    const errors = h.logs.filter((l) => l.level === 'error').map((l) => l.message);
+    expect(errors).toContainEqual(expect.stringMatching(new RegExp(`^Call ${badState.id}: its row cannot be read \\(state: "parked" is not a call state\\); its keepAlive is sent by call id`)));
+    expect(errors).toContainEqual(expect.stringContaining(`Call ${badJson.id}: its row cannot be read (chatInfo: is not valid JSON)`));
+    expect(errors).toContainEqual(expect.stringMatching(new RegExp(`^Call ${badDate.id}: its row cannot be read \\(createdAt: `)));
+    expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringMatching(/^keepAlive sweep: active=6 .* unreadable=3 /) });
+  });
+
+  it('removes a bad row, saying so, once keepAlive answers 404 for its call', async () => {
+    const bad = await spoil({ state: 'parked' });
+    h.sim.endCallSilently(bad.id);
+
+    expect(await h.sweep()).toMatchObject({ unreadable: 1, sent: 1, ended: 1 });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: `Call ${bad.id}: keepAlive answered 404, the call has ended; its unreadable row (state: "parked" is not a call state) removed`,
+    });
+    expect(await h.sweep()).toMatchObject({ active: 0, unreadable: 0, sent: 0 });
   });
 });

@@ -243,6 +243,34 @@ describe('TableCallStore on Azurite', () => {
     expect(requests()).toBeLessThanOrEqual(limit / keyPageSize + CALL_PARTITIONS.length);
   });
 
+  it('removes a column under the ETag, keeping the columns it does not know (a newer version\'s)', async () => {
+    const { store, client } = countedStore();
+    const call = aCall({ hangUpRequestedAt: new Date('2026-01-01T10:05:00.000Z') });
+    await store.insert(call);
+    await client.updateEntity({ partitionKey: partitionKeyOf(call.callId), rowKey: call.callId, futureColumn: 'kept' }, 'Merge');
+    const stale = (await store.get(call.callId))!;
+    await store.update(call.callId, () => ({ participantCount: 3 }));
+
+    let decisions = 0;
+    const result = await store.update(
+      call.callId,
+      (current) => {
+        decisions++;
+        return { hangUpRequestedAt: null, keepAliveFailures: current.keepAliveFailures + 1 };
+      },
+      stale,
+    );
+    expect(decisions).toBe(2); // the stale copy was not written over
+    expect(result).toMatchObject({ outcome: 'updated', call: { participantCount: 3, keepAliveFailures: 1 } });
+    expect(result.outcome === 'updated' && result.call).not.toHaveProperty('hangUpRequestedAt');
+    const stored = await client.getEntity<Record<string, unknown>>(partitionKeyOf(call.callId), call.callId);
+    expect(stored).toMatchObject({ futureColumn: 'kept', participantCount: 3, keepAliveFailures: 1, state: 'incoming' });
+    expect(stored['hangUpRequestedAt']).toBeUndefined();
+    const read = await store.get(call.callId);
+    expect(read).toMatchObject({ createdAt: call.createdAt, participantCount: 3 });
+    expect(read).not.toHaveProperty('hangUpRequestedAt');
+  });
+
   describe('rows this version cannot read', () => {
     // Written straight to the table, as another version or a hand edit would.
     const spoilers: [string, Record<string, unknown>, RegExp][] = [

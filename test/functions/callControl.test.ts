@@ -115,13 +115,30 @@ describe('DELETE /api/calls/{id}', () => {
     expect(await h.runtime.store.get(callId)).toBeUndefined();
   });
 
-  it("passes Graph's error back and keeps the row when the hang-up fails", async () => {
+  it("passes Graph's error back, keeps the row and unmarks it when the hang-up fails: a later abnormal end is rejoined", async () => {
     const callId = await joinedCall();
+    await h.sim.notify(stateNotification(callId, 'established'));
     h.sim.failNext('delete', { status: 500, code: 'InternalServerError', message: 'try later', times: 1 });
     const response = await h.hangUp(callId);
     expect(response.status).toBe(500);
     expect(response.jsonBody).toEqual({ error: { code: 'InternalServerError', message: 'try later' } });
-    expect(await h.runtime.store.get(callId)).toMatchObject({ hangUpRequestedAt: expect.any(Date) });
+    const row = await h.runtime.store.get(callId);
+    expect(row).toBeDefined();
+    expect(row!.hangUpRequestedAt).toBeUndefined();
+
+    const creates = h.sim.requestsTo('create').length;
+    await h.sim.terminate(callId, { code: 410, subcode: 301005, message: 'media lost' });
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+    expect(h.sim.lastCreatedCall()!.body).toMatchObject({ meetingInfo: { joinMeetingId: '1234567' } });
+  });
+
+  it('leaves the mark of a hang-up already under way when its own hang-up fails', async () => {
+    const callId = await joinedCall();
+    const earlier = new Date(h.clock.now().getTime() - 60_000);
+    await h.runtime.store.update(callId, () => ({ hangUpRequestedAt: earlier }));
+    h.sim.failNext('delete', { status: 403, code: 'Forbidden', times: 1 });
+    expect((await h.hangUp(callId)).status).toBe(403);
+    expect((await h.runtime.store.get(callId))!.hangUpRequestedAt).toEqual(earlier);
   });
 
   it('answers 404 for a call it does not track, without asking Graph', async () => {

@@ -1,9 +1,9 @@
 import { CALL_PARTITION_COUNT } from '../calls/partitionKey.js';
+import { KEEPALIVE_LIMIT_MINUTES } from '../keepAlive/keepAliveDue.js';
 import type { SweepSummary } from '../keepAlive/sweepKeepAlive.js';
 import { TIMER_SCOPE, type SweepOutcome, type SweepRecord } from '../keepAlive/sweepStatus.js';
 
-/** Graph drops a call that has had no successful keepAlive for this long (keepAlive seed). */
-export const KEEPALIVE_LIMIT_MINUTES = 45;
+export { KEEPALIVE_LIMIT_MINUTES };
 
 export interface HealthThresholds {
   /** A call whose last successful keepAlive is older than this is at risk. */

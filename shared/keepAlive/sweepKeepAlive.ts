@@ -6,7 +6,7 @@ import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logEvent } from '../telemetry.js';
-import { keepAliveBasis, keepAliveDue } from './keepAliveDue.js';
+import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
 
 export interface SweepDeps {
   store: CallStore;
@@ -45,6 +45,8 @@ type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: '
 /** What a keepAlive needs to know of the row it is sent for. */
 interface KeepAliveTarget {
   callId: string;
+  /** Its last successful keepAlive, or its start; unknown for a row whose columns cannot be read. */
+  basis: Date | undefined;
   /** keepAlives that failed in a row before this one, when the row is readable. */
   failuresBefore: number | undefined;
   /** Why the row cannot be read, when it cannot. */
@@ -102,7 +104,8 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         track(keepAliveBasis(call));
         continue;
       }
-      send({ callId: call.callId, failuresBefore: call.keepAliveFailures, unreadable: undefined }, (outcome) => {
+      const target = { callId: call.callId, basis: keepAliveBasis(call), failuresBefore: call.keepAliveFailures, unreadable: undefined };
+      send(target, (outcome) => {
         if (outcome.kind === 'ok') {
           track(outcome.at);
           results.push({ call, outcome: 'ok', at: outcome.at });
@@ -117,7 +120,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
       if (!keepUnreadableRowAlive(row, deps)) continue;
       // Nothing is written back to a row that cannot be read, so it is due on every sweep: a
       // keepAlive more often than every 15 minutes is harmless (it is idempotent), one missed is not.
-      send({ callId: row.callId, failuresBefore: undefined, unreadable: row.problem }, (outcome) => {
+      send({ callId: row.callId, basis: row.keepAliveBasis, failuresBefore: undefined, unreadable: row.problem }, (outcome) => {
         if (outcome.kind === 'ok') track(outcome.at);
         else if (outcome.kind === 'failed' && row.keepAliveBasis) track(row.keepAliveBasis);
       });
@@ -162,30 +165,61 @@ function keepUnreadableRowAlive(row: UnreadableCall, { log }: SweepDeps): boolea
   return true;
 }
 
-async function keepAliveCall(target: KeepAliveTarget, { graph, store, clock, log }: SweepDeps): Promise<KeepAliveOutcome> {
+async function keepAliveCall(target: KeepAliveTarget, deps: SweepDeps): Promise<KeepAliveOutcome> {
+  const { graph, clock, log } = deps;
   const { callId } = target;
   try {
     const result = await graph.keepAlive(callId);
     if (result.ok) return { kind: 'ok', at: clock() };
     if (result.status === 404) {
-      await store.remove(callId);
-      log[target.unreadable ? 'warn' : 'info'](
-        `Call ${callId}: keepAlive answered 404, the call has ended; ` +
-          (target.unreadable ? `its unreadable row (${target.unreadable}) removed` : 'removed'),
-      );
+      await removeEndedCall(target, 'keepAlive answered 404, the call has ended', deps);
       return { kind: 'ended' };
     }
+    const failure = `Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}`;
+    if (target.basis && pastKeepAliveLimit(target.basis, clock())) return await confirmEnded(target, failure, deps);
     const inARow = target.failuresBefore === undefined ? '' : `${target.failuresBefore + 1} in a row, `;
-    log.warn(
-      `Call ${callId}: keepAlive failed (Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}); ` +
-        `${inARow}will retry next sweep`,
-    );
+    log.warn(`Call ${callId}: keepAlive failed (${failure}); ${inARow}will retry next sweep`);
     return { kind: 'failed', reason: 'graph' };
   } catch (error) {
     // A store or transport fault on one call must not stop the sweep for the others.
     log.error(`Call ${callId}: keepAlive failed: ${error instanceof Error ? error.message : String(error)}`);
     return { kind: 'failed', reason: 'fault' };
   }
+}
+
+/**
+ * A call whose keepAlives have failed (other than with 404, e.g. 403 once consent is revoked) for
+ * 45 minutes is over by Graph's own rule. Its row would otherwise be retried forever and keep the
+ * health check red, so Graph is asked (https://learn.microsoft.com/en-us/graph/api/call-get): 404
+ * confirms the end and the row goes; if Graph still knows the call, or cannot say, the row stays.
+ */
+async function confirmEnded(target: KeepAliveTarget, failure: string, deps: SweepDeps): Promise<KeepAliveOutcome> {
+  const { callId } = target;
+  const minutes = Math.floor((deps.clock().getTime() - target.basis!.getTime()) / 60_000);
+  const silence = `no keepAlive has succeeded for ${minutes} minutes (the latest: ${failure})`;
+  const found = await deps.graph.get(callId);
+  if (!found.ok && found.status === 404) {
+    await removeEndedCall(target, `${silence}, and Graph no longer knows the call (GET 404): it is over`, deps);
+    return { kind: 'ended' };
+  }
+  if (found.ok) {
+    deps.log.error(
+      `Call ${callId}: ${silence}, yet Graph still has the call (GET 200) past its ${KEEPALIVE_LIMIT_MINUTES}-minute limit; ` +
+        'row kept, keepAlive retried next sweep',
+    );
+  } else {
+    deps.log.warn(
+      `Call ${callId}: ${silence}; asking Graph whether the call is over failed ` +
+        `(GET: Graph ${found.status ?? 'no response'} ${found.code ?? ''}: ${found.message}); row kept, asked again next sweep`,
+    );
+  }
+  return { kind: 'failed', reason: 'graph' };
+}
+
+async function removeEndedCall(target: KeepAliveTarget, why: string, { store, log }: SweepDeps): Promise<void> {
+  await store.remove(target.callId);
+  if (target.unreadable) log.warn(`Call ${target.callId}: ${why}; its unreadable row (${target.unreadable}) removed`);
+  else log.info(`Call ${target.callId}: ${why}; removed`);
 }
 
 async function recordResults(results: KeepAliveResult[], { store, log }: SweepDeps): Promise<void> {

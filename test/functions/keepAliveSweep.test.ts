@@ -180,3 +180,49 @@ describe('rows this version cannot read', () => {
     expect(await h.sweep()).toMatchObject({ active: 0, unreadable: 0, sent: 0 });
   });
 });
+
+describe('a call whose keepAlives keep failing with an error other than 404', () => {
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+
+  it('is retried until 45 minutes without a success, then Graph is asked: GET 200 keeps the row, GET 404 removes it', async () => {
+    const call = await h.establishedCall();
+    // Consent revoked: every keepAlive is refused with 403 from now on.
+    h.sim.failNext('keepAlive', { status: 403, code: 'Forbidden', times: Infinity });
+
+    h.clock.advanceMinutes(20);
+    expect(await h.sweep()).toMatchObject({ sent: 1, failed: 1, ended: 0 });
+    h.clock.advanceMinutes(24);
+    expect(await h.sweep()).toMatchObject({ sent: 1, failed: 1, ended: 0 });
+    expect(h.sim.requestsTo('get', call.id)).toHaveLength(0);
+
+    // 45 minutes since the start: Graph still has the call, so it is kept, loudly.
+    h.clock.advanceMinutes(1);
+    expect(await h.sweep()).toMatchObject({ sent: 1, failed: 1, ended: 0 });
+    expect(h.sim.requestsTo('get', call.id).map((r) => r.status)).toEqual([200]);
+    expect(await h.runtime.store.get(call.id)).toBeDefined();
+    expect(h.logs).toContainEqual({
+      level: 'error',
+      message: expect.stringMatching(new RegExp(`^Call ${call.id}: no keepAlive has succeeded for 45 minutes \\(the latest: Graph 403 Forbidden: .*\\), yet Graph still has the call \\(GET 200\\)`)),
+    });
+
+    // Asking fails: the row stays and the question is asked again next sweep.
+    h.sim.failNext('get', { status: 500, times: 1 });
+    h.clock.advanceMinutes(5);
+    expect(await h.sweep()).toMatchObject({ failed: 1, ended: 0 });
+    expect(await h.runtime.store.get(call.id)).toBeDefined();
+
+    // The call is over at Graph: GET answers 404 and the row goes, with a line that says why.
+    h.sim.endCallSilently(call.id);
+    h.clock.advanceMinutes(5);
+    expect(await h.sweep()).toMatchObject({ sent: 1, failed: 0, ended: 1 });
+    expect(await h.runtime.store.get(call.id)).toBeUndefined();
+    expect(h.sim.requestsTo('get', call.id).map((r) => r.status)).toEqual([200, 500, 404]);
+    expect(h.logs).toContainEqual({
+      level: 'information',
+      message: expect.stringMatching(new RegExp(`^Call ${call.id}: no keepAlive has succeeded for 55 minutes .*and Graph no longer knows the call \\(GET 404\\): it is over; removed$`)),
+    });
+    expect(await h.sweep()).toMatchObject({ active: 0 });
+  });
+});

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Runtime } from '../runtime.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
+import { sweepDeadline } from './sweepBudget.js';
 import { sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
 import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from './sweepStatus.js';
 
@@ -26,6 +27,8 @@ export function fanOutDepsOf({ store, graph, clock, shardQueue, sweepStatus, con
     maxInFlight: config.keepAlive.maxInFlight,
     leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
     fanOutThreshold: config.keepAlive.fanOutThreshold,
+    // Built once per invocation, so the budget counts from its start (the count before an inline sweep included).
+    deadline: sweepDeadline(),
   };
 }
 

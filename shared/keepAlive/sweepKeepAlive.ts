@@ -7,6 +7,7 @@ import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logEvent } from '../telemetry.js';
 import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
+import { sweepDeadline } from './sweepBudget.js';
 
 export interface SweepDeps {
   store: CallStore;
@@ -20,6 +21,11 @@ export interface SweepDeps {
   partition?: string;
   /** LEAVE_WHEN_ALONE_MINUTES; 0 or absent = never leave. */
   leaveWhenAloneMinutes?: number;
+  /**
+   * The sweep's time budget: once aborted, no further keepAlive is sent and those under way are cut
+   * short (and any wait for a retry with them). A budget of `SWEEP_BUDGET_MS` from now when absent.
+   */
+  deadline?: AbortSignal;
 }
 
 export interface SweepSummary {
@@ -35,12 +41,20 @@ export interface SweepSummary {
    * with its problem; one whose key is a call id is still sent a keepAlive on every sweep.
    */
   unreadable: number;
+  /** Due calls not sent because the sweep's time budget ran out; the next sweep takes them. */
+  skippedForBudget: number;
+  /** The budget ran out before every row was read: the figures leave out the rows not read. */
+  budgetExhausted: boolean;
   durationMs: number;
   /** Age of the oldest last-successful keepAlive (or call start) left after the sweep; Graph drops a call at 45. */
   oldestKeepAliveAgeMinutes: number | undefined;
 }
 
-type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed'; reason: 'graph' | 'fault' };
+/**
+ * `failed` reasons: `graph`, Graph refused (counted against the call); `fault`, this app's own fault
+ * (store, transport); `budget`, cut short by the sweep's time budget. Only `graph` is written to the row.
+ */
+type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed'; reason: 'graph' | 'fault' | 'budget' };
 
 /** What a keepAlive needs to know of the row it is sent for. */
 interface KeepAliveTarget {
@@ -62,6 +76,7 @@ interface KeepAliveTarget {
 export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const startedAt = performance.now();
   const now = deps.clock();
+  const deadline = deps.deadline ?? sweepDeadline();
   const limit = pLimit(deps.maxInFlight);
   const summary: SweepSummary = {
     active: 0,
@@ -71,6 +86,8 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     ended: 0,
     failed: 0,
     unreadable: 0,
+    skippedForBudget: 0,
+    budgetExhausted: false,
     durationMs: 0,
     oldestKeepAliveAgeMinutes: undefined,
   };
@@ -86,8 +103,12 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
       summary.due++;
       work.push(
         limit(async () => {
+          if (deadline.aborted) {
+            summary.skippedForBudget++;
+            return;
+          }
           summary.sent++;
-          const outcome = await keepAliveCall(target, deps);
+          const outcome = await keepAliveCall(target, deadline, deps);
           summary[outcome.kind]++;
           onOutcome(outcome);
         }),
@@ -97,7 +118,12 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
       if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
         // Alone in a meeting long enough: hang up rather than keep an empty meeting alive.
         track(keepAliveBasis(call));
-        work.push(limit(() => leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps)));
+        work.push(
+          limit(async () => {
+            if (deadline.aborted) summary.skippedForBudget++;
+            else await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps);
+          }),
+        );
         continue;
       }
       if (!keepAliveDue(call, now, deps.intervalMinutes)) {
@@ -134,12 +160,24 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   // boundaries. At most two pages are held at a time, whatever the table's size.
   let previousPage: Promise<void> | undefined;
   for await (const page of deps.store.pages({ pageSize: deps.pageSize, partition: deps.partition })) {
+    if (deadline.aborted) {
+      // Reading on would only eat into the time the results and the sweep's record need.
+      summary.budgetExhausted = true;
+      break;
+    }
     summary.active += page.calls.length + page.unreadable.length;
     const thisPage = sweepPage(page);
     if (previousPage) await previousPage;
     previousPage = thisPage;
   }
   await previousPage;
+  if (summary.skippedForBudget > 0 || summary.budgetExhausted) {
+    deps.log.warn(
+      `keepAlive sweep${deps.partition ? ` ${deps.partition}` : ''}: its time budget ran out; ` +
+        `${summary.skippedForBudget} due call(s) not sent${summary.budgetExhausted ? ', and the rows after them not read' : ''}; ` +
+        'the next sweep takes them',
+    );
+  }
 
   summary.durationMs = Math.round(performance.now() - startedAt);
   if (oldestBasis !== undefined) {
@@ -165,26 +203,35 @@ function keepUnreadableRowAlive(row: UnreadableCall, { log }: SweepDeps): boolea
   return true;
 }
 
-async function keepAliveCall(target: KeepAliveTarget, deps: SweepDeps): Promise<KeepAliveOutcome> {
+async function keepAliveCall(target: KeepAliveTarget, deadline: AbortSignal, deps: SweepDeps): Promise<KeepAliveOutcome> {
   const { graph, clock, log } = deps;
   const { callId } = target;
   try {
-    const result = await graph.keepAlive(callId);
+    const result = await graph.keepAlive(callId, deadline);
     if (result.ok) return { kind: 'ok', at: clock() };
     if (result.status === 404) {
       await removeEndedCall(target, 'keepAlive answered 404, the call has ended', deps);
       return { kind: 'ended' };
     }
     const failure = `Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}`;
+    if (deadline.aborted) return cutShort(callId, failure, log);
     if (target.basis && pastKeepAliveLimit(target.basis, clock())) return await confirmEnded(target, failure, deps);
     const inARow = target.failuresBefore === undefined ? '' : `${target.failuresBefore + 1} in a row, `;
     log.warn(`Call ${callId}: keepAlive failed (${failure}); ${inARow}will retry next sweep`);
     return { kind: 'failed', reason: 'graph' };
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (deadline.aborted) return cutShort(callId, message, log);
     // A store or transport fault on one call must not stop the sweep for the others.
-    log.error(`Call ${callId}: keepAlive failed: ${error instanceof Error ? error.message : String(error)}`);
+    log.error(`Call ${callId}: keepAlive failed: ${message}`);
     return { kind: 'failed', reason: 'fault' };
   }
+}
+
+/** A keepAlive the budget cut short says nothing about the call: not counted against it. */
+function cutShort(callId: string, failure: string, log: Logger): KeepAliveOutcome {
+  log.warn(`Call ${callId}: keepAlive cut short by the sweep's time budget (${failure}); the next sweep sends it`);
+  return { kind: 'failed', reason: 'budget' };
 }
 
 /**
@@ -244,7 +291,7 @@ async function recordResults(results: KeepAliveResult[], { store, log }: SweepDe
  * figures as a `keepAliveSweepSummary` event for Application Insights to chart.
  */
 export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: string): void {
-  const level = summary.failed > 0 || summary.unreadable > 0 ? 'warn' : 'info';
+  const level = summary.failed > 0 || summary.unreadable > 0 || summary.skippedForBudget > 0 || summary.budgetExhausted ? 'warn' : 'info';
   log[level](formatSweepSummary(summary, shard));
   logEvent(log, level, 'keepAliveSweepSummary', { scope: shard ?? 'timer', ...summary });
 }
@@ -253,6 +300,7 @@ export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: stri
 export function formatSweepSummary(s: SweepSummary, shard?: string): string {
   return (
     `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} unreadable=${s.unreadable} ` +
+    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} ` +
     `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
   );
 }

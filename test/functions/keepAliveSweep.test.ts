@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SWEEP_BUDGET_MS } from '../../shared/keepAlive/sweepBudget.js';
+import { fanOutDepsOf, runScheduledSweep } from '../../shared/keepAlive/sweepFanOut.js';
 import { sweepKeepAlive } from '../../shared/keepAlive/sweepKeepAlive.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { startHarness, testContext, type Harness } from '../support/harness.js';
 import { writeRawColumns } from '../support/callTable.js';
 
 let h: Harness;
@@ -43,7 +45,7 @@ describe('with the default 15-minute interval', () => {
     const lines = h.logs.filter((l) => l.message.startsWith('keepAlive sweep:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]!.message).toMatch(
-      /^keepAlive sweep: active=1 due=1 sent=1 ok=1 ended=0 failed=0 unreadable=0 durationMs=\d+ oldestKeepAliveAgeMinutes=0$/,
+      /^keepAlive sweep: active=1 due=1 sent=1 ok=1 ended=0 failed=0 unreadable=0 skippedForBudget=0 durationMs=\d+ oldestKeepAliveAgeMinutes=0$/,
     );
   });
 });
@@ -224,5 +226,72 @@ describe('a call whose keepAlives keep failing with an error other than 404', ()
       message: expect.stringMatching(new RegExp(`^Call ${call.id}: no keepAlive has succeeded for 55 minutes .*and Graph no longer knows the call \\(GET 404\\): it is over; removed$`)),
     });
     expect(await h.sweep()).toMatchObject({ active: 0 });
+  });
+});
+
+describe("the sweep's time budget", () => {
+  beforeEach(async () => {
+    h = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0' });
+  });
+
+  /** A budget that runs out the moment Graph receives the `nth` keepAlive, which is then still under way. */
+  function budgetSpentAtKeepAlive(nth: number): AbortSignal {
+    const budget = new AbortController();
+    let seen = 0;
+    h.sim.onGraphRequest = (action) => {
+      if (action === 'keepAlive' && ++seen === nth) budget.abort(new Error('sweep budget spent'));
+    };
+    return budget.signal;
+  }
+
+  it('sends nothing once it runs out, cuts short the keepAlive under way, and still records results and summary', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await h.establishedCall()).id);
+    h.sim.latencyMs = 50;
+    const deps = { ...fanOutDepsOf(h.runtime, testContext('keepAliveSweep', h.logs)), maxInFlight: 1, deadline: budgetSpentAtKeepAlive(2) };
+
+    const result = await runScheduledSweep(deps);
+    expect(result).toMatchObject({
+      mode: 'inline',
+      summary: { active: 5, due: 5, sent: 2, ok: 1, failed: 1, skippedForBudget: 3, budgetExhausted: false },
+    });
+    expect(h.sim.requestsTo('keepAlive')).toHaveLength(2);
+    const rows = await Promise.all(ids.map((id) => h.runtime.store.get(id)));
+    // The one that succeeded is recorded; the one cut short is not counted against its call.
+    expect(rows.filter((r) => r!.lastKeepAliveAt?.getTime() === h.clock.now().getTime())).toHaveLength(1);
+    expect(rows.every((r) => r!.keepAliveFailures === 0)).toBe(true);
+    expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringMatching(/keepAlive cut short by the sweep's time budget/) });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: "keepAlive sweep: its time budget ran out; 3 due call(s) not sent; the next sweep takes them",
+    });
+    expect(await h.runtime.sweepStatus.all()).toMatchObject([
+      { scope: 'timer', outcome: 'partial', summary: { sent: 2, ok: 1, skippedForBudget: 3 } },
+    ]);
+
+    // The next sweep, with time to spare, takes the calls left over.
+    h.sim.onGraphRequest = undefined;
+    expect(await h.sweep()).toMatchObject({ sent: 5, ok: 5, skippedForBudget: 0 });
+  });
+
+  it('stops reading the table once it runs out', async () => {
+    for (let i = 0; i < 5; i++) await h.establishedCall();
+    h.sim.latencyMs = 50;
+    const { store, graph, clock } = h.runtime;
+    const log = testContext('keepAliveSweep', h.logs);
+    const summary = await sweepKeepAlive({ store, graph, clock, log, intervalMinutes: 0, maxInFlight: 1, pageSize: 2, deadline: budgetSpentAtKeepAlive(1) });
+    expect(summary).toMatchObject({ sent: 1, ok: 0, failed: 1, budgetExhausted: true });
+    expect(summary.active).toBeLessThan(5);
+    expect(summary.skippedForBudget).toBe(summary.due - 1);
+    expect(h.sim.requestsTo('keepAlive')).toHaveLength(1);
+  });
+
+  it('ends well inside host.json functionTimeout, leaving time to record the results', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const host = JSON.parse(await readFile(new URL('../../host.json', import.meta.url), 'utf8'));
+    const [hours, minutes, seconds] = (host.functionTimeout as string).split(':').map(Number);
+    const timeoutMs = ((hours! * 60 + minutes!) * 60 + seconds!) * 1000;
+    expect(SWEEP_BUDGET_MS).toBeLessThanOrEqual(timeoutMs - 2 * 60_000);
+    expect(fanOutDepsOf(h.runtime, console).deadline!.aborted).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ const now = new Date('2026-11-23T12:00:00Z');
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 
 function summary(change: Partial<SweepSummary> = {}): SweepSummary {
-  return { active: 3, due: 1, sent: 1, ok: 1, ended: 0, failed: 0, unreadable: 0, durationMs: 20, oldestKeepAliveAgeMinutes: 10, ...change };
+  return { active: 3, due: 1, sent: 1, ok: 1, ended: 0, failed: 0, unreadable: 0, skippedForBudget: 0, budgetExhausted: false, durationMs: 20, oldestKeepAliveAgeMinutes: 10, ...change };
 }
 
 function inline(finishedMinutesAgo: number, change: Partial<SweepRecord> = {}): SweepRecord {

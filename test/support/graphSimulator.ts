@@ -51,7 +51,7 @@ export interface Fault {
 }
 
 type FaultRule = Fault & { action: GraphAction };
-type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get';
+export type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get';
 
 export type NotificationSink = (body: Record<string, unknown>, authorization: string) => Promise<void>;
 
@@ -67,6 +67,8 @@ export class GraphSimulator {
   peakInFlight = 0;
   /** Where notifications the simulator originates (e.g. after a hang-up) are delivered. */
   onNotification: NotificationSink | undefined;
+  /** Told of each Graph request as it arrives, before latency or faults: lets a test act at an exact point. */
+  onGraphRequest: ((action: GraphAction, callId: string | undefined) => void) | undefined;
 
   private server: Server | undefined;
   private readonly faults: FaultRule[] = [];
@@ -262,6 +264,7 @@ export class GraphSimulator {
 
     const action = actionOf(method, url.pathname);
     if (!action) return reply(404, graphError('UnknownRoute', `${method} ${url.pathname}`));
+    this.onGraphRequest?.(action.action, action.callId);
 
     this.inFlight++;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);

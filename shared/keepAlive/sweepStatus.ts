@@ -14,6 +14,8 @@ export interface SweepRecord {
   summary?: SweepSummary | undefined;
   /** Why a failed sweep failed. */
   error?: string | undefined;
+  /** For a fanned-out timer run: when the unbroken run of fanned-out timer runs it belongs to began. */
+  fannedOutSince?: Date | undefined;
 }
 
 /**

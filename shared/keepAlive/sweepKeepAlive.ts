@@ -46,7 +46,11 @@ export interface SweepSummary {
   /** The budget ran out before every row was read: the figures leave out the rows not read. */
   budgetExhausted: boolean;
   durationMs: number;
-  /** Age of the oldest last-successful keepAlive (or call start) left after the sweep; Graph drops a call at 45. */
+  /**
+   * Age of the oldest last-successful keepAlive (or call start) left after the sweep, over the rows
+   * it read (rows not read once the budget ran out, and unreadable rows whose dates cannot be read,
+   * are not in it); Graph drops a call at 45.
+   */
   oldestKeepAliveAgeMinutes: number | undefined;
 }
 
@@ -69,9 +73,13 @@ interface KeepAliveTarget {
 
 /**
  * Posts a keepAlive to every active call that is due, at most `maxInFlight` at a time, reading
- * the table page by page. A 404 means the call is over (keepAlive seed): the row goes. Any other
- * failure leaves the row for the next sweep and counts against the call. The results of a page
- * are written back in batches, not a request per call.
+ * the table page by page. A 404 means the call is over
+ * (https://learn.microsoft.com/en-us/graph/api/call-keepalive): the row goes. Any other failure
+ * leaves the row for the next sweep and counts against the call, until 45 minutes without a
+ * success have Graph asked whether the call still exists. The results of a page are written back
+ * in batches, not a request per call. A row that cannot be read is logged and kept alive by its
+ * call id. Once the time budget runs out nothing more is sent (a hang-up of an empty meeting waits
+ * for the next sweep too) and no more rows are read.
  */
 export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const startedAt = performance.now();
@@ -105,6 +113,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         limit(async () => {
           if (deadline.aborted) {
             summary.skippedForBudget++;
+            if (target.basis) track(target.basis);
             return;
           }
           summary.sent++;
@@ -120,8 +129,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         track(keepAliveBasis(call));
         work.push(
           limit(async () => {
-            if (deadline.aborted) summary.skippedForBudget++;
-            else await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps);
+            if (!deadline.aborted) await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps);
           }),
         );
         continue;

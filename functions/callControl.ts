@@ -1,7 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { listCalls, parseListQuery } from '../shared/calls/callControl.js';
+import { listCalls, parseListQuery, showCall } from '../shared/calls/callControl.js';
 import { isCallId } from '../shared/calls/callId.js';
-import { callView } from '../shared/calls/callView.js';
 import { hangUpCall } from '../shared/calls/hangUp.js';
 import { statusForCaller } from '../shared/graph/graphCalls.js';
 import { appRuntime, type Runtime } from '../shared/runtime.js';
@@ -17,6 +16,7 @@ export function createListCallsHandler(runtime: () => Runtime) {
     if (!query.ok) return error(context, 400, 'BadRequest', query.reason);
     const result = await listCalls(store, query.query, clock());
     if (!result.ok) return error(context, 400, 'BadRequest', result.reason);
+    for (const row of result.list.unreadable) context.warn(`Listing: the row of call ${row.id} cannot be read (${row.problem}); listed apart`);
     return { status: 200, jsonBody: result.list };
   };
 }
@@ -27,9 +27,17 @@ export function createGetCallHandler(runtime: () => Runtime) {
     const { store, clock } = runtime();
     const callId = request.params['id'] ?? '';
     if (!isCallId(callId)) return error(context, 400, 'BadRequest', 'not a call id');
-    const call = await store.get(callId);
-    if (!call) return error(context, 404, 'NotFound', `call ${callId} is not tracked`);
-    return { status: 200, jsonBody: callView(call, clock()) };
+    const shown = await showCall(store, callId, clock());
+    switch (shown.kind) {
+      case 'found':
+        return { status: 200, jsonBody: shown.view };
+      case 'unknownCall':
+        return error(context, 404, 'NotFound', `call ${callId} is not tracked`);
+      case 'unreadable':
+        // The row is there but cannot be read: a conflict with the stored state that retrying will
+        // not resolve (a 5xx would invite retries), only fixing or removing the row will.
+        return error(context, 409, 'UnreadableCall', `the row of call ${callId} cannot be read: ${shown.problem}`);
+    }
   };
 }
 

@@ -1,4 +1,4 @@
-import type { CallStore } from './callStore.js';
+import { UnreadableCallError, type CallStore } from './callStore.js';
 import { callView, type CallView } from './callView.js';
 
 export const DEFAULT_LIST_PAGE_SIZE = 100;
@@ -25,15 +25,26 @@ export function parseListQuery(params: URLSearchParams): ListQueryResult {
   return { ok: true, query: { pageSize, continuationToken: token === null || token === '' ? undefined : token } };
 }
 
+/** A row the listing could not show, so an operator can find and fix it. */
+export interface UnreadableCallView {
+  id: string;
+  problem: string;
+}
+
 export interface CallList {
   calls: CallView[];
+  /** Rows this version cannot read; they are not in `calls`. Their calls are still kept alive by id. */
+  unreadable: UnreadableCallView[];
   /** Pass back as `continuationToken` for the next page; absent on the last page. */
   continuationToken?: string;
 }
 
 export type ListCallsResult = { ok: true; list: CallList } | { ok: false; reason: string };
 
-/** One page of the active calls. A page may hold fewer than `pageSize` calls even when more follow. */
+/**
+ * One page of the active calls. A page may hold fewer than `pageSize` calls even when more follow.
+ * A row that cannot be read is listed apart, with its problem, instead of failing the page.
+ */
 export async function listCalls(store: CallStore, query: ListQuery, now: Date): Promise<ListCallsResult> {
   const page = await store.listPage(query.pageSize, query.continuationToken);
   if (page === 'invalidToken') return { ok: false, reason: 'continuationToken is not one this listing handed out' };
@@ -41,7 +52,25 @@ export async function listCalls(store: CallStore, query: ListQuery, now: Date): 
     ok: true,
     list: {
       calls: page.calls.map((call) => callView(call, now)),
+      unreadable: page.unreadable.map(({ callId, problem }) => ({ id: callId, problem })),
       ...(page.continuationToken === undefined ? {} : { continuationToken: page.continuationToken }),
     },
   };
+}
+
+export type ShowCallResult =
+  | { kind: 'found'; view: CallView }
+  | { kind: 'unknownCall' }
+  /** The row is there but this version cannot read it: the problem, for whoever fixes it. */
+  | { kind: 'unreadable'; problem: string };
+
+/** `GET /api/calls/{id}`. */
+export async function showCall(store: CallStore, callId: string, now: Date): Promise<ShowCallResult> {
+  try {
+    const call = await store.get(callId);
+    return call ? { kind: 'found', view: callView(call, now) } : { kind: 'unknownCall' };
+  } catch (error) {
+    if (error instanceof UnreadableCallError) return { kind: 'unreadable', problem: error.row.problem };
+    throw error;
+  }
 }

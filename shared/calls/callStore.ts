@@ -58,7 +58,41 @@ export interface StoredCall extends CallRecord {
   etag: string;
 }
 
-export type CallChange = Partial<Omit<CallRecord, 'callId' | 'createdAt'>>;
+/**
+ * Fields to set; a field left `undefined` stays as it is. `hangUpRequestedAt: null` removes the mark
+ * (a hang-up that failed), so a later abnormal end is rejoined again.
+ */
+export type CallChange = Partial<Omit<CallRecord, 'callId' | 'createdAt' | 'hangUpRequestedAt'>> & {
+  hangUpRequestedAt?: Date | null | undefined;
+};
+
+/**
+ * A row this version cannot read: a state written by another version, a hand edit, bad JSON in a
+ * column, a column of the wrong type. Its key still names a call that may be live at Graph.
+ */
+export interface UnreadableCall {
+  /** The row key: the call id the row was written for. */
+  callId: string;
+  etag: string;
+  /** What is wrong, column by column. */
+  problem: string;
+  /** The row's last successful keepAlive (or its start) when that column is readable. */
+  keepAliveBasis: Date | undefined;
+}
+
+/** Thrown by `get` and `update` for a row they cannot read. */
+export class UnreadableCallError extends Error {
+  constructor(readonly row: UnreadableCall) {
+    super(`Call ${row.callId}: its row cannot be read (${row.problem})`);
+    this.name = 'UnreadableCallError';
+  }
+}
+
+/** The rows of one page: the calls, and apart from them the rows that could not be read. */
+export interface CallRows {
+  calls: StoredCall[];
+  unreadable: UnreadableCall[];
+}
 
 export type UpdateResult =
   | { outcome: 'updated'; call: StoredCall }
@@ -99,8 +133,7 @@ export interface PageOptions {
   partition?: string;
 }
 
-export interface CallPage {
-  calls: StoredCall[];
+export interface CallPage extends CallRows {
   /** Absent on the last page. */
   continuationToken: string | undefined;
 }
@@ -111,25 +144,31 @@ export interface StoreRequestOptions {
 }
 
 export interface CallStore {
+  /** Throws `UnreadableCallError` for a row it cannot read. */
   get(callId: string, options?: StoreRequestOptions): Promise<StoredCall | undefined>;
   /** Adds a call; `exists` when a row for it is already there (a duplicate notification). */
   insert(call: CallRecord, options?: StoreRequestOptions): Promise<'inserted' | 'exists'>;
   /**
    * Read-modify-write under the row's ETag, retried when another writer changed the row in
    * between. Never recreates a deleted row: that is reported as `missing`.
-   * `known` is a copy just read (e.g. by a sweep) that saves the first read.
+   * `known` is a copy just read (e.g. by a sweep) that saves the first read. Throws
+   * `UnreadableCallError` for a row it cannot read (it never writes over what it cannot read).
    */
   update(callId: string, decide: DecideChange, known?: StoredCall): Promise<UpdateResult>;
   remove(callId: string): Promise<'removed' | 'missing'>;
   /**
    * One page of active calls for a listing; pass the previous page's `continuationToken` for the
-   * next. `invalidToken` when the token is not one this store handed out.
+   * next. `invalidToken` when the token is not one this store handed out. Rows that cannot be read
+   * are handed over apart.
    */
   listPage(pageSize: number, continuationToken?: string): Promise<CallPage | 'invalidToken'>;
   /** How many calls are active. Reads every row's key only, so it costs one request per 1,000 calls. */
   countActive(): Promise<number>;
-  /** All active calls, a page at a time, so the caller never holds the whole table. */
-  pages(options?: PageOptions): AsyncIterable<StoredCall[]>;
+  /**
+   * All active calls, a page at a time, so the caller never holds the whole table. A row that
+   * cannot be read is handed over apart, so it never stops the reading of the others.
+   */
+  pages(options?: PageOptions): AsyncIterable<CallRows>;
   /**
    * Writes a sweep's keepAlive results back, each under the ETag it was read with. A row that
    * changed meanwhile is re-read and written again; a row that is gone stays gone.

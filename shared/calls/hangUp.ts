@@ -1,6 +1,6 @@
-import type { GraphCalls } from '../graph/graphCalls.js';
+import type { GraphCalls, GraphOutcome } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
-import type { CallStore } from './callStore.js';
+import { UnreadableCallError, type CallStore, type UpdateResult } from './callStore.js';
 
 export interface HangUpDeps {
   store: CallStore;
@@ -23,9 +23,15 @@ export type HangUpOutcome =
  */
 export async function hangUpCall(callId: string, why: string, { store, graph, clock, log }: HangUpDeps): Promise<HangUpOutcome> {
   const at = clock();
-  const marked = await store.update(callId, (current) => (current.hangUpRequestedAt ? undefined : { hangUpRequestedAt: at }));
-  if (marked.outcome === 'missing') return { kind: 'unknownCall' };
-  const result = await graph.hangUp(callId);
+  const marked = await markHangUp(callId, at, store, log);
+  if (marked === 'missing') return { kind: 'unknownCall' };
+  let result: GraphOutcome;
+  try {
+    result = await graph.hangUp(callId);
+  } catch (error) {
+    if (marked === 'updated') await unmarkHangUp(callId, at, store, log);
+    throw error;
+  }
   if (result.ok) {
     log.info(`Call ${callId}: hanging up (${why})`);
     return { kind: 'hangingUp' };
@@ -36,6 +42,9 @@ export async function hangUpCall(callId: string, why: string, { store, graph, cl
     return { kind: 'ended' };
   }
   log.warn(`Call ${callId}: hang-up failed (Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message})`);
+  // The call goes on, so a later abnormal end must be rejoined as usual. Should Graph have hung up
+  // after all (no response), its terminated notification says 200/7000, a normal end: not rejoined.
+  if (marked === 'updated') await unmarkHangUp(callId, at, store, log);
   return { kind: 'failed', status: result.status, code: result.code, message: result.message };
 }
 
@@ -48,5 +57,38 @@ export async function leaveEmptyMeeting(callId: string, minutes: number, deps: H
     await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps);
   } catch (error) {
     deps.log.error(`Call ${callId}: leaving the empty meeting failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Marks the row as hung up on purpose. A row that cannot be read is not marked (nothing is written
+ * over what cannot be read) but the hang-up goes ahead: it needs only the call id, and such a row
+ * is never rejoined, since its meeting details cannot be read either.
+ */
+async function markHangUp(callId: string, at: Date, store: CallStore, log: Logger): Promise<UpdateResult['outcome'] | 'unreadable'> {
+  try {
+    const marked = await store.update(callId, (current) => (current.hangUpRequestedAt ? undefined : { hangUpRequestedAt: at }));
+    return marked.outcome;
+  } catch (error) {
+    if (!(error instanceof UnreadableCallError)) throw error;
+    log.warn(`Call ${callId}: its row cannot be read (${error.row.problem}); hanging up without marking it`);
+    return 'unreadable';
+  }
+}
+
+/**
+ * Removes the mark this hang-up set, under the row's ETag and only while it is still this hang-up's
+ * (another hang-up may have marked the row since). A failure to do so is logged with what it costs.
+ */
+async function unmarkHangUp(callId: string, at: Date, store: CallStore, log: Logger): Promise<void> {
+  try {
+    await store.update(callId, (current) =>
+      current.hangUpRequestedAt?.getTime() === at.getTime() ? { hangUpRequestedAt: null } : undefined,
+    );
+  } catch (error) {
+    log.error(
+      `Call ${callId}: the failed hang-up's mark could not be removed, so an abnormal end of this call will not be rejoined: ` +
+        `${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

@@ -1,15 +1,16 @@
 import { odata, RestError, TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import pLimit from 'p-limit';
-import { isCallState } from './callState.js';
+import { applyChange, changeEntity, clearedColumns, readCallEntity, storedColumns, toEntity, type ReadRow } from './callEntity.js';
 import {
   keepAliveChange,
+  UnreadableCallError,
   type CallChange,
   type CallPage,
   type CallRecord,
+  type CallRows,
   type CallStore,
   type DecideChange,
-  type JoinInfo,
   type KeepAliveResult,
   type PageOptions,
   type RecordedKeepAlives,
@@ -21,30 +22,6 @@ import type { StorageAccess } from '../config.js';
 import { NO_TOKEN_CREDENTIAL, tableClientFor, tableCreatedOnFirstUse } from '../storage/storageClients.js';
 import { CALL_PARTITIONS, partitionKeyOf } from './partitionKey.js';
 
-interface CallEntity {
-  partitionKey: string;
-  rowKey: string;
-  state: string;
-  createdAt: Date;
-  keepAliveFailures: number;
-  direction?: string;
-  tenantId?: string;
-  source?: string;
-  chatInfo?: string;
-  meetingInfo?: string;
-  establishedAt?: Date;
-  lastKeepAliveAt?: Date;
-  joinInfo?: string;
-  myParticipantId?: string;
-  participantCount?: number;
-  alone?: boolean;
-  aloneSince?: Date;
-  hangUpRequestedAt?: Date;
-  rejoinAttempts?: number;
-  rejoinedFrom?: string;
-  handledParticipants?: number;
-}
-
 const MAX_WRITE_ATTEMPTS = 8;
 const DEFAULT_PAGE_SIZE = 1000;
 // Table Storage's limit for an entity group transaction (one partition, at most 100 operations).
@@ -53,11 +30,21 @@ const MAX_BATCH_SIZE = 100;
 const MAX_BATCHES_IN_FLIGHT = 4;
 
 /** `CallStore` on Azure Table Storage: one row per call, PartitionKey = shard, RowKey = call id. */
+export interface TableCallStoreOptions {
+  /** Rows per request when only keys are read (counting). Tests make it small to count with few rows. */
+  keyPageSize?: number;
+}
+
 export class TableCallStore implements CallStore {
   private readonly ensureTable: () => Promise<void>;
+  private readonly keyPageSize: number;
 
-  constructor(private readonly client: TableClient) {
+  constructor(
+    private readonly client: TableClient,
+    { keyPageSize = DEFAULT_PAGE_SIZE }: TableCallStoreOptions = {},
+  ) {
     this.ensureTable = tableCreatedOnFirstUse(client);
+    this.keyPageSize = keyPageSize;
   }
 
   /** A store on the table that `access` reaches; `credential` is used only for managed-identity access. */
@@ -71,9 +58,13 @@ export class TableCallStore implements CallStore {
 
   async get(callId: string, options: StoreRequestOptions = {}): Promise<StoredCall | undefined> {
     await this.ensureTable();
+    return readable(await this.getRow(callId, options));
+  }
+
+  /** The row as stored, or undefined when there is none. */
+  private async getRow(callId: string, options: StoreRequestOptions = {}): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
     try {
-      const entity = await this.client.getEntity<CallEntity>(partitionKeyOf(callId), callId, options);
-      return fromEntity(entity);
+      return await this.client.getEntity<Record<string, unknown>>(partitionKeyOf(callId), callId, options);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
@@ -98,12 +89,11 @@ export class TableCallStore implements CallStore {
       if (!current) return { outcome: 'missing' };
       const change = decide(current);
       if (!change) return { outcome: 'unchanged', call: current };
-      const next: StoredCall = { ...current, ...withoutUndefined(change) };
       try {
-        // Merge under the ETag we read: fails with 412 if another writer got there first, and with
-        // 404 if the row was deleted (an update never creates a row, so nothing is resurrected).
-        const { etag } = await this.client.updateEntity(changeEntity(callId, change), 'Merge', { etag: current.etag });
-        return { outcome: 'updated', call: { ...next, etag: etag ?? current.etag } };
+        const written = await this.write(callId, change, current);
+        if (written === 'missing') return { outcome: 'missing' };
+        if (written !== 'changed') return { outcome: 'updated', call: { ...applyChange(current, change), etag: written.etag } };
+        current = await this.get(callId);
       } catch (error) {
         const status = statusOf(error);
         if (status === 404) return { outcome: 'missing' };
@@ -112,6 +102,30 @@ export class TableCallStore implements CallStore {
       }
     }
     throw new Error(`Call ${callId}: gave up after ${MAX_WRITE_ATTEMPTS} conflicting writes`);
+  }
+
+  /**
+   * Writes a change under the ETag `current` was read with: fails with 412 if another writer got
+   * there first, and with 404 if the row was deleted (a write never creates a row, so nothing is
+   * resurrected). `changed`: the row is no longer the one `current` was read from.
+   */
+  private async write(callId: string, change: CallChange, current: StoredCall): Promise<{ etag: string } | 'changed' | 'missing'> {
+    const cleared = clearedColumns(change);
+    if (cleared.length === 0) {
+      const { etag } = await this.client.updateEntity(changeEntity(callId, change), 'Merge', { etag: current.etag });
+      return { etag: etag ?? current.etag };
+    }
+    // A Merge cannot remove a column (https://learn.microsoft.com/en-us/rest/api/storageservices/merge-entity),
+    // so the row is replaced whole: from the columns as stored, so that columns this version does
+    // not know (a newer version's) are kept, under the same ETag.
+    const stored = await this.getRow(callId);
+    if (!stored) return 'missing';
+    if (stored.etag !== current.etag) return 'changed';
+    const columns: Record<string, unknown> = { ...storedColumns(stored), ...changeEntity(callId, change) };
+    for (const column of cleared) delete columns[column];
+    const entity = { ...columns, partitionKey: partitionKeyOf(callId), rowKey: callId };
+    const { etag } = await this.client.updateEntity(entity, 'Replace', { etag: current.etag });
+    return { etag: etag ?? current.etag };
   }
 
   async remove(callId: string): Promise<'removed' | 'missing'> {
@@ -125,11 +139,12 @@ export class TableCallStore implements CallStore {
     }
   }
 
-  async *pages({ pageSize = DEFAULT_PAGE_SIZE, partition }: PageOptions = {}): AsyncIterable<StoredCall[]> {
+  async *pages({ pageSize = DEFAULT_PAGE_SIZE, partition }: PageOptions = {}): AsyncIterable<CallRows> {
     await this.ensureTable();
     const queryOptions = partition === undefined ? {} : { filter: odata`PartitionKey eq ${partition}` };
-    for await (const page of this.client.listEntities<CallEntity>({ queryOptions }).byPage({ maxPageSize: pageSize })) {
-      yield page.map(fromEntity);
+    const entities = this.client.listEntities<Record<string, unknown>>({ queryOptions });
+    for await (const page of entities.byPage({ maxPageSize: pageSize })) {
+      yield rowsOf(page);
     }
   }
 
@@ -144,21 +159,23 @@ export class TableCallStore implements CallStore {
   async countUpTo(limit: number): Promise<number> {
     await this.ensureTable();
     // The partitions are counted side by side: a handful of parallel key-only reads instead of
-    // one sequential read per 1000 calls, so deciding how to sweep does not delay the sweep.
-    const counts = await Promise.all(CALL_PARTITIONS.map((partition) => this.countPartitionUpTo(partition, limit)));
-    return Math.min(limit, counts.reduce((sum, count) => sum + count, 0));
+    // one sequential read per 1000 calls, so deciding how to sweep does not delay the sweep. They
+    // share one running total, so every partition stops once the total reaches the limit: the cost
+    // is about limit / page size requests plus the one page each partition may have in flight.
+    const tally = { total: 0 };
+    await Promise.all(CALL_PARTITIONS.map((partition) => this.countPartition(partition, limit, tally)));
+    return Math.min(limit, tally.total);
   }
 
-  private async countPartitionUpTo(partition: string, limit: number): Promise<number> {
-    let count = 0;
+  private async countPartition(partition: string, limit: number, tally: { total: number }): Promise<void> {
+    if (tally.total >= limit) return;
     const keysOnly = this.client.listEntities({
       queryOptions: { filter: odata`PartitionKey eq ${partition}`, select: ['RowKey'] },
     });
-    for await (const page of keysOnly.byPage({ maxPageSize: DEFAULT_PAGE_SIZE })) {
-      count += page.length;
-      if (count >= limit) return limit;
+    for await (const page of keysOnly.byPage({ maxPageSize: this.keyPageSize })) {
+      tally.total += page.length;
+      if (tally.total >= limit) return;
     }
-    return count;
   }
 
   private async writeBatch(batch: readonly KeepAliveResult[], tally: RecordedKeepAlives): Promise<void> {
@@ -191,11 +208,11 @@ export class TableCallStore implements CallStore {
   async listPage(pageSize: number, continuationToken?: string): Promise<CallPage | 'invalidToken'> {
     if (continuationToken !== undefined && !isContinuationToken(continuationToken)) return 'invalidToken';
     await this.ensureTable();
-    const pages = this.client.listEntities<CallEntity>().byPage({ maxPageSize: pageSize, continuationToken });
+    const pages = this.client.listEntities<Record<string, unknown>>().byPage({ maxPageSize: pageSize, continuationToken });
     for await (const page of pages) {
-      return { calls: page.map(fromEntity), continuationToken: page.continuationToken };
+      return { ...rowsOf(page), continuationToken: page.continuationToken };
     }
-    return { calls: [], continuationToken: undefined };
+    return { calls: [], unreadable: [], continuationToken: undefined };
   }
 
   countActive(): Promise<number> {
@@ -234,96 +251,20 @@ function isContinuationToken(token: string): boolean {
   }
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function json(value: Record<string, unknown> | undefined): string | undefined {
-  return value === undefined ? undefined : JSON.stringify(value);
-}
-
-function parseJson(value: string | undefined): Record<string, unknown> | undefined {
-  return value === undefined ? undefined : (JSON.parse(value) as Record<string, unknown>);
-}
-
-function toEntity(call: CallRecord): CallEntity {
-  return withoutUndefined({
-    partitionKey: partitionKeyOf(call.callId),
-    rowKey: call.callId,
-    state: call.state,
-    createdAt: call.createdAt,
-    keepAliveFailures: call.keepAliveFailures,
-    direction: call.direction,
-    tenantId: call.tenantId,
-    source: json(call.source),
-    chatInfo: json(call.chatInfo),
-    meetingInfo: json(call.meetingInfo),
-    establishedAt: call.establishedAt,
-    lastKeepAliveAt: call.lastKeepAliveAt,
-    joinInfo: json(call.joinInfo),
-    myParticipantId: call.myParticipantId,
-    participantCount: call.participantCount,
-    alone: call.alone,
-    aloneSince: call.aloneSince,
-    hangUpRequestedAt: call.hangUpRequestedAt,
-    rejoinAttempts: call.rejoinAttempts,
-    rejoinedFrom: call.rejoinedFrom,
-    handledParticipants: call.handledParticipants,
-  }) as CallEntity;
-}
-
-function changeEntity(callId: string, change: CallChange): Partial<CallEntity> & { partitionKey: string; rowKey: string } {
-  return {
-    ...withoutUndefined({
-      state: change.state,
-      keepAliveFailures: change.keepAliveFailures,
-      direction: change.direction,
-      tenantId: change.tenantId,
-      source: json(change.source),
-      chatInfo: json(change.chatInfo),
-      meetingInfo: json(change.meetingInfo),
-      establishedAt: change.establishedAt,
-      lastKeepAliveAt: change.lastKeepAliveAt,
-      joinInfo: json(change.joinInfo),
-      myParticipantId: change.myParticipantId,
-      participantCount: change.participantCount,
-      alone: change.alone,
-      aloneSince: change.aloneSince,
-      hangUpRequestedAt: change.hangUpRequestedAt,
-      rejoinAttempts: change.rejoinAttempts,
-      rejoinedFrom: change.rejoinedFrom,
-      handledParticipants: change.handledParticipants,
-    }),
-    partitionKey: partitionKeyOf(callId),
-    rowKey: callId,
-  };
-}
-
-function fromEntity(entity: TableEntityResult<CallEntity>): StoredCall {
-  if (!isCallState(entity.state)) {
-    throw new Error(`Call ${entity.rowKey}: stored state "${entity.state}" is not a call state`);
+/** A page's rows, read one by one: a row that cannot be read is set apart, the others are kept. */
+function rowsOf(entities: readonly TableEntityResult<Record<string, unknown>>[]): CallRows {
+  const rows: CallRows = { calls: [], unreadable: [] };
+  for (const entity of entities) {
+    const row = readCallEntity(entity);
+    if (row.ok) rows.calls.push(row.call);
+    else rows.unreadable.push(row.unreadable);
   }
-  return {
-    callId: entity.rowKey,
-    etag: entity.etag,
-    state: entity.state,
-    createdAt: entity.createdAt,
-    keepAliveFailures: entity.keepAliveFailures,
-    direction: entity.direction,
-    tenantId: entity.tenantId,
-    source: parseJson(entity.source),
-    chatInfo: parseJson(entity.chatInfo),
-    meetingInfo: parseJson(entity.meetingInfo),
-    establishedAt: entity.establishedAt,
-    lastKeepAliveAt: entity.lastKeepAliveAt,
-    joinInfo: parseJson(entity.joinInfo) as JoinInfo | undefined,
-    myParticipantId: entity.myParticipantId,
-    participantCount: entity.participantCount,
-    alone: entity.alone,
-    aloneSince: entity.aloneSince,
-    hangUpRequestedAt: entity.hangUpRequestedAt,
-    rejoinAttempts: entity.rejoinAttempts,
-    rejoinedFrom: entity.rejoinedFrom,
-    handledParticipants: entity.handledParticipants,
-  };
+  return rows;
+}
+
+function readable(entity: TableEntityResult<Record<string, unknown>> | undefined): StoredCall | undefined {
+  if (!entity) return undefined;
+  const row: ReadRow = readCallEntity(entity);
+  if (!row.ok) throw new UnreadableCallError(row.unreadable);
+  return row.call;
 }

@@ -1,14 +1,17 @@
-import { CALL_PARTITION_COUNT } from '../calls/partitionKey.js';
+import { CALL_PARTITIONS } from '../calls/partitionKey.js';
+import { KEEPALIVE_LIMIT_MINUTES } from '../keepAlive/keepAliveDue.js';
 import type { SweepSummary } from '../keepAlive/sweepKeepAlive.js';
 import { TIMER_SCOPE, type SweepOutcome, type SweepRecord } from '../keepAlive/sweepStatus.js';
 
-/** Graph drops a call that has had no successful keepAlive for this long (keepAlive seed). */
-export const KEEPALIVE_LIMIT_MINUTES = 45;
+export { KEEPALIVE_LIMIT_MINUTES };
 
 export interface HealthThresholds {
   /** A call whose last successful keepAlive is older than this is at risk. */
   atRiskAfterMinutes: number;
-  /** The timer runs every 5 minutes; a last sweep older than this means it has stopped. */
+  /**
+   * The timer runs every 5 minutes: a sweep (the timer's, or a shard's) that last finished longer
+   * ago than this, a period plus margin, has stopped.
+   */
   sweepOverdueAfterMinutes: number;
 }
 
@@ -18,12 +21,25 @@ export interface LastSweep {
   mode: 'inline' | 'fanned-out';
   startedAt: string;
   finishedAt: string;
-  /** For a fanned-out sweep: the worst outcome over the shards that have reported. */
+  /** For a fanned-out sweep: the worst outcome over the shards' latest sweeps. */
   outcome: SweepOutcome;
   summary?: SweepSummary | undefined;
   error?: string | undefined;
-  /** For a fanned-out sweep: how the shard sweeps of this run went so far. */
-  shards?: { swept: number; failed: string[]; pending: number } | undefined;
+  /** For a fanned-out sweep: each shard as its own latest sweep left it. */
+  shards?: ShardsReport | undefined;
+}
+
+export interface ShardsReport {
+  /** When the timer began handing sweeps out, run after run; null when unknown. */
+  fannedOutSince: string | null;
+  /** Shards whose latest sweep (since the fan-out began) went well enough and is recent. */
+  swept: number;
+  /** Shards whose latest sweep failed. */
+  failed: string[];
+  /** Shards whose latest sweep finished longer ago than a sweep period plus margin. */
+  overdue: string[];
+  /** Shards with no sweep since the fan-out began. */
+  pending: string[];
 }
 
 export interface HealthReport {
@@ -33,8 +49,12 @@ export interface HealthReport {
   /** Null when the call table could not be read. */
   activeCalls: number | null;
   /**
-   * The oldest last-successful keepAlive now, estimated from the last sweep: the oldest age it left
-   * plus the time since it finished (an upper bound; calls ended since may have been the oldest).
+   * The age of the oldest last-successful keepAlive now, estimated from the latest sweeps (the inline
+   * sweep, or each shard's): the oldest age each one saw plus the time since it finished, the largest
+   * of these. An estimate, not a bound: a call that has ended or been kept alive since makes it too
+   * high; calls those sweeps did not see make it too low (shards whose sweep has not reported, which
+   * are problems of their own; rows whose dates cannot be read; rows past the point where a sweep's
+   * time budget ran out). Null when no call is active or no sweep has reported an age.
    */
   oldestKeepAliveAgeMinutes: number | null;
   keepAliveLimitMinutes: number;
@@ -55,22 +75,17 @@ export function assessHealth(
     return { status: 'healthy', problems, activeCalls, oldestKeepAliveAgeMinutes: null, keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES, lastSweep: null };
   }
 
-  const fannedOut = timer.outcome === 'fanned-out';
-  // A fanned-out run is judged by its own shard sweeps: they carry the start of the run that enqueued them.
-  const shardRecords = fannedOut ? records.filter((r) => r.scope !== TIMER_SCOPE && r.startedAt.getTime() === timer.startedAt.getTime()) : [];
-  const swept = fannedOut ? shardRecords : [timer];
-  const failedShards = shardRecords.filter((r) => r.outcome === 'failed').map((r) => r.scope).sort();
-  const pending = fannedOut ? Math.max(0, CALL_PARTITION_COUNT - shardRecords.length) : 0;
-
   if (timer.outcome === 'failed') problems.push(`the last keepAlive sweep failed: ${timer.error ?? 'every keepAlive it sent failed'}`);
-  if (failedShards.length > 0) problems.push(`keepAlive shard sweeps failed: ${failedShards.join(', ')}`);
-
   const sinceLast = minutesSince(timer.finishedAt);
   if (activeCalls > 0 && sinceLast > thresholds.sweepOverdueAfterMinutes) {
     problems.push(`the last keepAlive sweep finished ${round(sinceLast)} minutes ago; the timer runs every 5 minutes`);
-  } else if (pending > 0 && sinceLast > thresholds.sweepOverdueAfterMinutes) {
-    problems.push(`${pending} shard sweeps of the run started at ${timer.startedAt.toISOString()} have not reported`);
   }
+
+  const fannedOut = timer.outcome === 'fanned-out';
+  // An inline sweep covers every partition, so shard records (left from an earlier fan-out) do not count.
+  const shards = fannedOut ? judgeShards(records, timer, activeCalls, now, thresholds) : undefined;
+  if (shards) problems.push(...shards.problems);
+  const swept = shards ? shards.current : [timer];
 
   const ages = swept
     .filter((r) => r.summary?.oldestKeepAliveAgeMinutes != null)
@@ -86,10 +101,10 @@ export function assessHealth(
     mode: fannedOut ? 'fanned-out' : 'inline',
     startedAt: timer.startedAt.toISOString(),
     finishedAt: timer.finishedAt.toISOString(),
-    outcome: fannedOut ? worstOutcome(shardRecords.map((r) => r.outcome)) : timer.outcome,
+    outcome: shards ? worstOutcome(shards.current.map((r) => r.outcome)) : timer.outcome,
     summary: timer.summary,
     error: timer.error,
-    shards: fannedOut ? { swept: shardRecords.length, failed: failedShards, pending } : undefined,
+    shards: shards?.report,
   };
   return {
     status: problems.length > 0 ? 'unhealthy' : 'healthy',
@@ -99,6 +114,61 @@ export function assessHealth(
     keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES,
     lastSweep,
   };
+}
+
+/**
+ * Each shard judged by its own latest sweep record, whichever timer run enqueued it: a shard whose
+ * sweeps stopped, or failed in an earlier run, is seen however recent the timer's hand-out is. A
+ * record from before the current fan-out began (an earlier fan-out, before the table went back to
+ * inline sweeps, which covered every shard) does not count; a shard without one since is given a
+ * sweep period plus margin from the fan-out's start before that is a problem.
+ */
+function judgeShards(
+  records: readonly SweepRecord[],
+  timer: SweepRecord,
+  activeCalls: number,
+  now: Date,
+  thresholds: HealthThresholds,
+): { current: SweepRecord[]; problems: string[]; report: ShardsReport } {
+  const minutesSince = (at: Date) => (now.getTime() - at.getTime()) / 60_000;
+  const since = timer.fannedOutSince;
+  const latest = new Map(records.filter((r) => r.scope !== TIMER_SCOPE).map((r) => [r.scope, r]));
+  const current: SweepRecord[] = [];
+  const report: ShardsReport = { fannedOutSince: since?.toISOString() ?? null, swept: 0, failed: [], overdue: [], pending: [] };
+  const overdueFor: string[] = [];
+  for (const shard of CALL_PARTITIONS) {
+    const record = latest.get(shard);
+    if (!record || (since && record.finishedAt < since)) {
+      report.pending.push(shard);
+    } else if (record.outcome === 'failed') {
+      // Whichever run it belonged to: nothing has swept the shard since.
+      report.failed.push(shard);
+      current.push(record);
+    } else {
+      current.push(record);
+      const age = minutesSince(record.finishedAt);
+      if (age > thresholds.sweepOverdueAfterMinutes) {
+        report.overdue.push(shard);
+        overdueFor.push(`${shard} (${round(age)} min)`);
+      } else {
+        report.swept++;
+      }
+    }
+  }
+
+  const problems: string[] = [];
+  if (report.failed.length > 0) problems.push(`keepAlive shard sweeps failed: ${report.failed.join(', ')}`);
+  if (activeCalls > 0 && overdueFor.length > 0) {
+    problems.push(`keepAlive shard sweeps last finished more than ${thresholds.sweepOverdueAfterMinutes} minutes ago: ${overdueFor.join(', ')}`);
+  }
+  const fanOutAge = since ? minutesSince(since) : Infinity;
+  if (activeCalls > 0 && report.pending.length > 0 && fanOutAge > thresholds.sweepOverdueAfterMinutes) {
+    problems.push(
+      `${report.pending.length} shard sweeps have not reported since the sweep was fanned out` +
+        `${since ? ` at ${since.toISOString()}` : ''}: ${report.pending.join(', ')}`,
+    );
+  }
+  return { current, problems, report };
 }
 
 const SEVERITY: readonly SweepOutcome[] = ['ok', 'fanned-out', 'partial', 'failed'];

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Runtime } from '../runtime.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
+import { sweepDeadline } from './sweepBudget.js';
 import { sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
 import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from './sweepStatus.js';
 
@@ -26,12 +27,14 @@ export function fanOutDepsOf({ store, graph, clock, shardQueue, sweepStatus, con
     maxInFlight: config.keepAlive.maxInFlight,
     leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
     fanOutThreshold: config.keepAlive.fanOutThreshold,
+    // Built once per invocation, so the budget counts from its start (the count before an inline sweep included).
+    deadline: sweepDeadline(),
   };
 }
 
 export type ScheduledSweepResult =
   | { mode: 'inline'; summary: SweepSummary }
-  | { mode: 'fanned-out'; activeAtLeast: number; shards: number };
+  | { mode: 'fanned-out'; activeAtLeast: number; shards: number; fannedOutSince: Date | undefined };
 
 /**
  * The timer's sweep. A timer runs on one instance at a time, so a table too large for one
@@ -48,15 +51,35 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
     }
     const sweepStartedAt = startedAt.toISOString();
     await deps.queue.enqueue(CALL_PARTITIONS.map((shard) => ({ shard, sweepStartedAt })));
-    return { mode: 'fanned-out', activeAtLeast: counted, shards: CALL_PARTITIONS.length };
+    const fannedOutSince = await fanOutStretchStart(deps, startedAt);
+    return { mode: 'fanned-out', activeAtLeast: counted, shards: CALL_PARTITIONS.length, fannedOutSince };
   });
   await recordSweep(
     deps,
     result.mode === 'inline'
       ? { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: outcomeOf(result.summary), summary: result.summary }
-      : { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: 'fanned-out' },
+      : { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: 'fanned-out', fannedOutSince: result.fannedOutSince },
   );
   return result;
+}
+
+/**
+ * When the timer began handing sweeps out, run after run: the health check gives shards that have
+ * not reported since then a sweep period's grace, so a fresh fan-out is not called unhealthy before
+ * its first shard sweeps had a chance to run. Unknown when the previous record cannot be read:
+ * then there is no grace, which can only make the health check stricter.
+ */
+async function fanOutStretchStart(deps: FanOutDeps, startedAt: Date): Promise<Date | undefined> {
+  try {
+    const previous = (await deps.sweepStatus.all()).find((r) => r.scope === TIMER_SCOPE);
+    return previous?.outcome === 'fanned-out' ? previous.fannedOutSince : startedAt;
+  } catch (error) {
+    deps.log.warn(
+      `keepAlive sweep: the previous sweep record could not be read, so GET /api/health gives no grace to shards ` +
+        `that have not reported yet: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return undefined;
+  }
 }
 
 export type ShardSweepResult =

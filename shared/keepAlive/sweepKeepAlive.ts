@@ -1,11 +1,13 @@
 import pLimit from 'p-limit';
-import type { CallStore, KeepAliveResult, StoredCall } from '../calls/callStore.js';
+import type { CallRows, CallStore, KeepAliveResult, StoredCall, UnreadableCall } from '../calls/callStore.js';
+import { isCallId } from '../calls/callId.js';
 import { leaveEmptyMeeting } from '../calls/hangUp.js';
 import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logEvent } from '../telemetry.js';
-import { keepAliveBasis, keepAliveDue } from './keepAliveDue.js';
+import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
+import { sweepDeadline } from './sweepBudget.js';
 
 export interface SweepDeps {
   store: CallStore;
@@ -19,6 +21,11 @@ export interface SweepDeps {
   partition?: string;
   /** LEAVE_WHEN_ALONE_MINUTES; 0 or absent = never leave. */
   leaveWhenAloneMinutes?: number;
+  /**
+   * The sweep's time budget: once aborted, no further keepAlive is sent and those under way are cut
+   * short (and any wait for a retry with them). A budget of `SWEEP_BUDGET_MS` from now when absent.
+   */
+  deadline?: AbortSignal;
 }
 
 export interface SweepSummary {
@@ -29,22 +36,55 @@ export interface SweepSummary {
   /** Graph answered 404: the call had ended, and its row was deleted. */
   ended: number;
   failed: number;
+  /**
+   * Rows this version cannot read (another version's state, a hand edit, bad JSON). Each is logged
+   * with its problem; one whose key is a call id is still sent a keepAlive on every sweep.
+   */
+  unreadable: number;
+  /** Due calls not sent because the sweep's time budget ran out; the next sweep takes them. */
+  skippedForBudget: number;
+  /** The budget ran out before every row was read: the figures leave out the rows not read. */
+  budgetExhausted: boolean;
   durationMs: number;
-  /** Age of the oldest last-successful keepAlive (or call start) left after the sweep; Graph drops a call at 45. */
+  /**
+   * Age of the oldest last-successful keepAlive (or call start) left after the sweep, over the rows
+   * it read (rows not read once the budget ran out, and unreadable rows whose dates cannot be read,
+   * are not in it); Graph drops a call at 45.
+   */
   oldestKeepAliveAgeMinutes: number | undefined;
 }
 
-type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed'; reason: 'graph' | 'fault' };
+/**
+ * `failed` reasons: `graph`, Graph refused (counted against the call); `fault`, this app's own fault
+ * (store, transport); `budget`, cut short by the sweep's time budget. Only `graph` is written to the row.
+ */
+type KeepAliveOutcome = { kind: 'ok'; at: Date } | { kind: 'ended' } | { kind: 'failed'; reason: 'graph' | 'fault' | 'budget' };
+
+/** What a keepAlive needs to know of the row it is sent for. */
+interface KeepAliveTarget {
+  callId: string;
+  /** Its last successful keepAlive, or its start; unknown for a row whose columns cannot be read. */
+  basis: Date | undefined;
+  /** keepAlives that failed in a row before this one, when the row is readable. */
+  failuresBefore: number | undefined;
+  /** Why the row cannot be read, when it cannot. */
+  unreadable: string | undefined;
+}
 
 /**
  * Posts a keepAlive to every active call that is due, at most `maxInFlight` at a time, reading
- * the table page by page. A 404 means the call is over (keepAlive seed): the row goes. Any other
- * failure leaves the row for the next sweep and counts against the call. The results of a page
- * are written back in batches, not a request per call.
+ * the table page by page. A 404 means the call is over
+ * (https://learn.microsoft.com/en-us/graph/api/call-keepalive): the row goes. Any other failure
+ * leaves the row for the next sweep and counts against the call, until 45 minutes without a
+ * success have Graph asked whether the call still exists. The results of a page are written back
+ * in batches, not a request per call. A row that cannot be read is logged and kept alive by its
+ * call id. Once the time budget runs out nothing more is sent (a hang-up of an empty meeting waits
+ * for the next sweep too) and no more rows are read.
  */
 export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const startedAt = performance.now();
   const now = deps.clock();
+  const deadline = deps.deadline ?? sweepDeadline();
   const limit = pLimit(deps.maxInFlight);
   const summary: SweepSummary = {
     active: 0,
@@ -53,6 +93,9 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     ok: 0,
     ended: 0,
     failed: 0,
+    unreadable: 0,
+    skippedForBudget: 0,
+    budgetExhausted: false,
     durationMs: 0,
     oldestKeepAliveAgeMinutes: undefined,
   };
@@ -61,34 +104,60 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     oldestBasis = Math.min(oldestBasis ?? Infinity, basis.getTime());
   };
 
-  const sweepPage = async (page: StoredCall[]): Promise<void> => {
+  const sweepPage = async ({ calls, unreadable }: CallRows): Promise<void> => {
     const results: KeepAliveResult[] = [];
     const work: Promise<void>[] = [];
-    for (const call of page) {
+    const send = (target: KeepAliveTarget, onOutcome: (outcome: KeepAliveOutcome) => void) => {
+      summary.due++;
+      work.push(
+        limit(async () => {
+          if (deadline.aborted) {
+            summary.skippedForBudget++;
+            if (target.basis) track(target.basis);
+            return;
+          }
+          summary.sent++;
+          const outcome = await keepAliveCall(target, deadline, deps);
+          summary[outcome.kind]++;
+          onOutcome(outcome);
+        }),
+      );
+    };
+    for (const call of calls) {
       if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
         // Alone in a meeting long enough: hang up rather than keep an empty meeting alive.
-        work.push(limit(() => leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps)));
+        track(keepAliveBasis(call));
+        work.push(
+          limit(async () => {
+            if (!deadline.aborted) await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps);
+          }),
+        );
         continue;
       }
       if (!keepAliveDue(call, now, deps.intervalMinutes)) {
         track(keepAliveBasis(call));
         continue;
       }
-      summary.due++;
-      work.push(
-        limit(async () => {
-          summary.sent++;
-          const outcome = await keepAliveCall(call, deps);
-          summary[outcome.kind]++;
-          if (outcome.kind === 'ok') {
-            track(outcome.at);
-            results.push({ call, outcome: 'ok', at: outcome.at });
-          } else if (outcome.kind === 'failed') {
-            track(keepAliveBasis(call));
-            if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
-          }
-        }),
-      );
+      const target = { callId: call.callId, basis: keepAliveBasis(call), failuresBefore: call.keepAliveFailures, unreadable: undefined };
+      send(target, (outcome) => {
+        if (outcome.kind === 'ok') {
+          track(outcome.at);
+          results.push({ call, outcome: 'ok', at: outcome.at });
+        } else if (outcome.kind === 'failed') {
+          track(keepAliveBasis(call));
+          if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
+        }
+      });
+    }
+    for (const row of unreadable) {
+      summary.unreadable++;
+      if (!keepUnreadableRowAlive(row, deps)) continue;
+      // Nothing is written back to a row that cannot be read, so it is due on every sweep: a
+      // keepAlive more often than every 15 minutes is harmless (it is idempotent), one missed is not.
+      send({ callId: row.callId, basis: row.keepAliveBasis, failuresBefore: undefined, unreadable: row.problem }, (outcome) => {
+        if (outcome.kind === 'ok') track(outcome.at);
+        else if (outcome.kind === 'failed' && row.keepAliveBasis) track(row.keepAliveBasis);
+      });
     }
     await Promise.all(work);
     await recordResults(results, deps);
@@ -99,12 +168,24 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   // boundaries. At most two pages are held at a time, whatever the table's size.
   let previousPage: Promise<void> | undefined;
   for await (const page of deps.store.pages({ pageSize: deps.pageSize, partition: deps.partition })) {
-    summary.active += page.length;
+    if (deadline.aborted) {
+      // Reading on would only eat into the time the results and the sweep's record need.
+      summary.budgetExhausted = true;
+      break;
+    }
+    summary.active += page.calls.length + page.unreadable.length;
     const thisPage = sweepPage(page);
     if (previousPage) await previousPage;
     previousPage = thisPage;
   }
   await previousPage;
+  if (summary.skippedForBudget > 0 || summary.budgetExhausted) {
+    deps.log.warn(
+      `keepAlive sweep${deps.partition ? ` ${deps.partition}` : ''}: its time budget ran out; ` +
+        `${summary.skippedForBudget} due call(s) not sent${summary.budgetExhausted ? ', and the rows after them not read' : ''}; ` +
+        'the next sweep takes them',
+    );
+  }
 
   summary.durationMs = Math.round(performance.now() - startedAt);
   if (oldestBasis !== undefined) {
@@ -113,26 +194,87 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   return summary;
 }
 
-async function keepAliveCall(call: StoredCall, { graph, store, clock, log }: SweepDeps): Promise<KeepAliveOutcome> {
-  const { callId } = call;
+/**
+ * Whether to keep an unreadable row's call alive. Its key is still the call id, and a keepAlive
+ * needs nothing else; the call may be live at Graph, and dropping it silently is what the bot must
+ * never do. Either way the row is logged with its problem, on every sweep, until someone fixes it.
+ */
+function keepUnreadableRowAlive(row: UnreadableCall, { log }: SweepDeps): boolean {
+  if (!isCallId(row.callId)) {
+    log.error(`keepAlive sweep: a row keyed "${row.callId}" cannot be read (${row.problem}) and its key is no call id; no keepAlive sent. Fix or remove the row`);
+    return false;
+  }
+  log.error(
+    `Call ${row.callId}: its row cannot be read (${row.problem}); its keepAlive is sent by call id on every sweep ` +
+      `and nothing is written to the row until it is fixed or the call ends`,
+  );
+  return true;
+}
+
+async function keepAliveCall(target: KeepAliveTarget, deadline: AbortSignal, deps: SweepDeps): Promise<KeepAliveOutcome> {
+  const { graph, clock, log } = deps;
+  const { callId } = target;
   try {
-    const result = await graph.keepAlive(callId);
+    const result = await graph.keepAlive(callId, deadline);
     if (result.ok) return { kind: 'ok', at: clock() };
     if (result.status === 404) {
-      await store.remove(callId);
-      log.info(`Call ${callId}: keepAlive answered 404, the call has ended; removed`);
+      await removeEndedCall(target, 'keepAlive answered 404, the call has ended', deps);
       return { kind: 'ended' };
     }
-    log.warn(
-      `Call ${callId}: keepAlive failed (Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}); ` +
-        `${call.keepAliveFailures + 1} in a row, will retry next sweep`,
-    );
+    const failure = `Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}`;
+    if (deadline.aborted) return cutShort(callId, failure, log);
+    if (target.basis && pastKeepAliveLimit(target.basis, clock())) return await confirmEnded(target, failure, deps);
+    const inARow = target.failuresBefore === undefined ? '' : `${target.failuresBefore + 1} in a row, `;
+    log.warn(`Call ${callId}: keepAlive failed (${failure}); ${inARow}will retry next sweep`);
     return { kind: 'failed', reason: 'graph' };
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (deadline.aborted) return cutShort(callId, message, log);
     // A store or transport fault on one call must not stop the sweep for the others.
-    log.error(`Call ${callId}: keepAlive failed: ${error instanceof Error ? error.message : String(error)}`);
+    log.error(`Call ${callId}: keepAlive failed: ${message}`);
     return { kind: 'failed', reason: 'fault' };
   }
+}
+
+/** A keepAlive the budget cut short says nothing about the call: not counted against it. */
+function cutShort(callId: string, failure: string, log: Logger): KeepAliveOutcome {
+  log.warn(`Call ${callId}: keepAlive cut short by the sweep's time budget (${failure}); the next sweep sends it`);
+  return { kind: 'failed', reason: 'budget' };
+}
+
+/**
+ * A call whose keepAlives have failed (other than with 404, e.g. 403 once consent is revoked) for
+ * 45 minutes is over by Graph's own rule. Its row would otherwise be retried forever and keep the
+ * health check red, so Graph is asked (https://learn.microsoft.com/en-us/graph/api/call-get): 404
+ * confirms the end and the row goes; if Graph still knows the call, or cannot say, the row stays.
+ */
+async function confirmEnded(target: KeepAliveTarget, failure: string, deps: SweepDeps): Promise<KeepAliveOutcome> {
+  const { callId } = target;
+  const minutes = Math.floor((deps.clock().getTime() - target.basis!.getTime()) / 60_000);
+  const silence = `no keepAlive has succeeded for ${minutes} minutes (the latest: ${failure})`;
+  const found = await deps.graph.get(callId);
+  if (!found.ok && found.status === 404) {
+    await removeEndedCall(target, `${silence}, and Graph no longer knows the call (GET 404): it is over`, deps);
+    return { kind: 'ended' };
+  }
+  if (found.ok) {
+    deps.log.error(
+      `Call ${callId}: ${silence}, yet Graph still has the call (GET 200) past its ${KEEPALIVE_LIMIT_MINUTES}-minute limit; ` +
+        'row kept, keepAlive retried next sweep',
+    );
+  } else {
+    deps.log.warn(
+      `Call ${callId}: ${silence}; asking Graph whether the call is over failed ` +
+        `(GET: Graph ${found.status ?? 'no response'} ${found.code ?? ''}: ${found.message}); row kept, asked again next sweep`,
+    );
+  }
+  return { kind: 'failed', reason: 'graph' };
+}
+
+async function removeEndedCall(target: KeepAliveTarget, why: string, { store, log }: SweepDeps): Promise<void> {
+  await store.remove(target.callId);
+  if (target.unreadable) log.warn(`Call ${target.callId}: ${why}; its unreadable row (${target.unreadable}) removed`);
+  else log.info(`Call ${target.callId}: ${why}; removed`);
 }
 
 async function recordResults(results: KeepAliveResult[], { store, log }: SweepDeps): Promise<void> {
@@ -157,7 +299,7 @@ async function recordResults(results: KeepAliveResult[], { store, log }: SweepDe
  * figures as a `keepAliveSweepSummary` event for Application Insights to chart.
  */
 export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: string): void {
-  const level = summary.failed > 0 ? 'warn' : 'info';
+  const level = summary.failed > 0 || summary.unreadable > 0 || summary.skippedForBudget > 0 || summary.budgetExhausted ? 'warn' : 'info';
   log[level](formatSweepSummary(summary, shard));
   logEvent(log, level, 'keepAliveSweepSummary', { scope: shard ?? 'timer', ...summary });
 }
@@ -165,7 +307,8 @@ export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: stri
 /** The sweep's one summary line; `shard` names the partition of a fanned-out sweep. */
 export function formatSweepSummary(s: SweepSummary, shard?: string): string {
   return (
-    `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} ` +
+    `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} unreadable=${s.unreadable} ` +
+    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} ` +
     `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
   );
 }

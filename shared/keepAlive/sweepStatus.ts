@@ -14,9 +14,14 @@ export interface SweepRecord {
   summary?: SweepSummary | undefined;
   /** Why a failed sweep failed. */
   error?: string | undefined;
+  /** For a fanned-out timer run: when the unbroken run of fanned-out timer runs it belongs to began. */
+  fannedOutSince?: Date | undefined;
 }
 
-/** `failed`: the sweep stopped, or every keepAlive it sent failed. `partial`: some failed. */
+/**
+ * `failed`: the sweep stopped, or every keepAlive it sent failed. `partial`: some failed, or some
+ * rows could not be read, or the time budget ran out before every due call was sent.
+ */
 export type SweepOutcome = 'ok' | 'partial' | 'failed' | 'fanned-out';
 
 export const TIMER_SCOPE = 'timer';
@@ -29,5 +34,6 @@ export interface SweepStatusStore {
 
 export function outcomeOf(summary: SweepSummary): SweepOutcome {
   if (summary.sent > 0 && summary.ok + summary.ended === 0) return 'failed';
-  return summary.failed > 0 ? 'partial' : 'ok';
+  const incomplete = summary.failed > 0 || summary.unreadable > 0 || summary.skippedForBudget > 0 || summary.budgetExhausted;
+  return incomplete ? 'partial' : 'ok';
 }

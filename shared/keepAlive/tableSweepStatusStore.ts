@@ -13,6 +13,7 @@ interface SweepEntity {
   outcome: string;
   summary?: string;
   error?: string;
+  fannedOutSince?: Date;
 }
 
 // One partition holds every scope's latest record (the timer and at most 32 shards): one query reads them all.
@@ -43,6 +44,7 @@ export class TableSweepStatusStore implements SweepStatusStore {
       outcome: record.outcome,
       ...(record.summary && { summary: JSON.stringify(record.summary) }),
       ...(record.error !== undefined && { error: record.error.slice(0, MAX_ERROR_LENGTH) }),
+      ...(record.fannedOutSince && { fannedOutSince: record.fannedOutSince }),
     };
     // Replace, not merge: a success must not keep the error of the failure before it.
     await this.client.upsertEntity(entity, 'Replace');
@@ -62,6 +64,7 @@ export class TableSweepStatusStore implements SweepStatusStore {
         outcome,
         summary: entity.summary === undefined ? undefined : (JSON.parse(entity.summary) as SweepSummary),
         error: entity.error,
+        fannedOutSince: entity.fannedOutSince,
       });
     }
     return records;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
+import { TableClient, type TableServiceClientOptions, type TransactionAction } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
-import type { CallRecord, KeepAliveResult, StoredCall } from '../../shared/calls/callStore.js';
+import { UnreadableCallError, type CallRecord, type KeepAliveResult, type StoredCall } from '../../shared/calls/callStore.js';
 import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
-import { TableCallStore } from '../../shared/calls/tableCallStore.js';
+import { TableCallStore, type TableCallStoreOptions } from '../../shared/calls/tableCallStore.js';
 
 type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
 
@@ -11,7 +11,12 @@ const tableName = () => `store${randomUUID().replace(/-/g, '').slice(0, 16)}`;
 const newStore = () => TableCallStore.fromConnectionString(inject('storageConnectionString'), tableName());
 
 /** A store whose Table requests are counted, as the service sees them (batches count once). */
-function countedStore(): { store: TableCallStore; requests: () => number; reset: () => void } {
+function countedStore(options: TableCallStoreOptions = {}): {
+  store: TableCallStore;
+  client: TableClient;
+  requests: () => number;
+  reset: () => void;
+} {
   let count = 0;
   const counter: PipelinePolicy = {
     name: 'countRequests',
@@ -24,7 +29,7 @@ function countedStore(): { store: TableCallStore; requests: () => number; reset:
     allowInsecureConnection: true,
     additionalPolicies: [{ policy: counter, position: 'perCall' }],
   });
-  return { store: new TableCallStore(client), requests: () => count, reset: () => (count = 0) };
+  return { store: new TableCallStore(client, options), client, requests: () => count, reset: () => (count = 0) };
 }
 
 /** Call ids that all land in one partition, so they can share a transaction. */
@@ -127,9 +132,10 @@ describe('TableCallStore on Azurite', () => {
       await store.insert(call);
     }
     const seen: string[] = [];
-    for await (const page of store.pages({ pageSize: 10 })) {
-      expect(page.length).toBeLessThanOrEqual(10);
-      seen.push(...page.map((c) => c.callId));
+    for await (const { calls, unreadable } of store.pages({ pageSize: 10 })) {
+      expect(calls.length).toBeLessThanOrEqual(10);
+      expect(unreadable).toEqual([]);
+      seen.push(...calls.map((c) => c.callId));
     }
     expect(new Set(seen)).toEqual(ids);
     expect(seen).toHaveLength(25);
@@ -211,10 +217,108 @@ describe('TableCallStore on Azurite', () => {
     const [partition, other] = [CALL_PARTITIONS[5]!, CALL_PARTITIONS[6]!];
     await insertAndRead(store, [...idsInOnePartition(3, partition), ...idsInOnePartition(2, other)]);
     const seen: StoredCall[] = [];
-    for await (const page of store.pages({ partition })) seen.push(...page);
+    for await (const page of store.pages({ partition })) seen.push(...page.calls);
     expect(seen.map((c) => partitionKeyOf(c.callId))).toEqual([partition, partition, partition]);
 
     expect(await store.countUpTo(100)).toBe(5);
     expect(await store.countUpTo(4)).toBe(4);
+  });
+
+  it('stops counting in every partition once the total reaches the limit', async () => {
+    const keyPageSize = 2;
+    const { store, client, requests, reset } = countedStore({ keyPageSize });
+    await store.countUpTo(1); // creates the table
+    // Six calls in every partition, written a partition at a time.
+    for (const partition of CALL_PARTITIONS) {
+      const rows = idsInOnePartition(6, partition).map((rowKey) => ({ partitionKey: partition, rowKey, state: 'incoming' }));
+      await client.submitTransaction(rows.map((row): TransactionAction => ['create', row]));
+    }
+    expect(await store.countUpTo(1000)).toBe(192);
+
+    reset();
+    const limit = 20;
+    expect(await store.countUpTo(limit)).toBe(limit);
+    // At most the pages that reach the limit plus one page in flight per partition; counting each
+    // partition up to the limit on its own would read all 3 pages of all 32 partitions (96).
+    expect(requests()).toBeLessThanOrEqual(limit / keyPageSize + CALL_PARTITIONS.length);
+  });
+
+  it('removes a column under the ETag, keeping the columns it does not know (a newer version\'s)', async () => {
+    const { store, client } = countedStore();
+    const call = aCall({ hangUpRequestedAt: new Date('2026-01-01T10:05:00.000Z') });
+    await store.insert(call);
+    await client.updateEntity({ partitionKey: partitionKeyOf(call.callId), rowKey: call.callId, futureColumn: 'kept' }, 'Merge');
+    const stale = (await store.get(call.callId))!;
+    await store.update(call.callId, () => ({ participantCount: 3 }));
+
+    let decisions = 0;
+    const result = await store.update(
+      call.callId,
+      (current) => {
+        decisions++;
+        return { hangUpRequestedAt: null, keepAliveFailures: current.keepAliveFailures + 1 };
+      },
+      stale,
+    );
+    expect(decisions).toBe(2); // the stale copy was not written over
+    expect(result).toMatchObject({ outcome: 'updated', call: { participantCount: 3, keepAliveFailures: 1 } });
+    expect(result.outcome === 'updated' && result.call).not.toHaveProperty('hangUpRequestedAt');
+    const stored = await client.getEntity<Record<string, unknown>>(partitionKeyOf(call.callId), call.callId);
+    expect(stored).toMatchObject({ futureColumn: 'kept', participantCount: 3, keepAliveFailures: 1, state: 'incoming' });
+    expect(stored['hangUpRequestedAt']).toBeUndefined();
+    const read = await store.get(call.callId);
+    expect(read).toMatchObject({ createdAt: call.createdAt, participantCount: 3 });
+    expect(read).not.toHaveProperty('hangUpRequestedAt');
+  });
+
+  describe('rows this version cannot read', () => {
+    // Written straight to the table, as another version or a hand edit would.
+    const spoilers: [string, Record<string, unknown>, RegExp][] = [
+      ['a state of another version', { state: 'parked' }, /^state: "parked" is not a call state$/],
+      ['bad JSON in chatInfo', { chatInfo: '{"threadId":' }, /^chatInfo: is not valid JSON$/],
+      ['a string in a date column', { createdAt: '2026-01-01T10:00:00Z' }, /^createdAt: .*expected date, received string$/],
+    ];
+
+    it('reads the other rows of the page and sets the bad ones apart, each with its problem', async () => {
+      const { store, client } = countedStore();
+      const good = await insertAndRead(store, idsInOnePartition(3));
+      const bad = await insertAndRead(store, idsInOnePartition(3));
+      for (const [i, [, columns]] of spoilers.entries()) {
+        await client.updateEntity({ partitionKey: partitionKeyOf(bad[i]!.callId), rowKey: bad[i]!.callId, ...columns }, 'Merge');
+      }
+
+      const calls: StoredCall[] = [];
+      const unreadable: { callId: string; problem: string; keepAliveBasis: Date | undefined }[] = [];
+      for await (const page of store.pages({ pageSize: 2 })) {
+        calls.push(...page.calls);
+        unreadable.push(...page.unreadable);
+      }
+      expect(calls.map((c) => c.callId).sort()).toEqual(good.map((c) => c.callId).sort());
+      expect(unreadable.map((r) => r.callId).sort()).toEqual(bad.map((c) => c.callId).sort());
+      for (const [i, [, , problem]] of spoilers.entries()) {
+        const row = unreadable.find((r) => r.callId === bad[i]!.callId)!;
+        expect(row.problem).toMatch(problem);
+      }
+      // Where the start is still readable, it is kept: it says when the call's 45 minutes began.
+      expect(unreadable.find((r) => r.callId === bad[0]!.callId)!.keepAliveBasis).toEqual(bad[0]!.createdAt);
+      expect(unreadable.find((r) => r.callId === bad[2]!.callId)!.keepAliveBasis).toBeUndefined();
+
+      const listed = await store.listPage(1000);
+      if (listed === 'invalidToken') throw new Error('the listing refused to start');
+      expect(listed.calls).toHaveLength(3);
+      expect(listed.unreadable.map((r) => r.problem).sort()).toEqual(unreadable.map((r) => r.problem).sort());
+    });
+
+    it('refuses to get or update a bad row with an error naming the problem, and writes nothing to it', async () => {
+      const { store, client } = countedStore();
+      const [call] = await insertAndRead(store, idsInOnePartition(1));
+      await client.updateEntity({ partitionKey: partitionKeyOf(call!.callId), rowKey: call!.callId, chatInfo: 'not json' }, 'Merge');
+      const before = await client.getEntity(partitionKeyOf(call!.callId), call!.callId);
+
+      await expect(store.get(call!.callId)).rejects.toThrow(UnreadableCallError);
+      await expect(store.get(call!.callId)).rejects.toThrow(`Call ${call!.callId}: its row cannot be read (chatInfo: is not valid JSON)`);
+      await expect(store.update(call!.callId, () => ({ state: 'terminating' }))).rejects.toThrow(UnreadableCallError);
+      expect((await client.getEntity(partitionKeyOf(call!.callId), call!.callId)).etag).toBe(before.etag);
+    });
   });
 });

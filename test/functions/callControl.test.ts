@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallView } from '../../shared/calls/callView.js';
 import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
+import { writeRawColumns } from '../support/callTable.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -114,13 +115,30 @@ describe('DELETE /api/calls/{id}', () => {
     expect(await h.runtime.store.get(callId)).toBeUndefined();
   });
 
-  it("passes Graph's error back and keeps the row when the hang-up fails", async () => {
+  it("passes Graph's error back, keeps the row and unmarks it when the hang-up fails: a later abnormal end is rejoined", async () => {
     const callId = await joinedCall();
+    await h.sim.notify(stateNotification(callId, 'established'));
     h.sim.failNext('delete', { status: 500, code: 'InternalServerError', message: 'try later', times: 1 });
     const response = await h.hangUp(callId);
     expect(response.status).toBe(500);
     expect(response.jsonBody).toEqual({ error: { code: 'InternalServerError', message: 'try later' } });
-    expect(await h.runtime.store.get(callId)).toMatchObject({ hangUpRequestedAt: expect.any(Date) });
+    const row = await h.runtime.store.get(callId);
+    expect(row).toBeDefined();
+    expect(row!.hangUpRequestedAt).toBeUndefined();
+
+    const creates = h.sim.requestsTo('create').length;
+    await h.sim.terminate(callId, { code: 410, subcode: 301005, message: 'media lost' });
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+    expect(h.sim.lastCreatedCall()!.body).toMatchObject({ meetingInfo: { joinMeetingId: '1234567' } });
+  });
+
+  it('leaves the mark of a hang-up already under way when its own hang-up fails', async () => {
+    const callId = await joinedCall();
+    const earlier = new Date(h.clock.now().getTime() - 60_000);
+    await h.runtime.store.update(callId, () => ({ hangUpRequestedAt: earlier }));
+    h.sim.failNext('delete', { status: 403, code: 'Forbidden', times: 1 });
+    expect((await h.hangUp(callId)).status).toBe(403);
+    expect((await h.runtime.store.get(callId))!.hangUpRequestedAt).toEqual(earlier);
   });
 
   it('answers 404 for a call it does not track, without asking Graph', async () => {
@@ -128,5 +146,57 @@ describe('DELETE /api/calls/{id}', () => {
     const response = await h.hangUp('00000000-0000-0000-0000-000000000404');
     expect(response.status).toBe(404);
     expect(h.sim.requestsTo('delete')).toHaveLength(deletes);
+  });
+});
+
+describe('a row this version cannot read', () => {
+  it('is listed apart with its problem, and the other calls are still listed', async () => {
+    const good = await joinedCall();
+    const bad = await joinedCall();
+    await writeRawColumns(h.runtime, bad, { meetingInfo: '{oops' });
+
+    const response = await h.list('pageSize=1000');
+    expect(response.status).toBe(200);
+    const body = response.jsonBody as ListBody & { unreadable: { id: string; problem: string }[] };
+    expect(body.calls.map((c) => c.id)).toContain(good);
+    expect(body.calls.map((c) => c.id)).not.toContain(bad);
+    expect(body.unreadable).toContainEqual({ id: bad, problem: 'meetingInfo: is not valid JSON' });
+  });
+
+  it('answers GET /api/calls/{id} with 409 naming the problem', async () => {
+    const bad = await joinedCall();
+    await writeRawColumns(h.runtime, bad, { keepAliveFailures: 'many' });
+    const response = await h.getCall(bad);
+    expect(response.status).toBe(409);
+    expect(response.jsonBody).toEqual({
+      error: {
+        code: 'UnreadableCall',
+        message: `the row of call ${bad} cannot be read: keepAliveFailures: Invalid input: expected number, received string`,
+      },
+    });
+  });
+
+  it('can still be hung up (that needs only the call id), and the sweep then removes the row', async () => {
+    const bad = await joinedCall();
+    await writeRawColumns(h.runtime, bad, { state: 'parked' });
+    // Graph's terminated notification that follows is the notifications function's business, not this route's.
+    const deliver = h.sim.onNotification;
+    h.sim.onNotification = async () => undefined;
+    try {
+      const response = await h.hangUp(bad);
+      expect(response.status).toBe(202);
+      await h.sim.idle();
+    } finally {
+      h.sim.onNotification = deliver;
+    }
+    expect(h.sim.requestsTo('delete', bad).map((r) => r.status)).toEqual([204]);
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: `Call ${bad}: its row cannot be read (state: "parked" is not a call state); hanging up without marking it`,
+    });
+
+    await h.sweep();
+    expect(h.sim.requestsTo('keepAlive', bad).map((r) => r.status)).toEqual([404]);
+    expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringMatching(new RegExp(`^Call ${bad}: keepAlive answered 404.*its unreadable row`)) });
   });
 });

@@ -112,13 +112,44 @@ it('follows a fanned-out sweep through its shard sweeps', async () => {
 
   let { status, report } = await health();
   expect(status).toBe(200);
-  expect(report.lastSweep).toMatchObject({ mode: 'fanned-out', outcome: 'ok', shards: { swept: 31, failed: [], pending: 1 } });
+  const fannedOutAt = h.clock.now().toISOString();
+  const never = (enqueued[31] as { shard: string }).shard;
+  expect(report.lastSweep).toMatchObject({
+    mode: 'fanned-out',
+    outcome: 'ok',
+    shards: { fannedOutSince: h.clock.now().toISOString(), swept: 31, failed: [], overdue: [], pending: [never] },
+  });
 
-  // The last shard never reports: once the run is overdue, that is a problem.
-  h.clock.advanceMinutes(16);
+  // The timer keeps handing the sweep out every 5 minutes, but no shard sweep runs any more.
+  for (let run = 0; run < 3; run++) {
+    h.clock.advanceMinutes(5);
+    await createKeepAliveSweepHandler(() => h.runtime)(timer, testContext('keepAliveSweep', h.logs));
+  }
+  h.clock.advanceMinutes(1);
   ({ status, report } = await health());
   expect(status).toBe(503);
-  expect(report.problems.join('\n')).toMatch(/finished 16 minutes ago/);
+  expect(report.problems).toEqual([
+    expect.stringMatching(/^keepAlive shard sweeps last finished more than 15 minutes ago: (shard-\d\d \(16 min\), ){30}shard-\d\d \(16 min\)$/),
+    `1 shard sweeps have not reported since the sweep was fanned out at ${fannedOutAt}: ${never}`,
+  ]);
+});
+
+it('answers 503 when the timer hands the sweep out but no shard sweep has ever run', async () => {
+  const queue: ShardQueue = { enqueue: async () => undefined, sendToPoison: async () => undefined };
+  h = await startHarness({ SWEEP_FANOUT_THRESHOLD: '0' }, { shardQueue: queue });
+  await h.establishedCall();
+  const timerSweep = createKeepAliveSweepHandler(() => h.runtime);
+  await timerSweep(timer, testContext('keepAliveSweep', h.logs));
+  expect((await health()).status).toBe(200); // a fresh fan-out: its shards have time to report
+
+  for (let run = 0; run < 3; run++) {
+    h.clock.advanceMinutes(5);
+    await timerSweep(timer, testContext('keepAliveSweep', h.logs));
+  }
+  h.clock.advanceMinutes(1);
+  const { status, report } = await health();
+  expect(status).toBe(503);
+  expect(report.problems).toEqual([expect.stringMatching(/^32 shard sweeps have not reported since the sweep was fanned out at /)]);
 });
 
 it('keeps its records in a table of its own, so listings and sweeps never see them', async () => {

@@ -52,7 +52,7 @@ describe('above SWEEP_FANOUT_THRESHOLD', () => {
     h.clock.advanceMinutes(15);
 
     const result = await f.timerSweep(timer, testContext('keepAliveSweep', h.logs));
-    expect(result).toEqual({ mode: 'fanned-out', activeAtLeast: 3, shards: 32 });
+    expect(result).toEqual({ mode: 'fanned-out', activeAtLeast: 3, shards: 32, fannedOutSince: h.clock.now() });
     expect(h.sim.requestsTo('keepAlive')).toHaveLength(0);
     expect(h.logs.some((l) => /handed out as 32 shard messages/.test(l.message))).toBe(true);
 

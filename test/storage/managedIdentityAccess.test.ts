@@ -52,7 +52,7 @@ it('keeps calls in a table reached by endpoint with a bearer token, batches incl
   const other = randomUUID();
   await store.insert({ callId: other, state: 'established', createdAt, keepAliveFailures: 0 });
   const pages: string[][] = [];
-  for await (const page of store.pages()) pages.push(page.map((c) => c.callId));
+  for await (const page of store.pages()) pages.push(page.calls.map((c) => c.callId));
   expect(pages.flat().sort()).toEqual([callId, other].sort());
 
   const at = new Date();

@@ -80,7 +80,7 @@ const SIGNER_PATHS: Record<SignerDocument, string> = {
   openIdConfig: '/botframework/.well-known/openidconfiguration',
   jwks: '/botframework/keys',
 };
-type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get';
+export type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get';
 
 export type NotificationSink = (body: Record<string, unknown>, authorization: string) => Promise<void>;
 
@@ -103,6 +103,8 @@ export class GraphSimulator {
   beforeCreateReply: ((call: SimCall) => Promise<void>) | undefined;
   /** A jwks_uri for the OpenID configuration to name instead of the simulator's own (e.g. an http one). */
   jwksUriOverride: string | undefined;
+  /** Told of each Graph request as it arrives, before latency or faults: lets a test act at an exact point. */
+  onGraphRequest: ((action: GraphAction, callId: string | undefined) => void) | undefined;
 
   private server: Server | undefined;
   private readonly faults: FaultRule[] = [];
@@ -351,6 +353,7 @@ export class GraphSimulator {
 
     const action = actionOf(method, url.pathname);
     if (!action) return reply(404, graphError('UnknownRoute', `${method} ${url.pathname}`));
+    this.onGraphRequest?.(action.action, action.callId);
 
     this.inFlight++;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);

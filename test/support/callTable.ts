@@ -1,0 +1,16 @@
+import { TableClient } from '@azure/data-tables';
+import { inject } from 'vitest';
+import { partitionKeyOf } from '../../shared/calls/partitionKey.js';
+import type { Runtime } from '../../shared/runtime.js';
+
+/**
+ * Writes columns straight into a call's row, past the app's store, as another version of the app
+ * or a hand edit in Storage Explorer would: a state this version does not know, bad JSON, a date
+ * stored as text.
+ */
+export async function writeRawColumns(runtime: Runtime, callId: string, columns: Record<string, unknown>): Promise<void> {
+  const client = TableClient.fromConnectionString(inject('storageConnectionString'), runtime.config.callsTable.tableName, {
+    allowInsecureConnection: true,
+  });
+  await client.updateEntity({ partitionKey: partitionKeyOf(callId), rowKey: callId, ...columns }, 'Merge');
+}

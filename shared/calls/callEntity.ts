@@ -24,6 +24,7 @@ export interface CallEntity {
   alone?: boolean;
   aloneSince?: Date;
   hangUpRequestedAt?: Date;
+  endedAt?: Date;
   rejoinAttempts?: number;
   rejoinedFrom?: string;
   handledParticipants?: number;
@@ -76,6 +77,7 @@ const callRow = z.object({
   alone: z.boolean().optional(),
   aloneSince: z.date().optional(),
   hangUpRequestedAt: z.date().optional(),
+  endedAt: z.date().optional(),
   rejoinAttempts: z.number().int().nonnegative().optional(),
   rejoinedFrom: z.string().optional(),
   handledParticipants: z.number().int().nonnegative().optional(),
@@ -128,6 +130,7 @@ export function toEntity(call: CallRecord): CallEntity {
     alone: call.alone,
     aloneSince: call.aloneSince,
     hangUpRequestedAt: call.hangUpRequestedAt,
+    endedAt: call.endedAt,
     rejoinAttempts: call.rejoinAttempts,
     rejoinedFrom: call.rejoinedFrom,
     handledParticipants: call.handledParticipants,
@@ -153,6 +156,7 @@ export function changeEntity(callId: string, change: CallChange): Partial<CallEn
       alone: change.alone,
       aloneSince: change.aloneSince,
       hangUpRequestedAt: change.hangUpRequestedAt ?? undefined,
+      endedAt: change.endedAt,
       rejoinAttempts: change.rejoinAttempts,
       rejoinedFrom: change.rejoinedFrom,
       handledParticipants: change.handledParticipants,

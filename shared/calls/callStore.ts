@@ -41,6 +41,12 @@ export interface CallRecord extends CallDetails {
   aloneSince?: Date | undefined;
   /** The bot asked Graph to hang up: the end that follows is normal and is not rejoined. */
   hangUpRequestedAt?: Date | undefined;
+  /**
+   * A joined meeting whose keepAlive answered 404: the call is over, but its row (in state
+   * `terminated`) keeps the join information until the terminated notification says whether the
+   * end was abnormal and the meeting is to be rejoined. Not kept alive; removed after a grace period.
+   */
+  endedAt?: Date | undefined;
   /** Rejoins made since the meeting was last established. */
   rejoinAttempts?: number | undefined;
   /** The call this one rejoined. */

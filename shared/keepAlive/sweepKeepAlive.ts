@@ -69,7 +69,13 @@ interface KeepAliveTarget {
   failuresBefore: number | undefined;
   /** Why the row cannot be read, when it cannot. */
   unreadable: string | undefined;
+  /** A meeting the bot joined (and did not hang up): its end may call for a rejoin. */
+  joined?: boolean;
 }
+
+// How long the row of a joined meeting whose keepAlive answered 404 waits for the terminated
+// notification (with the resultInfo a rejoin decision needs) before it goes without a rejoin.
+export const ENDED_ROW_GRACE_MINUTES = 10;
 
 /**
  * Posts a keepAlive to every active call that is due, at most `maxInFlight` at a time, reading
@@ -124,6 +130,13 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
       );
     };
     for (const call of calls) {
+      if (call.state === 'terminated') {
+        // Over at Graph already (see `endedAt`): never kept alive, only waited on for a while.
+        if (call.endedAt && now.getTime() - call.endedAt.getTime() >= ENDED_ROW_GRACE_MINUTES * 60_000) {
+          work.push(removeUnconfirmedEnd(call, deps));
+        }
+        continue;
+      }
       if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
         // Alone in a meeting long enough: hang up rather than keep an empty meeting alive.
         track(keepAliveBasis(call));
@@ -138,7 +151,13 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         track(keepAliveBasis(call));
         continue;
       }
-      const target = { callId: call.callId, basis: keepAliveBasis(call), failuresBefore: call.keepAliveFailures, unreadable: undefined };
+      const target = {
+        callId: call.callId,
+        basis: keepAliveBasis(call),
+        failuresBefore: call.keepAliveFailures,
+        unreadable: undefined,
+        joined: call.joinInfo !== undefined && call.hangUpRequestedAt === undefined,
+      };
       send(target, (outcome) => {
         if (outcome.kind === 'ok') {
           track(outcome.at);
@@ -271,10 +290,38 @@ async function confirmEnded(target: KeepAliveTarget, failure: string, deps: Swee
   return { kind: 'failed', reason: 'graph' };
 }
 
-async function removeEndedCall(target: KeepAliveTarget, why: string, { store, log }: SweepDeps): Promise<void> {
+async function removeEndedCall(target: KeepAliveTarget, why: string, { store, log, clock }: SweepDeps): Promise<void> {
+  if (target.joined) {
+    // The terminated notification (with its resultInfo) may still be on its way: removing the row
+    // now would lose the join information, and with it the rejoin an abnormal end calls for.
+    const at = clock();
+    const marked = await store.update(target.callId, (current) =>
+      current.state === 'terminated' ? undefined : { state: 'terminated', endedAt: at },
+    );
+    if (marked.outcome !== 'missing') {
+      log.info(
+        `Call ${target.callId}: ${why}; its row waits up to ${ENDED_ROW_GRACE_MINUTES} minutes for the terminated ` +
+          'notification, which decides whether to rejoin the meeting',
+      );
+    }
+    return;
+  }
   await store.remove(target.callId);
   if (target.unreadable) log.warn(`Call ${target.callId}: ${why}; its unreadable row (${target.unreadable}) removed`);
   else log.info(`Call ${target.callId}: ${why}; removed`);
+}
+
+async function removeUnconfirmedEnd(call: StoredCall, { store, log }: SweepDeps): Promise<void> {
+  try {
+    if ((await store.remove(call.callId)) === 'removed') {
+      log.warn(
+        `Call ${call.callId}: ended (keepAlive 404) and no terminated notification came within ${ENDED_ROW_GRACE_MINUTES} minutes; ` +
+          'removed without a rejoin (an end without resultInfo is not rejoined)',
+      );
+    }
+  } catch (error) {
+    log.error(`Call ${call.callId}: removing the ended row failed, the next sweep tries again: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 async function recordResults(results: KeepAliveResult[], { store, log }: SweepDeps): Promise<void> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { ENDED_ROW_GRACE_MINUTES } from '../../shared/keepAlive/sweepKeepAlive.js';
 
 const LINK =
   'https://teams.microsoft.com/l/meetup-join/19%3ameeting_NTg0NmQ3NTctZDVkZC00YzRhLThmNmEtOGQ3M2E0ODdmZDZk%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%224b444206-207c-42f8-92a6-e332b41c88a2%22%7d';
@@ -205,5 +206,46 @@ describe('rejoin', () => {
       level: 'information',
       message: expect.stringContaining('not rejoining its meeting (all 3 rejoin attempts are used)'),
     });
+  });
+});
+
+describe('a joined meeting whose keepAlive answers 404 before its terminated notification', () => {
+  it('keeps the join information until the notification arrives, then rejoins an abnormal end', async () => {
+    const callId = await joinedMeeting();
+    h.sim.endCallSilently(callId);
+    await h.sweep();
+    expect(h.sim.requestsTo('keepAlive', callId).at(-1)!.status).toBe(404);
+    // Not kept alive any more, but not forgotten either.
+    expect(await h.runtime.store.get(callId)).toMatchObject({ state: 'terminated', joinInfo: expect.any(Object) });
+    await h.sweep();
+    expect(h.sim.requestsTo('keepAlive', callId)).toHaveLength(1);
+
+    const creates = h.sim.requestsTo('create').length;
+    await h.sim.terminate(callId, { code: 408, subcode: 8537, message: 'Call was terminated due to inactivity' });
+    expect(await h.runtime.store.get(callId)).toBeUndefined();
+    expect(createsSince(creates)).toHaveLength(1);
+    expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: callId });
+  });
+
+  it('removes the row without a rejoin when no terminated notification comes within the grace period', async () => {
+    const callId = await joinedMeeting();
+    h.sim.endCallSilently(callId);
+    await h.sweep();
+    h.clock.advanceMinutes(ENDED_ROW_GRACE_MINUTES);
+    const creates = h.sim.requestsTo('create').length;
+    await h.sweep();
+    expect(await h.runtime.store.get(callId)).toBeUndefined();
+    expect(createsSince(creates)).toHaveLength(0);
+    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringContaining(`Call ${callId}: ended (keepAlive 404) and no terminated notification came`) }));
+  });
+
+  it('does not bring the call back on a late state notification', async () => {
+    const callId = await joinedMeeting();
+    h.sim.endCallSilently(callId);
+    await h.sweep();
+    await h.sim.notify(stateNotification(callId, 'established'));
+    expect(await h.runtime.store.get(callId)).toMatchObject({ state: 'terminated' });
+    await h.sweep();
+    expect(h.sim.requestsTo('keepAlive', callId)).toHaveLength(1);
   });
 });

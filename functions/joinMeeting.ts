@@ -38,6 +38,9 @@ export function createJoinMeetingHandler(runtime: () => Runtime) {
         };
       case 'failed':
         return { status: joined.status, jsonBody: { error: { code: joined.code, message: joined.message } } };
+      case 'duplicate':
+        // Only a rejoin (whose join id is derived) can be a duplicate; a caller's join never is.
+        return { status: 409, jsonBody: { error: { code: 'Conflict', message: `join ${joined.joinId} was already made` } } };
     }
   };
 }

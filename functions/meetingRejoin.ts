@@ -1,11 +1,15 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { parseRejoinMessage, REJOIN_QUEUE_NAME } from '../shared/meetings/rejoinQueue.js';
+import { settlePendingJoin } from '../shared/meetings/adoptJoinedCall.js';
 import { runRejoinAttempt, type RejoinOutcome } from '../shared/meetings/rejoin.js';
 import { appRuntime, joinDepsOf, type Runtime } from '../shared/runtime.js';
 
-/** One rejoin attempt per message; the message's visibility delay was the backoff. */
+/**
+ * The meeting queue: one rejoin attempt per message (its visibility delay was the backoff), or the
+ * settling of a join some minutes after it was asked for.
+ */
 export function createMeetingRejoinHandler(runtime: () => Runtime) {
-  return async (message: unknown, context: InvocationContext): Promise<RejoinOutcome | 'refused'> => {
+  return async (message: unknown, context: InvocationContext): Promise<RejoinOutcome | 'gone' | 'settled' | 'noCall' | 'refused'> => {
     const parsed = parseRejoinMessage(message);
     if (!parsed.ok) {
       // Retrying cannot fix it; returning lets the host delete it rather than cycle it to the poison queue.
@@ -13,7 +17,11 @@ export function createMeetingRejoinHandler(runtime: () => Runtime) {
       return 'refused';
     }
     // A thrown error (storage down) makes the host retry the message, up to maxDequeueCount.
-    return runRejoinAttempt(parsed.message, joinDepsOf(runtime(), context));
+    const deps = joinDepsOf(runtime(), context);
+    const { message: parsedMessage } = parsed;
+    return parsedMessage.kind === 'settleJoin'
+      ? settlePendingJoin(parsedMessage.joinId, parsedMessage.next, deps)
+      : runRejoinAttempt(parsedMessage, deps);
   };
 }
 

@@ -1,37 +1,40 @@
 import type { ResultInfo } from '../notifications/notificationSchema.js';
 import { PENDING_JOIN_ADOPTION_MINUTES, trackJoinedCall, type JoinDeps } from './joinMeeting.js';
 import { scheduleRejoin } from './rejoin.js';
+import type { RejoinAttempt } from './rejoinQueue.js';
 
 /**
  * A notification about a call that has no row, carrying the join id of one of the bot's own joins
  * (its callback URL). The call is the bot's: it is tracked now rather than dropped, so it is kept
  * alive (and has what a rejoin needs). Either the create's answer has not arrived yet (the row is
  * then already there when it does), or it never will (its outcome was unknown). An ended call, a
- * join that is not the bot's, or one too old to be waiting, adopts nothing: no row is brought back.
+ * settled join, one that is not the bot's, or one too old to be waiting, adopts nothing: no row is
+ * brought back.
  */
 export async function adoptJoinedCall(callId: string, joinId: string, deps: JoinDeps): Promise<'adopted' | 'notAdopted'> {
   const { joinLedger, clock, log } = deps;
   const join = await joinLedger.get(joinId);
-  if (!join) return 'notAdopted';
+  if (!join || join.stage === 'closed' || join.ended?.callId === callId) return 'notAdopted';
+  if (join.adoptedCallId !== undefined && join.adoptedCallId !== callId) return 'notAdopted';
   if (clock().getTime() - join.requestedAt.getTime() > PENDING_JOIN_ADOPTION_MINUTES * 60_000) {
     log.warn(`Call ${callId}: join ${joinId} is older than ${PENDING_JOIN_ADOPTION_MINUTES} minutes; not adopted`);
     return 'notAdopted';
   }
-  if (join.ended?.callId === callId) return 'notAdopted';
   await trackJoinedCall(callId, 'establishing', join, deps);
+  // A join whose create already returned has nobody else to settle it.
+  await joinLedger.update(joinId, (current) => ({ adoptedCallId: callId, stage: current.stage === 'unknown' ? 'closed' : current.stage }));
   log.warn(
     `Call ${callId}: adopted as the call of join ${joinId} ` +
       `(${join.stage === 'creating' ? "its create's answer had not arrived yet" : "its create's outcome was unknown"})`,
   );
-  // A join whose create already returned has nobody else to close its entry.
-  if (join.stage === 'unknown') await joinLedger.close(joinId);
   return 'adopted';
 }
 
 /**
  * The termination of a call that has no row, from one of the bot's joins. While the create is still
- * under way, the end is kept on the ledger for the join to find once it stores the row; after an
- * unknown outcome, nobody else will, so the end is handled here (a rejoin if it was abnormal).
+ * under way, the end is kept on the ledger for the join to find once it stores the row (or for the
+ * join's settle message, should the join never get that far); after an unknown outcome, nobody else
+ * will, so the end is handled here (a rejoin if it was abnormal).
  */
 export async function endOfUntrackedJoin(
   callId: string,
@@ -39,12 +42,59 @@ export async function endOfUntrackedJoin(
   resultInfo: ResultInfo | undefined,
   deps: JoinDeps,
 ): Promise<'noted' | 'notOurs'> {
-  const join = await deps.joinLedger.update(joinId, (current) => (current.ended ? undefined : { ended: { callId, resultInfo } }));
+  const current = await deps.joinLedger.get(joinId);
+  if (!current || current.stage === 'closed' || current.ended) return 'notOurs';
+  const handledHere = current.stage === 'unknown';
+  const join = await deps.joinLedger.update(joinId, (latest) =>
+    latest.ended ? undefined : { ended: { callId, resultInfo, handled: handledHere }, stage: handledHere ? 'closed' : latest.stage },
+  );
   if (join === 'missing') return 'notOurs';
-  if (join.stage === 'unknown') {
-    await scheduleRejoin({ callId, joinInfo: join.joinInfo, rejoinAttempts: join.rejoinAttempts }, resultInfo, deps);
-    await deps.joinLedger.close(joinId);
-  }
+  if (handledHere) await scheduleRejoin({ callId, joinInfo: join.joinInfo, rejoinAttempts: join.rejoinAttempts }, resultInfo, deps);
   deps.log.info(`Call ${callId}: ended before it was tracked; join ${joinId} noted it`);
   return 'noted';
+}
+
+/**
+ * Records on a join's ledger entry that its call ended and that the termination (which found the
+ * row) dealt with it, so a create answer that arrives afterwards neither brings the row back for
+ * good nor rejoins a second time. Best effort: the entry may well be settled and gone already.
+ */
+export async function noteEndOfTrackedJoin(callId: string, joinId: string, resultInfo: ResultInfo | undefined, deps: JoinDeps): Promise<void> {
+  await deps.joinLedger
+    .update(joinId, (current) => (current.ended || current.stage === 'closed' ? undefined : { ended: { callId, resultInfo, handled: true } }))
+    .catch((error: unknown) => deps.log.warn(`Call ${callId}: its end was not noted on join ${joinId} (${String(error)})`));
+}
+
+/**
+ * A join's settle message, some minutes after the join was asked for. A settled (closed) or adopted
+ * join is simply removed. An end that nobody dealt with (the join's instance died before storing the
+ * row) is dealt with now. A join that is still open and has heard nothing made no call: Graph reports
+ * a call it made within seconds. Its entry goes, and for a rejoin the next attempt (if any) is made.
+ */
+export async function settlePendingJoin(
+  joinId: string,
+  next: RejoinAttempt | undefined,
+  deps: JoinDeps,
+): Promise<'gone' | 'settled' | 'noCall'> {
+  const { joinLedger, rejoinQueue, log } = deps;
+  const join = await joinLedger.get(joinId);
+  if (!join) return 'gone';
+  if (join.stage === 'closed' || join.adoptedCallId !== undefined || join.ended?.handled) {
+    await joinLedger.remove(joinId);
+    return 'settled';
+  }
+  if (join.ended) {
+    log.warn(`Call ${join.ended.callId}: ended before its join ${joinId} could store it, and nobody dealt with the end; dealing with it now`);
+    await scheduleRejoin({ callId: join.ended.callId, joinInfo: join.joinInfo, rejoinAttempts: join.rejoinAttempts }, join.ended.resultInfo, deps);
+    await joinLedger.remove(joinId);
+    return 'settled';
+  }
+  const retry = next !== undefined && next.attempt <= deps.rejoin.attempts;
+  log.warn(
+    `Join ${joinId}: no call was reported for it in ${PENDING_JOIN_ADOPTION_MINUTES} minutes, so Graph made none; ` +
+      (retry ? `rejoin attempt ${next.attempt} of call ${next.callId} scheduled` : 'nothing to adopt'),
+  );
+  if (retry) await rejoinQueue.schedule({ kind: 'rejoin', ...next }, 0);
+  await joinLedger.remove(joinId);
+  return 'noCall';
 }

@@ -12,13 +12,22 @@ export interface PendingJoin {
   joinId: string;
   joinInfo: JoinInfo;
   requestedAt: Date;
-  /** `creating`: the create is under way; `unknown`: its outcome was ambiguous, so its call may exist. */
-  stage: 'creating' | 'unknown';
+  /**
+   * `creating`: the create is under way; `unknown`: its outcome was ambiguous, so its call may exist;
+   * `closed`: settled (its call tracked, or refused). A closed entry stays until the join's settle
+   * message removes it, so a repeated rejoin message finds its attempt already made.
+   */
+  stage: 'creating' | 'unknown' | 'closed';
   /** When this join rejoins a call that ended abnormally. */
   rejoinedFrom?: string | undefined;
   rejoinAttempts?: number | undefined;
-  /** The join's call ended before the bot had a row for it. */
-  ended?: { callId: string; resultInfo?: ResultInfo | undefined } | undefined;
+  /**
+   * The join's call ended. `handled`: its end (and any rejoin) was already dealt with by the
+   * termination; otherwise whoever stores the row, or the settle message, deals with it.
+   */
+  ended?: { callId: string; resultInfo?: ResultInfo | undefined; handled: boolean } | undefined;
+  /** The call a notification adopted for this join before the create's answer arrived. */
+  adoptedCallId?: string | undefined;
 }
 
 export interface StoredPendingJoin extends PendingJoin {
@@ -26,9 +35,13 @@ export interface StoredPendingJoin extends PendingJoin {
 }
 
 export interface JoinLedger {
-  open(join: PendingJoin): Promise<void>;
+  /** `exists` when an entry with this join id is already there (a repeated rejoin message). */
+  open(join: PendingJoin): Promise<'opened' | 'exists'>;
   get(joinId: string): Promise<StoredPendingJoin | undefined>;
   /** Under the entry's ETag, retried on conflict; `missing` when it was closed meanwhile. */
   update(joinId: string, decide: (current: StoredPendingJoin) => Partial<PendingJoin> | undefined): Promise<StoredPendingJoin | 'missing'>;
+  /** Marks the entry settled (see `stage`). */
   close(joinId: string): Promise<void>;
+  /** Deletes the entry for good. */
+  remove(joinId: string): Promise<void>;
 }

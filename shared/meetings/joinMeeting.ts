@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { isCallState, type CallState } from '../calls/callState.js';
 import type { CallStore, JoinInfo } from '../calls/callStore.js';
 import { statusForCaller, type GraphCalls, type GraphFailure } from '../graph/graphCalls.js';
@@ -7,6 +7,7 @@ import { callbackUrlForJoin } from './joinCorrelation.js';
 import type { JoinLedger, PendingJoin } from './joinLedger.js';
 import { createCallRequest } from './joinRequest.js';
 import { scheduleRejoin, type RejoinDeps } from './rejoin.js';
+import type { RejoinAttempt } from './rejoinQueue.js';
 
 export interface JoinDeps extends RejoinDeps {
   store: CallStore;
@@ -22,7 +23,9 @@ export type JoinOutcome =
   /** Graph may or may not have made the call; if it did, its first notification adopts it. */
   | { kind: 'pending'; joinId: string; status: number | undefined; message: string }
   /** `status` is the HTTP status to answer the caller with; code and message are Graph's when it refused. */
-  | { kind: 'failed'; status: number; code: string; message: string };
+  | { kind: 'failed'; status: number; code: string; message: string }
+  /** This rejoin attempt was already made (its queue message came twice). */
+  | { kind: 'duplicate'; joinId: string };
 
 /** Links a rejoin to the call it replaces. */
 export interface RejoinOf {
@@ -31,48 +34,99 @@ export interface RejoinOf {
 }
 
 // A pending join older than this no longer adopts calls: Graph's first notifications for a call it
-// made arrive within seconds, and a late one is more likely about a call that has since ended.
+// made arrive within seconds, and a late one is more likely about a call that has since ended. Its
+// settle message comes a minute later (see `settlePendingJoin`).
 export const PENDING_JOIN_ADOPTION_MINUTES = 10;
+export const JOIN_SETTLE_DELAY_SECONDS = PENDING_JOIN_ADOPTION_MINUTES * 60 + 60;
 
 /**
- * Joins a meeting. The join is written to the ledger before `POST /communications/calls` is sent,
- * with its id in the callback URL, so no call Graph makes for it can go untracked: when the create
- * answers, the row is stored with the join information (to rejoin with); when its outcome is unknown
- * (no answer, a 5xx, a 408), the call's own notifications adopt it. Only a clear refusal leaves nothing.
+ * A rejoin attempt's join id is derived from the call it replaces and the attempt, so a queue
+ * message delivered twice (queues deliver at least once) finds its attempt already on the ledger.
  */
-export async function joinMeeting(joinInfo: JoinInfo, deps: JoinDeps, rejoinOf?: RejoinOf): Promise<JoinOutcome> {
-  const { graph, joinLedger, callbackUrl, clock, log } = deps;
+export function rejoinJoinId(rejoinedFrom: string, attempt: number): string {
+  const hex = createHash('sha256').update(`rejoin:${rejoinedFrom}:${attempt}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Joins a meeting. The join is written to the ledger (with a settle message due some minutes later)
+ * before `POST /communications/calls` is sent, with its id in the callback URL, so no call Graph
+ * makes for it can go untracked: when the create answers, the row is stored with the join
+ * information (to rejoin with); when its outcome is unknown (no answer, a 5xx, a 408), the call's own
+ * notifications adopt it, and if none come, the settle message concludes Graph made none. Only a
+ * clear refusal leaves nothing. `next` is the rejoin attempt to make should this one prove to have
+ * made no call.
+ */
+export async function joinMeeting(
+  joinInfo: JoinInfo,
+  deps: JoinDeps,
+  rejoinOf?: RejoinOf,
+  next?: RejoinAttempt,
+): Promise<JoinOutcome> {
+  const { graph, joinLedger, rejoinQueue, callbackUrl, clock, log } = deps;
   const meeting = describeMeeting(joinInfo);
-  const join: PendingJoin = { joinId: randomUUID(), joinInfo, requestedAt: clock(), stage: 'creating', ...rejoinOf };
+  const joinId = rejoinOf ? rejoinJoinId(rejoinOf.rejoinedFrom, rejoinOf.rejoinAttempts) : randomUUID();
+  const join: PendingJoin = { joinId, joinInfo, requestedAt: clock(), stage: 'creating', ...rejoinOf };
   try {
-    await joinLedger.open(join);
+    if ((await joinLedger.open(join)) === 'exists') {
+      log.warn(`Joining ${meeting}: rejoin attempt ${rejoinOf?.rejoinAttempts} of call ${rejoinOf?.rejoinedFrom} was already made (join ${joinId}); not repeated`);
+      return { kind: 'duplicate', joinId };
+    }
+    await rejoinQueue.schedule({ kind: 'settleJoin', joinId, next }, JOIN_SETTLE_DELAY_SECONDS);
   } catch (error) {
-    // Nothing was asked of Graph, so nothing is left behind.
+    // Nothing was asked of Graph, so nothing is left behind (an entry without its settle message
+    // adopts nothing after PENDING_JOIN_ADOPTION_MINUTES).
     const reason = error instanceof Error ? error.message : String(error);
     log.error(`Joining ${meeting}: not asked of Graph, the join could not be recorded (${reason})`);
     return { kind: 'failed', status: 503, code: 'CallStoreUnavailable', message: `The join could not be recorded: ${reason}` };
   }
-  const created = await graph.create(createCallRequest(joinInfo, callbackUrlForJoin(callbackUrl, join.joinId)));
+  const created = await graph.create(createCallRequest(joinInfo, callbackUrlForJoin(callbackUrl, joinId)));
   if (!created.ok) return createFailed(join, meeting, created, deps);
 
   const { id: callId, myParticipantId } = created.call;
   const state = isCallState(created.call.state) ? created.call.state : 'establishing';
+  let tracked: 'inserted' | 'exists';
   try {
-    const tracked = await trackJoinedCall(callId, state, join, deps, myParticipantId);
-    await settleAfterTracking(callId, join.joinId, deps);
-    log.info(`Call ${callId}: joining ${meeting}${tracked === 'exists' ? ' (its first notification had already adopted it)' : ''}`);
-    return { kind: 'joined', callId, state };
+    tracked = await trackJoinedCall(callId, state, join, deps, myParticipantId);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    // An untracked call would get no keepAlive: end it. If even that fails, the ledger entry stays,
-    // so the call's next notification adopts it.
-    const hungUp = await graph.hangUp(callId);
-    log.error(
-      `Call ${callId}: joined ${meeting} but could not store it (${reason}); ` +
-        (hungUp.ok || hungUp.status === 404 ? 'hung up' : `hang-up failed too (${hungUp.status ?? 'no response'}); join ${join.joinId} adopts it on its next notification`),
-    );
+    return untrackedCall(callId, join, meeting, error, deps);
+  }
+  // The row is there: the call is tracked, whatever goes wrong from here on.
+  if (tracked === 'exists' && myParticipantId !== undefined) {
+    await deps.store
+      .update(callId, (current) => (current.myParticipantId === undefined ? { myParticipantId } : undefined))
+      .catch((error: unknown) => log.warn(`Call ${callId}: its participant id was not recorded (${String(error)})`));
+  }
+  try {
+    await settleAfterTracking(callId, joinId, deps);
+  } catch (error) {
+    log.error(`Call ${callId}: tracked, but its join ${joinId} was not settled (${String(error)}); its settle message finishes it`);
+  }
+  log.info(`Call ${callId}: joining ${meeting}${tracked === 'exists' ? ' (its first notification had already adopted it)' : ''}`);
+  return { kind: 'joined', callId, state };
+}
+
+/**
+ * Graph made the call but its row could not be stored. An untracked call would get no keepAlive,
+ * so it is ended. If the hang-up fails too, the call lives: the join stays open (outcome unknown),
+ * so the call's next notification adopts it, and the caller hears "pending", not "failed" (a
+ * retry would put the bot in the meeting twice).
+ */
+async function untrackedCall(callId: string, join: PendingJoin, meeting: string, error: unknown, deps: JoinDeps): Promise<JoinOutcome> {
+  const { graph, joinLedger, log } = deps;
+  const reason = error instanceof Error ? error.message : String(error);
+  const hungUp = await graph.hangUp(callId);
+  if (hungUp.ok || hungUp.status === 404) {
+    log.error(`Call ${callId}: joined ${meeting} but could not store it (${reason}); hung up`);
+    await closeQuietly(join.joinId, joinLedger, log);
     return { kind: 'failed', status: 503, code: 'CallStoreUnavailable', message: `The call could not be recorded: ${reason}` };
   }
+  await joinLedger.update(join.joinId, () => ({ stage: 'unknown' })).catch(() => undefined);
+  log.error(
+    `Call ${callId}: joined ${meeting} but could not store it (${reason}), and the hang-up failed ` +
+      `(${hungUp.status ?? 'no response'}); join ${join.joinId} adopts the call on its next notification`,
+  );
+  return { kind: 'pending', joinId: join.joinId, status: 503, message: `The call ${callId} could not be recorded yet: ${reason}` };
 }
 
 async function createFailed(join: PendingJoin, meeting: string, created: GraphFailure, { joinLedger, log }: JoinDeps): Promise<JoinOutcome> {
@@ -121,9 +175,6 @@ export async function trackJoinedCall(
     rejoinAttempts: join.rejoinAttempts,
     rejoinedFrom: join.rejoinedFrom,
   });
-  if (inserted === 'exists' && myParticipantId !== undefined) {
-    await store.update(callId, (current) => (current.myParticipantId === undefined ? { myParticipantId } : undefined));
-  }
   return inserted;
 }
 
@@ -134,14 +185,19 @@ export async function trackJoinedCall(
 async function settleAfterTracking(callId: string, joinId: string, deps: JoinDeps): Promise<void> {
   const { store, joinLedger, log } = deps;
   const pending = await joinLedger.get(joinId);
-  if (pending?.ended?.callId === callId) {
+  const ended = pending?.ended;
+  if (ended?.callId === callId) {
     const call = await store.get(callId);
     if ((await store.remove(callId)) === 'removed') {
-      log.warn(`Call ${callId}: ended before its join was recorded (resultInfo ${pending.ended.resultInfo?.code ?? '-'}/${pending.ended.resultInfo?.subcode ?? '-'}); removed`);
-      if (call) await scheduleRejoin(call, pending.ended.resultInfo, deps);
+      log.warn(`Call ${callId}: ended before its join was recorded (resultInfo ${ended.resultInfo?.code ?? '-'}/${ended.resultInfo?.subcode ?? '-'}); removed`);
+      // A termination that found the row (an adopted one) already dealt with the end.
+      if (call && !ended.handled) {
+        await scheduleRejoin(call, ended.resultInfo, deps);
+        await joinLedger.update(joinId, (current) => (current.ended ? { ended: { ...current.ended, handled: true } } : undefined));
+      }
     }
   }
-  await closeQuietly(joinId, joinLedger, log);
+  await joinLedger.close(joinId);
 }
 
 async function closeQuietly(joinId: string, joinLedger: JoinLedger, log: Logger): Promise<void> {

@@ -2,7 +2,7 @@ import type { CallRecord } from '../calls/callStore.js';
 import type { Logger } from '../logger.js';
 import type { ResultInfo } from '../notifications/notificationSchema.js';
 import { joinMeeting, type JoinDeps } from './joinMeeting.js';
-import type { RejoinMessage, RejoinQueue } from './rejoinQueue.js';
+import type { RejoinAttempt, RejoinQueue } from './rejoinQueue.js';
 
 export interface RejoinSettings {
   /** At most this many rejoins since the meeting was last established; 0 = never. */
@@ -59,7 +59,10 @@ export async function scheduleRejoin(call: EndedCall, resultInfo: ResultInfo | u
     return false;
   }
   const attempt = decision.firstAttempt;
-  await deps.rejoinQueue.schedule({ callId: call.callId, joinInfo: call.joinInfo!, attempt }, rejoinDelayMs(attempt, deps.rejoin.backoffSeconds) / 1000);
+  await deps.rejoinQueue.schedule(
+    { kind: 'rejoin', callId: call.callId, joinInfo: call.joinInfo!, attempt },
+    rejoinDelayMs(attempt, deps.rejoin.backoffSeconds) / 1000,
+  );
   deps.log.warn(
     `Call ${call.callId}: ended abnormally (resultInfo ${resultInfo?.code}/${resultInfo?.subcode ?? '-'}); ` +
       `rejoin attempt ${attempt} of ${deps.rejoin.attempts} scheduled in ${rejoinDelayMs(attempt, deps.rejoin.backoffSeconds) / 1000} s`,
@@ -67,35 +70,38 @@ export async function scheduleRejoin(call: EndedCall, resultInfo: ResultInfo | u
   return true;
 }
 
-export type RejoinOutcome = 'rejoined' | 'pending' | 'retryScheduled' | 'gaveUp';
+export type RejoinOutcome = 'rejoined' | 'pending' | 'retryScheduled' | 'gaveUp' | 'duplicate';
 
 /**
- * One rejoin attempt, from its queue message. A refusal that may change (a timeout, throttling, a
- * service fault) schedules the next attempt with a doubled wait; a create whose outcome is unknown
- * is not repeated (the call it may have made is adopted when its notification arrives, see
- * `joinLedger.ts`), since a second create could put the bot in the meeting twice.
+ * One rejoin attempt, from its queue message. A refusal that may change (throttling) schedules the
+ * next attempt with a doubled wait; a create whose outcome is unknown is not repeated at once: the
+ * call it may have made is adopted when its notification arrives, and if none comes, the join's
+ * settle message makes the next attempt (see `settlePendingJoin`). A second create meanwhile could
+ * put the bot in the meeting twice.
  */
-export async function runRejoinAttempt(message: RejoinMessage, deps: JoinDeps & RejoinDeps): Promise<RejoinOutcome> {
+export async function runRejoinAttempt(message: RejoinAttempt, deps: JoinDeps & RejoinDeps): Promise<RejoinOutcome> {
   const { callId, joinInfo, attempt } = message;
   const max = deps.rejoin.attempts;
-  const joined = await joinMeeting(joinInfo, deps, { rejoinedFrom: callId, rejoinAttempts: attempt });
+  const next = attempt < max ? { callId, joinInfo, attempt: attempt + 1 } : undefined;
+  const joined = await joinMeeting(joinInfo, deps, { rejoinedFrom: callId, rejoinAttempts: attempt }, next);
   switch (joined.kind) {
+    case 'duplicate':
+      return 'duplicate';
     case 'joined':
       deps.log.warn(`Call ${callId}: rejoined its meeting as call ${joined.callId} (attempt ${attempt} of ${max})`);
       return 'rejoined';
     case 'pending':
       deps.log.error(
-        `Call ${callId}: rejoin attempt ${attempt} of ${max} has an unknown outcome (join ${joined.joinId}); not repeated, ` +
-          'a call Graph did make is adopted when its first notification arrives',
+        `Call ${callId}: rejoin attempt ${attempt} of ${max} has an unknown outcome (join ${joined.joinId}); not repeated now: ` +
+          'a call Graph did make is adopted when its first notification arrives, and if none comes the next attempt follows',
       );
       return 'pending';
     case 'failed': {
       // A 4xx other than a timeout or throttling will not change on retry (no permission, meeting gone).
       const final = joined.status >= 400 && joined.status < 500 && joined.status !== 408 && joined.status !== 429;
-      if (!final && attempt < max) {
-        const next = attempt + 1;
-        await deps.rejoinQueue.schedule({ callId, joinInfo, attempt: next }, rejoinDelayMs(next, deps.rejoin.backoffSeconds) / 1000);
-        deps.log.warn(`Call ${callId}: rejoin attempt ${attempt} of ${max} failed (${joined.status} ${joined.code}); attempt ${next} scheduled`);
+      if (!final && next) {
+        await deps.rejoinQueue.schedule({ kind: 'rejoin', ...next }, rejoinDelayMs(next.attempt, deps.rejoin.backoffSeconds) / 1000);
+        deps.log.warn(`Call ${callId}: rejoin attempt ${attempt} of ${max} failed (${joined.status} ${joined.code}); attempt ${next.attempt} scheduled`);
         return 'retryScheduled';
       }
       deps.log.error(`Call ${callId}: could not rejoin its meeting; gave up`);

@@ -11,13 +11,20 @@ export const REJOIN_QUEUE_NAME = 'meeting-rejoins';
 const REJOIN_QUEUE_OPTIONS = { retryOptions: { maxTries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 1000, tryTimeoutInMs: 5000 } };
 
 /** One rejoin attempt for a meeting whose call ended abnormally. */
-export interface RejoinMessage {
+export interface RejoinAttempt {
   /** The call that ended (the new call names it as `rejoinedFrom`). */
   callId: string;
   joinInfo: { chatInfo?: Record<string, unknown> | undefined; meetingInfo: Record<string, unknown>; tenantId: string };
   /** 1-based, counted since the meeting was last established. */
   attempt: number;
 }
+
+/**
+ * The meeting queue's messages: a rejoin attempt, or the settling of a join some minutes after it
+ * was asked for (see `settlePendingJoin`), which may carry the rejoin attempt to make if the join
+ * turns out never to have made a call.
+ */
+export type RejoinMessage = ({ kind: 'rejoin' } & RejoinAttempt) | { kind: 'settleJoin'; joinId: string; next?: RejoinAttempt | undefined };
 
 /**
  * Rejoins wait out their backoff as a queue message's visibility delay, not as a sleep inside a
@@ -58,11 +65,15 @@ export class StorageRejoinQueue implements RejoinQueue {
 }
 
 const jsonObject = z.record(z.string(), z.unknown());
-const rejoinMessageSchema = z.object({
+const rejoinAttemptSchema = z.object({
   callId: z.string().min(1),
   joinInfo: z.object({ chatInfo: jsonObject.optional(), meetingInfo: jsonObject, tenantId: z.string().min(1) }),
   attempt: z.number().int().min(1),
 });
+const rejoinMessageSchema = z.discriminatedUnion('kind', [
+  rejoinAttemptSchema.extend({ kind: z.literal('rejoin') }),
+  z.object({ kind: z.literal('settleJoin'), joinId: z.string().min(1), next: rejoinAttemptSchema.optional() }),
+]);
 
 export type ParsedRejoinMessage = { ok: true; message: RejoinMessage } | { ok: false; reason: string };
 

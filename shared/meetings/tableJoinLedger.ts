@@ -16,6 +16,8 @@ interface PendingJoinEntity {
   rejoinAttempts?: number;
   endedCallId?: string;
   endedResultInfo?: string;
+  endedHandled?: boolean;
+  adoptedCallId?: string;
 }
 
 const PARTITION = 'join';
@@ -33,9 +35,15 @@ export class TableJoinLedger implements JoinLedger {
     return new TableJoinLedger(tableClientFor(access, tableName, credential));
   }
 
-  async open(join: PendingJoin): Promise<void> {
+  async open(join: PendingJoin): Promise<'opened' | 'exists'> {
     await this.ensureTable();
-    await this.client.createEntity(toEntity(join));
+    try {
+      await this.client.createEntity(toEntity(join));
+      return 'opened';
+    } catch (error) {
+      if (statusOf(error) === 409) return 'exists';
+      throw error;
+    }
   }
 
   async get(joinId: string): Promise<StoredPendingJoin | undefined> {
@@ -71,6 +79,10 @@ export class TableJoinLedger implements JoinLedger {
   }
 
   async close(joinId: string): Promise<void> {
+    await this.update(joinId, (current) => (current.stage === 'closed' ? undefined : { stage: 'closed' }));
+  }
+
+  async remove(joinId: string): Promise<void> {
     await this.ensureTable();
     try {
       await this.client.deleteEntity(PARTITION, joinId);
@@ -91,6 +103,8 @@ function toEntity(join: PendingJoin): PendingJoinEntity {
     ...(join.rejoinAttempts !== undefined && { rejoinAttempts: join.rejoinAttempts }),
     ...(join.ended && { endedCallId: join.ended.callId }),
     ...(join.ended?.resultInfo && { endedResultInfo: JSON.stringify(join.ended.resultInfo) }),
+    ...(join.ended && { endedHandled: join.ended.handled }),
+    ...(join.adoptedCallId !== undefined && { adoptedCallId: join.adoptedCallId }),
   };
 }
 
@@ -100,7 +114,7 @@ function fromEntity(entity: PendingJoinEntity & { etag: string }): StoredPending
     etag: entity.etag,
     joinInfo: JSON.parse(entity.joinInfo) as JoinInfo,
     requestedAt: entity.requestedAt,
-    stage: entity.stage === 'creating' ? 'creating' : 'unknown',
+    stage: entity.stage === 'creating' || entity.stage === 'closed' ? entity.stage : 'unknown',
     rejoinedFrom: entity.rejoinedFrom,
     rejoinAttempts: entity.rejoinAttempts,
     ended:
@@ -109,7 +123,9 @@ function fromEntity(entity: PendingJoinEntity & { etag: string }): StoredPending
         : {
             callId: entity.endedCallId,
             resultInfo: entity.endedResultInfo === undefined ? undefined : (JSON.parse(entity.endedResultInfo) as ResultInfo),
+            handled: entity.endedHandled === true,
           },
+    adoptedCallId: entity.adoptedCallId,
   };
 }
 

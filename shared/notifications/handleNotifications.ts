@@ -6,7 +6,7 @@ import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logSafe } from '../logSafe.js';
 import type { Runtime } from '../runtime.js';
-import { adoptJoinedCall, endOfUntrackedJoin } from '../meetings/adoptJoinedCall.js';
+import { adoptJoinedCall, endOfUntrackedJoin, noteEndOfTrackedJoin } from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
@@ -423,7 +423,10 @@ export async function endCall(
 ): Promise<NotificationOutcome> {
   const { store, log } = deps;
   const call = await store.get(callId);
-  let removed = await store.remove(callId);
+  // A join's create may not have answered yet: it must find the end on its ledger entry, or it
+  // would store the row of this call again after it is gone.
+  if (call && joinId !== undefined) await noteEndOfTrackedJoin(callId, joinId, resultInfo, deps);
+  const removed = await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
   if (report.keepAliveTimeout) logEvent(log, 'error', 'callDroppedForMissingKeepAlive', { callId, resultInfo });
   if (removed === 'missing' && joinId !== undefined && (await endOfUntrackedJoin(callId, joinId, resultInfo, deps)) === 'noted') {

@@ -125,3 +125,86 @@ describe('notifications that arrive before the join stores its row', () => {
     expect(await h.runtime.store.get('0e8f6c6e-0000-4000-8000-000000000001')).toBeUndefined();
   });
 });
+
+describe('the join after Graph made the call', () => {
+  it('keeps a call that is stored even when settling its join fails: no hang-up, 201', async () => {
+    const ledger = h.runtime.joinLedger;
+    h.runtime.joinLedger = Object.assign(Object.create(ledger) as typeof ledger, {
+      get: () => Promise.reject(new Error('storage unavailable')),
+    });
+    try {
+      const response = await h.join(JOIN);
+      expect(response.status).toBe(201);
+      const { callId } = response.jsonBody as { callId: string };
+      expect(h.sim.requestsTo('delete', callId)).toHaveLength(0);
+      expect(h.sim.calls.get(callId)!.state).not.toBe('terminated');
+      expect(await h.runtime.store.get(callId)).toBeDefined();
+    } finally {
+      h.runtime.joinLedger = ledger;
+    }
+  });
+
+  it('answers pending, not failed, when the row cannot be stored and the hang-up fails too; the call is adopted later', async () => {
+    const store = h.runtime.store;
+    h.runtime.store = Object.assign(Object.create(store) as typeof store, {
+      insert: () => Promise.reject(new Error('storage unavailable')),
+    });
+    h.sim.failNext('delete', { status: 500, times: 1 });
+    let response;
+    try {
+      response = await h.join(JOIN);
+    } finally {
+      h.runtime.store = store;
+    }
+    expect(response.status).toBe(202);
+    const call = h.sim.lastCreatedCall()!;
+    expect(call.state).not.toBe('terminated');
+    await h.sim.sendState(call.id, 'established');
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'established', joinInfo: expect.any(Object) });
+  });
+
+  it('does not bring back a call adopted and ended before the create answered, nor rejoin it twice', async () => {
+    let first: string | undefined;
+    h.sim.beforeCreateReply = async (call) => {
+      if (first !== undefined) return;
+      first = call.id;
+      await h.sim.sendState(call.id, 'establishing');
+      await h.sim.terminate(call.id, MEDIA_LOST);
+    };
+    const creates = h.sim.requestsTo('create').length;
+    await h.join(JOIN);
+    await h.drainRejoins();
+    expect(await h.runtime.store.get(first!)).toBeUndefined();
+    // The first create, then one rejoin.
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 2);
+  });
+});
+
+describe('a rejoin whose create fails without making a call', () => {
+  it('makes the next attempt once the join has heard nothing for its settle period', async () => {
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    await h.sim.sendState(callId, 'established');
+    h.sim.failNext('create', { status: 503, times: 1 }); // Graph made no call, but a 503 cannot say so
+    const creates = h.sim.requestsTo('create').length;
+    await h.sim.terminate(callId, MEDIA_LOST);
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+
+    h.clock.advanceMinutes(11);
+    await h.drainRejoins();
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 2);
+    expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: callId, rejoinAttempts: 2 });
+    expect(h.logs).toContainEqual(expect.objectContaining({ message: expect.stringContaining('no call was reported for it in 10 minutes') }));
+  });
+
+  it('makes a rejoin attempt once, even when its queue message arrives twice', async () => {
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    const joinInfo = (await h.runtime.store.get(callId))!.joinInfo!;
+    const creates = h.sim.requestsTo('create').length;
+    const message = { kind: 'rejoin' as const, callId, joinInfo, attempt: 1 };
+    await h.runtime.rejoinQueue.schedule(message, 0);
+    await h.runtime.rejoinQueue.schedule(message, 0);
+    await h.drainRejoins();
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+    expect(h.logs).toContainEqual(expect.objectContaining({ message: expect.stringContaining('was already made') }));
+  });
+});

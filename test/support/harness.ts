@@ -8,7 +8,7 @@ import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
 import { createMeetingRejoinHandler } from '../../functions/meetingRejoin.js';
 import { createNotificationsHandler } from '../../functions/notifications.js';
 import { QueueClient } from '@azure/storage-queue';
-import { StorageRejoinQueue, type RejoinQueue } from '../../shared/meetings/rejoinQueue.js';
+import { StorageRejoinQueue, type RejoinMessage, type RejoinQueue } from '../../shared/meetings/rejoinQueue.js';
 import { NO_TOKEN_CREDENTIAL } from '../../shared/storage/storageClients.js';
 import { loadConfig } from '../../shared/config.js';
 import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
@@ -125,8 +125,14 @@ export async function startHarness(
   const realRejoinQueue = new StorageRejoinQueue({ kind: 'connectionString', connectionString: connection }, NO_TOKEN_CREDENTIAL, rejoinQueueName);
   // The backoff a rejoin asks for is recorded, and its message made visible at once: tests do not
   // wait it out. Everything else about the queue is Azurite's.
+  // A join's settle message is due minutes later: it is held until the test's clock reaches it.
+  const heldSettles: Array<{ message: RejoinMessage; dueAt: number }> = [];
   const rejoinQueue: RejoinQueue = {
     schedule: (message, delaySeconds) => {
+      if (message.kind === 'settleJoin') {
+        heldSettles.push({ message, dueAt: clock.now().getTime() + delaySeconds * 1000 });
+        return Promise.resolve();
+      }
       sleeps.push(delaySeconds * 1000);
       return realRejoinQueue.schedule(message, 0);
     },
@@ -141,6 +147,10 @@ export async function startHarness(
   const rejoinClient = new QueueClient(connection, rejoinQueueName);
   /** Runs the queue trigger on every rejoin message there is, including those it schedules itself. */
   const drainRejoins = async (): Promise<void> => {
+    for (const held of heldSettles.filter((h) => h.dueAt <= clock.now().getTime())) {
+      heldSettles.splice(heldSettles.indexOf(held), 1);
+      await realRejoinQueue.schedule(held.message, 0);
+    }
     if (!(await rejoinClient.exists())) return;
     for (;;) {
       const { receivedMessageItems } = await rejoinClient.receiveMessages({ numberOfMessages: 32 });

@@ -25,6 +25,7 @@ export interface CallEntity {
   aloneSince?: Date;
   hangUpRequestedAt?: Date;
   endedAt?: Date;
+  claim?: string;
   rejoinAttempts?: number;
   rejoinedFrom?: string;
   handledParticipants?: number;
@@ -78,6 +79,7 @@ const callRow = z.object({
   aloneSince: z.date().optional(),
   hangUpRequestedAt: z.date().optional(),
   endedAt: z.date().optional(),
+  claim: z.string().optional(),
   rejoinAttempts: z.number().int().nonnegative().optional(),
   rejoinedFrom: z.string().optional(),
   handledParticipants: z.number().int().nonnegative().optional(),
@@ -131,6 +133,7 @@ export function toEntity(call: CallRecord): CallEntity {
     aloneSince: call.aloneSince,
     hangUpRequestedAt: call.hangUpRequestedAt,
     endedAt: call.endedAt,
+    claim: call.claim,
     rejoinAttempts: call.rejoinAttempts,
     rejoinedFrom: call.rejoinedFrom,
     handledParticipants: call.handledParticipants,
@@ -157,6 +160,7 @@ export function changeEntity(callId: string, change: CallChange): Partial<CallEn
       aloneSince: change.aloneSince,
       hangUpRequestedAt: change.hangUpRequestedAt ?? undefined,
       endedAt: change.endedAt,
+      claim: change.claim,
       rejoinAttempts: change.rejoinAttempts,
       rejoinedFrom: change.rejoinedFrom,
       handledParticipants: change.handledParticipants,

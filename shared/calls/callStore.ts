@@ -47,6 +47,8 @@ export interface CallRecord extends CallDetails {
    * end was abnormal and the meeting is to be rejoined. Not kept alive; removed after a grace period.
    */
   endedAt?: Date | undefined;
+  /** Written by the delivery that inserted an incoming call's row, to know its own row again. */
+  claim?: string | undefined;
   /** Rejoins made since the meeting was last established. */
   rejoinAttempts?: number | undefined;
   /** The call this one rejoined. */

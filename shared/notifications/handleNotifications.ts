@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { nextCallState, type CallState } from '../calls/callState.js';
-import type { CallChange, CallDetails, StoredCall } from '../calls/callStore.js';
+import { UnreadableCallError, type CallChange, type CallDetails, type StoredCall } from '../calls/callStore.js';
 import { describeTermination } from '../calls/termination.js';
 import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest } from '../graph/graphCalls.js';
@@ -257,14 +258,22 @@ export async function answerIncomingCall(
     }
     return 'rejected';
   }
+  // The claim tells this delivery's own row apart from a duplicate's: the storage SDK repeats an
+  // insert whose response was lost, and the repeat's 409 must not read as "someone else answers".
+  const claim = randomUUID();
   const inserted = await beforeDeadline(
-    store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, ...details }, { abortSignal: deadline.signal }),
+    store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, claim, ...details }, { abortSignal: deadline.signal }),
     deadline,
   );
   // If the insert did land after all, its row is swept like any other: the call was never
   // answered, so its first keepAlive gets 404 and the row goes.
   if (inserted === MISSED) return missed('storing the call');
-  if (inserted === 'exists') return duplicateIncoming(callId, log);
+  if (inserted === 'exists') {
+    const existing = await beforeDeadline(store.get(callId, { abortSignal: deadline.signal }), deadline);
+    if (existing === MISSED) return missed('reading back the stored call');
+    if (existing?.claim !== claim) return duplicateIncoming(callId, log);
+    log.info(`Call ${callId}: its row was stored by a repeat of an insert whose answer was lost; answering`);
+  }
 
   // From here on the row stays unless Graph says clearly that the call is gone or not ours to
   // answer: answer is not idempotent (https://learn.microsoft.com/en-us/graph/api/call-answer),
@@ -278,6 +287,13 @@ export async function answerIncomingCall(
     return 'answered';
   }
   const detail = `Graph ${outcome.status ?? 'no response'} ${outcome.code ?? ''}: ${outcome.message}`;
+  if (outcome.status === 429 || outcome.code === 'TimedOut') {
+    // Certain that Graph did not answer: a 429 means it did nothing, and `TimedOut` means the deadline
+    // came before any (further) request was sent, after nothing but 429s. Nothing to track.
+    await store.remove(callId);
+    log.error(`Call ${callId}: not answered before the ${answerDeadlineMs(policyRecording) / 1000} s answer deadline (${detail})`);
+    return 'answerMissed';
+  }
   if (outcome.status === 404 || outcome.status === 403) {
     // A redelivery of the notification may try again: nothing is tracked for this call.
     await store.remove(callId);
@@ -422,7 +438,7 @@ export async function endCall(
   joinId?: string,
 ): Promise<NotificationOutcome> {
   const { store, log } = deps;
-  const call = await store.get(callId);
+  const call = await readForEnd(callId, deps);
   // A join's create may not have answered yet: it must find the end on its ledger entry, or it
   // would store the row of this call again after it is gone.
   if (call && joinId !== undefined) await noteEndOfTrackedJoin(callId, joinId, resultInfo, deps);
@@ -441,6 +457,21 @@ export async function endCall(
   log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
   if (call && removed === 'removed') await rejoinOrRestore(call, resultInfo, deps);
   return 'ended';
+}
+
+/**
+ * The row of an ending call, if it can be read. A row this version cannot read must not keep the
+ * termination failing (a 5xx that Graph would redeliver for ever): it is removed all the same, only
+ * without the rejoin decision that needed its columns.
+ */
+async function readForEnd(callId: string, { store, log }: NotificationDeps): Promise<StoredCall | undefined> {
+  try {
+    return await store.get(callId);
+  } catch (error) {
+    if (!(error instanceof UnreadableCallError)) throw error;
+    log.warn(`${error.message}; it is removed on its termination, without a rejoin decision`);
+    return undefined;
+  }
 }
 
 async function rejoinOrRestore(call: StoredCall, resultInfo: ResultInfo | undefined, deps: NotificationDeps): Promise<void> {

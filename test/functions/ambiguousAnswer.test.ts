@@ -1,4 +1,7 @@
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
+import { GraphClientCalls } from '../../shared/graph/graphCalls.js';
 import { inject } from 'vitest';
 import { incomingCallNotification } from '../support/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -62,6 +65,9 @@ describe('an answer whose outcome is unknown', () => {
     expect(h.logs).toContainEqual(
       expect.objectContaining({ message: expect.stringContaining('a retry was not waited for: Retry-After 30 runs past the deadline') }),
     );
+    // A 429 is certain: Graph did not answer, so nothing is tracked for the call.
+    expect(await h.runtime.store.get(call.id)).toBeUndefined();
+    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: not answered before the 12 s answer deadline (Graph 429`) }));
   });
 });
 
@@ -84,9 +90,20 @@ describe('keepAlive retries', () => {
   it('stops waiting for a retry when the caller’s own deadline fires', async () => {
     const call = await h.establishedCall();
     h.sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 20, times: 1 });
+    // The app's Graph client, told when it starts waiting to retry.
+    let waiting!: () => void;
+    const startedWaiting = new Promise<void>((resolve) => (waiting = resolve));
+    const graph = new GraphClientCalls(
+      createGraphClient(h.runtime.config.graphBaseUrl, createGraphCredential(h.runtime.config.bot, h.runtime.managedIdentity)),
+      undefined,
+      (ms, signal) => {
+        waiting();
+        return setTimeout(ms, undefined, { signal });
+      },
+    );
     const budget = new AbortController();
-    const pending = h.runtime.graph.keepAlive(call.id, budget.signal);
-    await h.sim.waitForRequest('keepAlive', call.id);
+    const pending = graph.keepAlive(call.id, budget.signal);
+    await startedWaiting;
     budget.abort(new Error('sweep budget used up'));
     expect(await pending).toMatchObject({ ok: false, status: 429, message: expect.stringContaining('the deadline passed while waiting to retry') });
     expect(h.sim.requestsTo('keepAlive', call.id)).toHaveLength(1);
@@ -130,3 +147,28 @@ describe('slow storage before the answer', () => {
   });
 });
 
+
+describe('an insert whose response is lost', () => {
+  let lossy: Harness;
+  let proxy: SlowProxy;
+  beforeAll(async () => {
+    const connection = inject('storageConnectionString');
+    proxy = await new SlowProxy(tablePortOf(connection)).start();
+    lossy = await startHarness({
+      CALLS_TABLE_CONNECTION: connection.replace(/TableEndpoint=http:\/\/127\.0\.0\.1:\d+\//, `TableEndpoint=http://127.0.0.1:${proxy.port}/`),
+    });
+    await lossy.runtime.store.get('warm-up');
+  });
+  afterAll(async () => {
+    await lossy.stop();
+    await proxy.stop();
+  });
+
+  it('still answers the call: the storage SDK repeats the insert, and its 409 is the bot’s own row', async () => {
+    const call = lossy.sim.placeIncomingCall();
+    proxy.dropResponses = 1;
+    expect((await lossy.post(incomingCallNotification(call.id))).status).toBe(202);
+    expect(lossy.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+    expect(lossy.logs).toContainEqual({ level: 'information', message: `Call ${call.id}: answered` });
+  });
+});

@@ -1,3 +1,4 @@
+import { writeRawColumns } from '../support/callTable.js';
 import { RestError, TableClient } from '@azure/data-tables';
 import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,6 +160,17 @@ describe('terminated calls', () => {
     await h.post(terminatedNotification(call.id, { code: 200, subcode: 5001, message: 'ended' }));
     await h.post(stateNotification(call.id, 'establishing'));
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
+  });
+});
+
+describe('a row this version cannot read', () => {
+  it('is removed on the call’s termination instead of failing it (and its redeliveries) for ever', async () => {
+    const call = await answeredCall();
+    await writeRawColumns(h.runtime, call.id, { state: 'parked', chatInfo: '{not json' });
+    const response = await h.post(terminatedNotification(call.id, { code: 200, subcode: 5001, message: 'ended' }));
+    expect(response.status).toBe(202);
+    await expect(h.runtime.store.get(call.id)).resolves.toBeUndefined();
+    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringContaining(`Call ${call.id}: its row cannot be read`) }));
   });
 });
 

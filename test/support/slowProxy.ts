@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
  */
 export class SlowProxy {
   delayMs = 0;
+  /** Responses to throw away (the connection is cut instead): a request that was done, its answer lost. */
+  dropResponses = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
@@ -25,7 +27,15 @@ export class SlowProxy {
         const delay = this.delayMs;
         queue = queue.then(() => new Promise<void>((resolve) => setTimeout(() => (upstream.write(chunk), resolve()), delay)));
       });
-      upstream.pipe(client);
+      upstream.on('data', (chunk) => {
+        if (this.dropResponses > 0) {
+          this.dropResponses--;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        client.write(chunk);
+      });
       const close = () => {
         client.destroy();
         upstream.destroy();

@@ -89,9 +89,19 @@ export class JwtNotificationAuthenticator implements NotificationAuthenticator {
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
       // A key id the set lacks: a key rollover, or a made-up token.
-      const newer = await this.keys.afterUnknownKey(keys);
+      const newer = await this.keys.afterUnknownKey(keys, issuedAtMs(args[1]));
       if (!newer) throw error;
       return newer(...args);
     }
+  }
+}
+
+/** The token's `iat` in ms, read before verification (only to choose 401 or 503); undefined when absent. */
+function issuedAtMs(token: { payload?: unknown } | undefined): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(String(token?.payload ?? ''), 'base64url').toString('utf8')) as { iat?: unknown };
+    return typeof payload.iat === 'number' ? payload.iat * 1000 : undefined;
+  } catch {
+    return undefined;
   }
 }

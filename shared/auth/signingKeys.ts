@@ -78,11 +78,17 @@ export class SigningKeys {
    * of them (an invalid token); throws `SigningKeysUnavailable` when the last fetch failed, since
    * the key may well exist.
    */
-  async afterUnknownKey(tried: KeySet): Promise<KeySet | undefined> {
+  async afterUnknownKey(tried: KeySet, issuedAtMs?: number): Promise<KeySet | undefined> {
     await this.refreshUnlessCoolingDown();
     const latest = this.currentKeys();
     if (latest && latest !== tried) return latest;
     if (this.lastAttempt?.error !== undefined) throw this.unavailable();
+    // Within the cool-down no reload was made. A token issued after the keys in hand were fetched
+    // may be signed with a key published since (a rollover); anyone can keep the cool-down going
+    // with made-up key ids, so such a token gets a 503 (Graph redelivers it) rather than a 401.
+    if (issuedAtMs === undefined || (this.current && issuedAtMs > this.current.fetchedAt)) {
+      throw new SigningKeysUnavailable('signing keys unavailable: the token names a key newer than the keys in hand, and a reload is cooling down');
+    }
     return undefined;
   }
 

@@ -206,6 +206,18 @@ describe('keeping the last good keys', () => {
     expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
   });
 
+  it('answers 503, not 401, during the cool-down for a token issued after the keys in hand were fetched', async () => {
+    // Anyone can keep the cool-down going with made-up key ids; a real rollover meanwhile must not be refused for good.
+    const auth = authenticator(60_000);
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const newer = await sim.notificationToken({ iat: now + 5 }, { kid: 'rolled-over' }, privateKey);
+    expect(await auth.authenticate(`Bearer ${newer}`)).toMatchObject({ ok: false, status: 503 });
+    const older = await sim.notificationToken({ iat: now - 120 }, { kid: 'made-up' }, privateKey);
+    expect(await auth.authenticate(`Bearer ${older}`)).toMatchObject({ ok: false, status: 401 });
+  });
+
   it('answers 503, without another fetch, for an unknown key id during the cool-down after a failed reload', async () => {
     const auth = authenticator(60_000);
     expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 
 const mode = process.argv[2];
-const entryFiles = ['notifications', 'keepAliveSweep', 'keepAliveShardSweep', 'joinMeeting', 'callControl', 'health'];
+const entryFiles = ['notifications', 'keepAliveSweep', 'keepAliveShardSweep', 'joinMeeting', 'meetingRejoin', 'callControl', 'health', 'warmUp'];
 
 // Cold start: loading the entry files must open no connection (clients are created on first use).
 let connectsDuringLoad = 0;

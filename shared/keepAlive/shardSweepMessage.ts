@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isCallPartition } from '../calls/partitionKey.js';
+import { parseQueueMessage, type ParsedQueueMessage } from '../storage/queueMessage.js';
 
 /** One unit of a fanned-out sweep: keep the calls of one partition alive. */
 export interface ShardSweepMessage {
@@ -13,24 +14,8 @@ const messageSchema = z.object({
   sweepStartedAt: z.iso.datetime(),
 });
 
-export type ParsedShardMessage = { ok: true; message: ShardSweepMessage } | { ok: false; reason: string };
+export type ParsedShardMessage = ParsedQueueMessage<ShardSweepMessage>;
 
-/**
- * The queue trigger hands over a JSON message already parsed, and anything else as text;
- * both are accepted, and anything that is not a shard sweep message is refused with a reason.
- */
 export function parseShardSweepMessage(input: unknown): ParsedShardMessage {
-  let value = input;
-  if (typeof input === 'string') {
-    try {
-      value = JSON.parse(input);
-    } catch {
-      return { ok: false, reason: 'message is not JSON' };
-    }
-  }
-  const parsed = messageSchema.safeParse(value);
-  if (!parsed.success) {
-    return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'message'} ${i.message}`).join('; ') };
-  }
-  return { ok: true, message: parsed.data };
+  return parseQueueMessage(input, messageSchema);
 }

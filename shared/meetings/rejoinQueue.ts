@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { QueueClient } from '@azure/storage-queue';
 import { z } from 'zod';
 import type { StorageAccess } from '../config.js';
+import { parseQueueMessage, type ParsedQueueMessage } from '../storage/queueMessage.js';
 import { queueClientFor } from '../storage/storageClients.js';
 
 export const REJOIN_QUEUE_NAME = 'meeting-rejoins';
@@ -75,21 +76,8 @@ const rejoinMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('settleJoin'), joinId: z.string().min(1), next: rejoinAttemptSchema.optional() }),
 ]);
 
-export type ParsedRejoinMessage = { ok: true; message: RejoinMessage } | { ok: false; reason: string };
+export type ParsedRejoinMessage = ParsedQueueMessage<RejoinMessage>;
 
-/** The trigger hands over JSON already parsed, or text; anything else is refused with a reason. */
 export function parseRejoinMessage(input: unknown): ParsedRejoinMessage {
-  let value = input;
-  if (typeof input === 'string') {
-    try {
-      value = JSON.parse(input);
-    } catch {
-      return { ok: false, reason: 'message is not JSON' };
-    }
-  }
-  const parsed = rejoinMessageSchema.safeParse(value);
-  if (!parsed.success) {
-    return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'message'} ${i.message}`).join('; ') };
-  }
-  return { ok: true, message: parsed.data };
+  return parseQueueMessage(input, rejoinMessageSchema);
 }

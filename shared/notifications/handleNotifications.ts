@@ -6,7 +6,7 @@ import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logSafe } from '../logSafe.js';
-import type { Runtime } from '../runtime.js';
+import { joinDepsOf, type Runtime } from '../runtime.js';
 import { adoptJoinedCall, endOfUntrackedJoin, noteEndOfTrackedJoin } from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
@@ -28,21 +28,8 @@ export interface NotificationDeps extends JoinDeps {
 
 /** The notification handler's parts, from the process runtime. */
 export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: number = Date.now()): NotificationDeps {
-  const { store, graph, clock, config, activeCalls, joinLedger, rejoinQueue } = runtime;
-  return {
-    store,
-    graph,
-    joinLedger,
-    rejoinQueue,
-    clock,
-    log,
-    callbackUrl: config.bot.callbackUrl,
-    botAppId: config.bot.appId,
-    policy: config.incomingCalls,
-    activeCalls,
-    rejoin: { attempts: config.meetings.rejoinAttempts, backoffSeconds: config.meetings.rejoinBackoffSeconds },
-    arrivedAt,
-  };
+  const { config, activeCalls } = runtime;
+  return { ...joinDepsOf(runtime, log), botAppId: config.bot.appId, policy: config.incomingCalls, activeCalls, arrivedAt };
 }
 
 export type NotificationOutcome =

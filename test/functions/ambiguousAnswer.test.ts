@@ -110,65 +110,47 @@ describe('keepAlive retries', () => {
   });
 });
 
-describe('slow storage before the answer', () => {
-  let slow: Harness;
+describe('storage behind a proxy that is slow, or loses a response after the work is done', () => {
+  let proxied: Harness;
   let proxy: SlowProxy;
   beforeAll(async () => {
     const connection = inject('storageConnectionString');
     proxy = await new SlowProxy(tablePortOf(connection)).start();
-    slow = await startHarness({
+    proxied = await startHarness({
       CALLS_TABLE_CONNECTION: connection.replace(/TableEndpoint=http:\/\/127\.0\.0\.1:\d+\//, `TableEndpoint=http://127.0.0.1:${proxy.port}/`),
     });
     // The table exists before the storage turns slow.
-    await slow.runtime.store.get('warm-up');
+    await proxied.runtime.store.get('warm-up');
   });
   afterAll(async () => {
-    await slow.stop();
+    await proxied.stop();
     await proxy.stop();
   });
 
   it('does not send a policy-recording answer once its 5 s window has passed in storage, and logs the miss', async () => {
-    const call = slow.sim.placeIncomingCall();
+    const call = proxied.sim.placeIncomingCall();
     proxy.delayMs = 6_000;
     const invitation = incomingCallNotification(call.id, {
       applicationMetadata: { botData: { inviteReasons: ['PolicyBasedRecording'] } },
     });
     try {
-      expect((await slow.post(invitation)).status).toBe(202);
+      expect((await proxied.post(invitation)).status).toBe(202);
     } finally {
       proxy.delayMs = 0;
     }
-    expect(slow.sim.requestsTo('answer', call.id)).toHaveLength(0);
-    expect(slow.logs).toContainEqual({
+    expect(proxied.sim.requestsTo('answer', call.id)).toHaveLength(0);
+    expect(proxied.logs).toContainEqual({
       level: 'error',
       message: `Call ${call.id}: not answered: the 4 s answer deadline passed while storing the call (policy-based recording)`,
     });
-    expect(slow.logs.some((l) => l.message.includes(`Call ${call.id}: answered`))).toBe(false);
-  });
-});
-
-
-describe('an insert whose response is lost', () => {
-  let lossy: Harness;
-  let proxy: SlowProxy;
-  beforeAll(async () => {
-    const connection = inject('storageConnectionString');
-    proxy = await new SlowProxy(tablePortOf(connection)).start();
-    lossy = await startHarness({
-      CALLS_TABLE_CONNECTION: connection.replace(/TableEndpoint=http:\/\/127\.0\.0\.1:\d+\//, `TableEndpoint=http://127.0.0.1:${proxy.port}/`),
-    });
-    await lossy.runtime.store.get('warm-up');
-  });
-  afterAll(async () => {
-    await lossy.stop();
-    await proxy.stop();
+    expect(proxied.logs.some((l) => l.message.includes(`Call ${call.id}: answered`))).toBe(false);
   });
 
   it('still answers the call: the storage SDK repeats the insert, and its 409 is the bot’s own row', async () => {
-    const call = lossy.sim.placeIncomingCall();
+    const call = proxied.sim.placeIncomingCall();
     proxy.dropResponses = 1;
-    expect((await lossy.post(incomingCallNotification(call.id))).status).toBe(202);
-    expect(lossy.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
-    expect(lossy.logs).toContainEqual({ level: 'information', message: `Call ${call.id}: answered` });
+    expect((await proxied.post(incomingCallNotification(call.id))).status).toBe(202);
+    expect(proxied.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+    expect(proxied.logs).toContainEqual({ level: 'information', message: `Call ${call.id}: answered` });
   });
 });

@@ -41,7 +41,9 @@ function positiveInteger(text: string): number {
 }
 
 /** A pass-through in front of Azurite that counts the Table requests the app makes. */
-async function countingProxy(target: RunningAzurite): Promise<{ port: number; count: () => number; reset: () => void; close: () => Promise<void> }> {
+async function countingProxy(
+  target: RunningAzurite,
+): Promise<{ port: number; count: () => number; reset: () => void; close: () => Promise<void> }> {
   let count = 0;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const server: Server = createServer((req, res) => {
@@ -144,7 +146,14 @@ async function main(): Promise<void> {
           limit(async () => {
             const call = sim.placeIncomingCall();
             call.state = 'established';
-            await store.insert({ callId: call.id, state: 'established', direction: 'incoming', tenantId: SIM_TENANT_ID, createdAt, keepAliveFailures: 0 });
+            await store.insert({
+              callId: call.id,
+              state: 'established',
+              direction: 'incoming',
+              tenantId: SIM_TENANT_ID,
+              createdAt,
+              keepAliveFailures: 0,
+            });
           }),
         ),
       );
@@ -225,7 +234,9 @@ async function main(): Promise<void> {
     if (args.json) {
       console.log(JSON.stringify(report, null, 2));
     } else {
-      console.log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}; Graph latency ${latencyMs} ms, in flight ${inFlight}`);
+      console.log(
+        `machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}; Graph latency ${latencyMs} ms, in flight ${inFlight}`,
+      );
       console.log('\nkeepAlive sweep (one timer run through dist/functions/keepAliveSweep.js)');
       console.table(sweepRows);
       if (bursts.length > 0) {

@@ -7,7 +7,16 @@ import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 
 const mode = process.argv[2];
-const entryFiles = ['notifications', 'keepAliveSweep', 'keepAliveShardSweep', 'joinMeeting', 'meetingRejoin', 'callControl', 'health', 'warmUp'];
+const entryFiles = [
+  'notifications',
+  'keepAliveSweep',
+  'keepAliveShardSweep',
+  'joinMeeting',
+  'meetingRejoin',
+  'callControl',
+  'health',
+  'warmUp',
+];
 
 // Cold start: loading the entry files must open no connection (clients are created on first use).
 let connectsDuringLoad = 0;
@@ -80,4 +89,3 @@ result.peakRssMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
 result.peakHeapMb = peakHeap / 2 ** 20;
 result.errors = logs.filter((line) => line.startsWith('error')).slice(0, 5);
 console.log(JSON.stringify(result));
-

@@ -16,7 +16,8 @@ export function createListCallsHandler(runtime: () => Runtime) {
     if (!query.ok) return error(context, 400, 'BadRequest', query.reason);
     const result = await listCalls(store, query.query, clock());
     if (!result.ok) return error(context, 400, 'BadRequest', result.reason);
-    for (const row of result.list.unreadable) context.warn(`Listing: the row of call ${row.id} cannot be read (${row.problem}); listed apart`);
+    for (const row of result.list.unreadable)
+      context.warn(`Listing: the row of call ${row.id} cannot be read (${row.problem}); listed apart`);
     return { status: 200, jsonBody: result.list };
   };
 }
@@ -56,7 +57,10 @@ export function createHangUpCallHandler(runtime: () => Runtime) {
       case 'unknownCall':
         return error(context, 404, 'NotFound', `call ${callId} is not tracked`);
       case 'failed':
-        return { status: statusForCaller(outcome.status), jsonBody: { error: { code: outcome.code ?? 'GraphUnavailable', message: outcome.message } } };
+        return {
+          status: statusForCaller(outcome.status),
+          jsonBody: { error: { code: outcome.code ?? 'GraphUnavailable', message: outcome.message } },
+        };
     }
   };
 }

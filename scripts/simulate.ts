@@ -48,7 +48,8 @@ const DEFAULT_FUNC_SIM_PORT = 4443;
 
 function count(name: string, text: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 500) throw new Error(`--${name} must be a whole number from 0 to 500, got "${text}"`);
+  if (!Number.isInteger(value) || value < 0 || value > 500)
+    throw new Error(`--${name} must be a whole number from 0 to 500, got "${text}"`);
   return value;
 }
 
@@ -153,18 +154,20 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(totals, null, 2));
     } else {
       console.log('');
-      console.table([
-        ['incoming calls', totals.incomingCalls],
-        ['answered', totals.answered],
-        ['meetings joined', totals.meetingsJoined],
-        ['keepAlives answered 200', totals.keepAlivesOk],
-        ['keepAlives throttled (429, retried)', totals.throttled],
-        ['ended by a terminated notification', totals.endedByNotification],
-        ['cleaned up after a keepAlive 404', totals.cleanedUpAfter404],
-        ['hung up by the bot (DELETE /api/calls/{id})', totals.hungUpByBot],
-        ['still active at Graph', totals.stillActive],
-        ['tracked by the app', totals.tracked],
-      ].map(([what, value]) => ({ what, value })));
+      console.table(
+        [
+          ['incoming calls', totals.incomingCalls],
+          ['answered', totals.answered],
+          ['meetings joined', totals.meetingsJoined],
+          ['keepAlives answered 200', totals.keepAlivesOk],
+          ['keepAlives throttled (429, retried)', totals.throttled],
+          ['ended by a terminated notification', totals.endedByNotification],
+          ['cleaned up after a keepAlive 404', totals.cleanedUpAfter404],
+          ['hung up by the bot (DELETE /api/calls/{id})', totals.hungUpByBot],
+          ['still active at Graph', totals.stillActive],
+          ['tracked by the app', totals.tracked],
+        ].map(([what, value]) => ({ what, value })),
+      );
       for (const problem of totals.mismatches) console.error(`MISMATCH: ${problem}`);
     }
     if (totals.mismatches.length > 0) process.exitCode = 1;

@@ -5,9 +5,7 @@ import { KEEPALIVE_INTERVAL_BOUND_REASON, MAX_KEEPALIVE_INTERVAL_MINUTES } from 
  * How the app reaches a storage service: with a connection string (Azurite, or an account key), or
  * at an https endpoint with the app's managed identity (no shared keys; Azure RBAC decides).
  */
-export type StorageAccess =
-  | { kind: 'connectionString'; connectionString: string }
-  | { kind: 'managedIdentity'; endpoint: string };
+export type StorageAccess = { kind: 'connectionString'; connectionString: string } | { kind: 'managedIdentity'; endpoint: string };
 
 /** Everything the app reads from its settings, validated once (see `loadConfig`). */
 export interface AppConfig {
@@ -143,7 +141,10 @@ const tenantIdList = optionalText.transform((value, ctx) => {
 
 // A storage account name: 3-24 lower-case letters and digits.
 const storageAccountName = optionalText.pipe(
-  z.string().regex(/^[a-z0-9]{3,24}$/, { error: 'must be a storage account name (3-24 lower-case letters and digits)' }).optional(),
+  z
+    .string()
+    .regex(/^[a-z0-9]{3,24}$/, { error: 'must be a storage account name (3-24 lower-case letters and digits)' })
+    .optional(),
 );
 const httpsEndpoint = optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional());
 

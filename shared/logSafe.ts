@@ -25,11 +25,12 @@ function asText(value: unknown): string {
   if (value instanceof Error) return value.message;
   if (typeof value === 'object' && value !== null) {
     try {
-      return JSON.stringify(value) ?? String(value);
+      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
     } catch (error) {
-      // A cycle or a BigInt inside (JSON.stringify's TypeError): the object's own text will do.
-      if (!(error instanceof TypeError)) throw error;
-      return String(value);
+      // A cycle or a BigInt inside (TypeError), or nesting too deep to print (RangeError): the
+      // object's kind will do for a log line.
+      if (!(error instanceof TypeError) && !(error instanceof RangeError)) throw error;
+      return Object.prototype.toString.call(value);
     }
   }
   return String(value);

@@ -40,8 +40,7 @@ export interface Runtime {
 
 export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'config'>> = {}): Runtime {
   let identity: TokenCredential | undefined;
-  const managedIdentity =
-    parts.managedIdentity ?? (() => (identity ??= createManagedIdentityCredential(config.managedIdentityClientId)));
+  const managedIdentity = parts.managedIdentity ?? (() => (identity ??= createManagedIdentityCredential(config.managedIdentityClientId)));
   const store = parts.store ?? TableCallStore.open(config.callsTable.access, config.callsTable.tableName, managedIdentity);
   let credential: TokenCredential | undefined;
   const graphCredential = parts.graphCredential ?? (() => (credential ??= createGraphCredential(config.bot, managedIdentity)));

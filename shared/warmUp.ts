@@ -35,7 +35,8 @@ export async function warmUp({ authenticator, graphCredential, log, timeoutMs = 
     signingKeys: keys.status === 'fulfilled' ? 'loaded' : 'failed',
     graphToken: token.status === 'fulfilled' && token.value !== null ? 'ready' : 'failed',
   };
-  if (keys.status === 'rejected') log.warn(`Warm-up: notification signing keys not loaded (the first notification will try again): ${reasonOf(keys.reason)}`);
+  if (keys.status === 'rejected')
+    log.warn(`Warm-up: notification signing keys not loaded (the first notification will try again): ${reasonOf(keys.reason)}`);
   if (result.graphToken === 'failed') {
     const reason = token.status === 'rejected' ? reasonOf(token.reason) : 'the credential returned no token';
     log.warn(`Warm-up: no Graph token yet (the first Graph request will try again): ${reason}`);

@@ -59,9 +59,12 @@ describe('loadConfig', () => {
     [{ BOT_APP_ID: undefined }, 'BOT_APP_ID is required'],
     [{ BOT_TENANT_ID: '  ' }, 'BOT_TENANT_ID is required'],
     [{ BOT_APP_ID: 'my-bot' }, `BOT_APP_ID must be the app registration's application (client) id (a GUID), got "my-bot"`],
-    [{ BOT_TENANT_ID: 'contoso.onmicrosoft.com' }, 'BOT_TENANT_ID must be the app registration\'s tenant id (a GUID)'],
+    [{ BOT_TENANT_ID: 'contoso.onmicrosoft.com' }, "BOT_TENANT_ID must be the app registration's tenant id (a GUID)"],
     [{ BOT_APP_ID: '0b1e3f55-7d2a-4c8e-9f00-5a1c2d3e4f5' }, 'BOT_APP_ID must be the app registration'],
-    [{ NOTIFICATION_OPENID_CONFIG_URL: 'http://api.aps.skype.com/v1/.well-known/OpenIdConfiguration' }, 'NOTIFICATION_OPENID_CONFIG_URL must use https:'],
+    [
+      { NOTIFICATION_OPENID_CONFIG_URL: 'http://api.aps.skype.com/v1/.well-known/OpenIdConfiguration' },
+      'NOTIFICATION_OPENID_CONFIG_URL must use https:',
+    ],
     [{ BOT_CALLBACK_URL: undefined }, 'BOT_CALLBACK_URL is required'],
     [{ BOT_CALLBACK_URL: 'http://bot.example.test/api/calls' }, 'BOT_CALLBACK_URL must use https:'],
     [{ BOT_CALLBACK_URL: 'not a url' }, 'BOT_CALLBACK_URL must be an absolute URL'],
@@ -75,7 +78,10 @@ describe('loadConfig', () => {
       { CALLS_TABLE_ENDPOINT: 'https://acct.table.core.windows.net', CALLS_TABLE_CONNECTION: 'UseDevelopmentStorage=true' },
       'set CALLS_TABLE_CONNECTION or CALLS_TABLE_ENDPOINT, not both',
     ],
-    [{ AzureWebJobsStorage: undefined, AzureWebJobsStorage__accountName: 'Not_An_Account' }, 'AzureWebJobsStorage__accountName must be a storage account name'],
+    [
+      { AzureWebJobsStorage: undefined, AzureWebJobsStorage__accountName: 'Not_An_Account' },
+      'AzureWebJobsStorage__accountName must be a storage account name',
+    ],
     [
       { AzureWebJobsStorage: undefined, AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net' },
       'the call table needs CALLS_TABLE_CONNECTION, CALLS_TABLE_ENDPOINT',
@@ -85,7 +91,10 @@ describe('loadConfig', () => {
     [{ KEEPALIVE_MAX_IN_FLIGHT: '0' }, 'KEEPALIVE_MAX_IN_FLIGHT must be a whole number from 1'],
     [{ GRAPH_BASE_URL: 'http://graph.microsoft.com/v1.0' }, 'GRAPH_BASE_URL must use https:'],
     [{ AZURE_AUTHORITY_HOST: 'http://login.example' }, 'AZURE_AUTHORITY_HOST must be an https URL'],
-    [{ ALLOWED_TENANT_IDS: '72f988bf-86f1-41af-91ab-2d7cd011db47, contoso' }, 'ALLOWED_TENANT_IDS must be a comma-separated list of tenant ids (GUIDs), got "contoso"'],
+    [
+      { ALLOWED_TENANT_IDS: '72f988bf-86f1-41af-91ab-2d7cd011db47, contoso' },
+      'ALLOWED_TENANT_IDS must be a comma-separated list of tenant ids (GUIDs), got "contoso"',
+    ],
     [{ MAX_ACTIVE_CALLS: '-1' }, 'MAX_ACTIVE_CALLS must be a whole number from 0'],
     [{ ACTIVE_CALLS_CACHE_SECONDS: '1.5' }, 'ACTIVE_CALLS_CACHE_SECONDS must be a whole number from 0 to 3600'],
     [{ POLICY_RECORDING_PARTICIPANT_CAPACITY: '0' }, 'POLICY_RECORDING_PARTICIPANT_CAPACITY must be a whole number from 1'],

@@ -76,5 +76,8 @@ it('a call the bot hangs up (Graph: delete 204, then a terminated notification) 
 
   await client.api(`/communications/calls/${created.id}`).delete();
   await expect.poll(() => store.get(created.id)).toBeUndefined();
-  expect(logs).toContainEqual({ level: 'information', message: `Call ${created.id} ended (resultInfo 200/7000: Call ended by the application)` });
+  expect(logs).toContainEqual({
+    level: 'information',
+    message: `Call ${created.id} ended (resultInfo 200/7000: Call ended by the application)`,
+  });
 });

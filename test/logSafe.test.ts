@@ -39,3 +39,9 @@ describe('logSafe', () => {
     expect(logSafe(cyclic)).toBe('[object Object]');
   });
 });
+
+it('prints an object nested too deep to stringify as its kind, instead of throwing', () => {
+  let deep: Record<string, unknown> = {};
+  for (let i = 0; i < 100_000; i++) deep = { deep };
+  expect(logSafe(deep)).toBe('[object Object]');
+});

@@ -24,7 +24,9 @@ export interface AppUnderTest {
 const { HttpRequest, InvocationContext } = createRequire(import.meta.url)('@azure/functions') as typeof import('@azure/functions');
 
 /** Every call id `GET /api/calls` lists, following continuation tokens to the last page. */
-async function allListedCallIds(listPage: (query: string) => Promise<{ calls: { id: string }[]; continuationToken?: string }>): Promise<string[]> {
+async function allListedCallIds(
+  listPage: (query: string) => Promise<{ calls: { id: string }[]; continuationToken?: string }>,
+): Promise<string[]> {
   const ids: string[] = [];
   let token: string | undefined;
   do {
@@ -62,7 +64,8 @@ export async function inProcessApp(settings: Record<string, string>): Promise<Ap
       ...(body !== undefined && { body: { string: JSON.stringify(body) } }),
     });
   const expectStatus = (response: HttpResponseInit, what: string) => {
-    if ((response.status ?? 200) >= 400 && response.status !== 503) throw new Error(`${what} answered ${response.status}: ${JSON.stringify(response.jsonBody)}`);
+    if ((response.status ?? 200) >= 400 && response.status !== 503)
+      throw new Error(`${what} answered ${response.status}: ${JSON.stringify(response.jsonBody)}`);
     return response;
   };
   return {
@@ -96,8 +99,9 @@ export async function inProcessApp(settings: Record<string, string>): Promise<Ap
       const response = await healthHandler(request('GET', '/api/health'), context('health'));
       return { status: response.status ?? 200, summary: healthSummary(response.jsonBody) };
     },
-    async close() {
+    close() {
       if (problems.length > 0) console.error(`The app logged ${problems.length} error(s):\n${problems.join('\n')}`);
+      return Promise.resolve();
     },
   };
 }
@@ -116,7 +120,10 @@ export async function httpApp(target: string, sim: GraphSimulator): Promise<AppU
   };
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const reached = await fetch(`${base}/api/health`).then((r) => r.status, () => 0);
+    const reached = await fetch(`${base}/api/health`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (reached === 200 || reached === 503) break;
     if (Date.now() > deadline) throw new Error(`the app at ${base} did not answer GET /api/health within 3 minutes`);
     await new Promise((r) => setTimeout(r, 1000));

@@ -99,7 +99,9 @@ export class JwtNotificationAuthenticator implements NotificationAuthenticator {
 /** The token's `iat` in ms, read before verification (only to choose 401 or 503); undefined when absent. */
 function issuedAtMs(token: { payload?: unknown } | undefined): number | undefined {
   try {
-    const payload = JSON.parse(Buffer.from(String(token?.payload ?? ''), 'base64url').toString('utf8')) as { iat?: unknown };
+    const payload = JSON.parse(Buffer.from(typeof token?.payload === 'string' ? token.payload : '', 'base64url').toString('utf8')) as {
+      iat?: unknown;
+    };
     return typeof payload.iat === 'number' ? payload.iat * 1000 : undefined;
   } catch {
     return undefined;

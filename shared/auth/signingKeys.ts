@@ -87,7 +87,9 @@ export class SigningKeys {
     // may be signed with a key published since (a rollover); anyone can keep the cool-down going
     // with made-up key ids, so such a token gets a 503 (Graph redelivers it) rather than a 401.
     if (issuedAtMs === undefined || (this.current && issuedAtMs > this.current.fetchedAt)) {
-      throw new SigningKeysUnavailable('signing keys unavailable: the token names a key newer than the keys in hand, and a reload is cooling down');
+      throw new SigningKeysUnavailable(
+        'signing keys unavailable: the token names a key newer than the keys in hand, and a reload is cooling down',
+      );
     }
     return undefined;
   }

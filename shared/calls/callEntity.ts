@@ -54,7 +54,11 @@ const jsonObject = z.string().transform((text, ctx): JsonObject => {
 
 // What a rejoin sends again (create-call: meetingInfo and the tenant), so it must be all there.
 const joinInfo = jsonObject.pipe(
-  z.object({ chatInfo: z.record(z.string(), z.unknown()).optional(), meetingInfo: z.record(z.string(), z.unknown()), tenantId: z.string() }),
+  z.object({
+    chatInfo: z.record(z.string(), z.unknown()).optional(),
+    meetingInfo: z.record(z.string(), z.unknown()),
+    tenantId: z.string(),
+  }),
 );
 
 // Every column a call row may hold, with the type this version writes. Columns this version does not
@@ -186,9 +190,7 @@ export function applyChange(call: StoredCall, change: CallChange): StoredCall {
 
 /** A row's stored columns, without the service's metadata: what a Replace writes back. */
 export function storedColumns(entity: TableEntityResult<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(entity).filter(([key]) => key !== 'etag' && key !== 'timestamp' && !key.startsWith('odata.')),
-  );
+  return Object.fromEntries(Object.entries(entity).filter(([key]) => key !== 'etag' && key !== 'timestamp' && !key.startsWith('odata.')));
 }
 
 export function withoutUndefined<T extends object>(value: T): Partial<T> {

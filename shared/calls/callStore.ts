@@ -102,10 +102,7 @@ export interface CallRows {
   unreadable: UnreadableCall[];
 }
 
-export type UpdateResult =
-  | { outcome: 'updated'; call: StoredCall }
-  | { outcome: 'unchanged'; call: StoredCall }
-  | { outcome: 'missing' };
+export type UpdateResult = { outcome: 'updated'; call: StoredCall } | { outcome: 'unchanged'; call: StoredCall } | { outcome: 'missing' };
 
 /**
  * Decides the change to make to the call as it is now; `undefined` leaves it as it is.
@@ -114,9 +111,7 @@ export type UpdateResult =
 export type DecideChange = (current: StoredCall) => CallChange | undefined;
 
 /** What a sweep learned from one keepAlive, to be written back to the call's row. */
-export type KeepAliveResult =
-  | { call: StoredCall; outcome: 'ok'; at: Date }
-  | { call: StoredCall; outcome: 'failed' };
+export type KeepAliveResult = { call: StoredCall; outcome: 'ok'; at: Date } | { call: StoredCall; outcome: 'failed' };
 
 export interface RecordedKeepAlives {
   /** Rows written, in batches or one by one. */

@@ -91,7 +91,11 @@ export class GraphClientCalls implements GraphCalls {
   answer(callId: string, request: AnswerRequest, deadline: Deadline = deadlineIn(ANSWER_TIMEOUT_MS)): Promise<GraphOutcome> {
     // Time spent waiting for a slot counts against the deadline too.
     return this.answerLimit(async () =>
-      outcomeOf(await this.send('notIdempotent', deadline, (signal) => this.client.api(callPath(callId, 'answer')).option('signal', signal).post(request))),
+      outcomeOf(
+        await this.send('notIdempotent', deadline, (signal) =>
+          this.client.api(callPath(callId, 'answer')).option('signal', signal).post(request),
+        ),
+      ),
     );
   }
 
@@ -99,7 +103,9 @@ export class GraphClientCalls implements GraphCalls {
     // Same window as an answer (https://learn.microsoft.com/en-us/graph/api/call-reject).
     return this.answerLimit(async () =>
       outcomeOf(
-        await this.send('notIdempotent', deadline, (signal) => this.client.api(callPath(callId, 'reject')).option('signal', signal).post({ reason })),
+        await this.send('notIdempotent', deadline, (signal) =>
+          this.client.api(callPath(callId, 'reject')).option('signal', signal).post({ reason }),
+        ),
       ),
     );
   }
@@ -123,7 +129,9 @@ export class GraphClientCalls implements GraphCalls {
   async hangUp(callId: string): Promise<GraphOutcome> {
     // A repeated DELETE of a call that is gone answers 404, which the caller reads as "already ended": safe to retry.
     return outcomeOf(
-      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) => this.client.api(callPath(callId)).option('signal', signal).delete()),
+      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) =>
+        this.client.api(callPath(callId)).option('signal', signal).delete(),
+      ),
     );
   }
 
@@ -137,7 +145,9 @@ export class GraphClientCalls implements GraphCalls {
 
   async get(callId: string): Promise<GraphOutcome> {
     return outcomeOf(
-      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) => this.client.api(callPath(callId)).option('signal', signal).get()),
+      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) =>
+        this.client.api(callPath(callId)).option('signal', signal).get(),
+      ),
     );
   }
 

@@ -36,7 +36,12 @@ export function createGraphClient(graphBaseUrl: string, credential: TokenCredent
   const url = new URL(graphBaseUrl);
   const authProvider = new TokenCredentialAuthenticationProvider(new CachedTokenCredential(credential), { scopes: [GRAPH_SCOPE] });
   return Client.initWithMiddleware({
-    middleware: [new AuthenticationHandler(authProvider), new RedirectHandler(new RedirectHandlerOptions()), new TelemetryHandler(), new HTTPMessageHandler()],
+    middleware: [
+      new AuthenticationHandler(authProvider),
+      new RedirectHandler(new RedirectHandlerOptions()),
+      new TelemetryHandler(),
+      new HTTPMessageHandler(),
+    ],
     baseUrl: url.origin,
     defaultVersion: url.pathname.replace(/^\/+|\/+$/g, ''),
     // The client attaches the bearer token only to Graph's own hosts and to these (https only),

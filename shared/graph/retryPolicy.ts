@@ -22,9 +22,7 @@ const BACKOFF_BASE_MS = 1_000;
 // A request needs some time of its own; a retry that would start with less than this left is pointless.
 export const MIN_REQUEST_TIME_MS = 250;
 
-export type RetryDecision =
-  | { retry: true; waitMs: number }
-  | { retry: false; why: 'notRetryable' | 'attemptsUsed' | 'pastDeadline' };
+export type RetryDecision = { retry: true; waitMs: number } | { retry: false; why: 'notRetryable' | 'attemptsUsed' | 'pastDeadline' };
 
 /**
  * `retryAfter` is the header as Graph sent it (seconds, or an HTTP date); `timeLeftMs` is what is

@@ -72,7 +72,14 @@ export function assessHealth(
   const timer = records.find((r) => r.scope === TIMER_SCOPE);
   const minutesSince = (at: Date) => (now.getTime() - at.getTime()) / 60_000;
   if (!timer) {
-    return { status: 'healthy', problems, activeCalls, oldestKeepAliveAgeMinutes: null, keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES, lastSweep: null };
+    return {
+      status: 'healthy',
+      problems,
+      activeCalls,
+      oldestKeepAliveAgeMinutes: null,
+      keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES,
+      lastSweep: null,
+    };
   }
 
   if (timer.outcome === 'failed') problems.push(`the last keepAlive sweep failed: ${timer.error ?? 'every keepAlive it sent failed'}`);
@@ -159,7 +166,9 @@ function judgeShards(
   const problems: string[] = [];
   if (report.failed.length > 0) problems.push(`keepAlive shard sweeps failed: ${report.failed.join(', ')}`);
   if (activeCalls > 0 && overdueFor.length > 0) {
-    problems.push(`keepAlive shard sweeps last finished more than ${thresholds.sweepOverdueAfterMinutes} minutes ago: ${overdueFor.join(', ')}`);
+    problems.push(
+      `keepAlive shard sweeps last finished more than ${thresholds.sweepOverdueAfterMinutes} minutes ago: ${overdueFor.join(', ')}`,
+    );
   }
   const fanOutAge = since ? minutesSince(since) : Infinity;
   if (activeCalls > 0 && report.pending.length > 0 && fanOutAge > thresholds.sweepOverdueAfterMinutes) {

@@ -15,11 +15,7 @@ export function keepAliveBasis(call: Pick<CallRecord, 'createdAt' | 'lastKeepAli
 }
 
 /** A call is due once its basis is at least `intervalMinutes` old; 0 makes every call due. */
-export function keepAliveDue(
-  call: Pick<CallRecord, 'createdAt' | 'lastKeepAliveAt'>,
-  now: Date,
-  intervalMinutes: number,
-): boolean {
+export function keepAliveDue(call: Pick<CallRecord, 'createdAt' | 'lastKeepAliveAt'>, now: Date, intervalMinutes: number): boolean {
   return now.getTime() - keepAliveBasis(call).getTime() >= intervalMinutes * MINUTE_MS;
 }
 

@@ -82,9 +82,7 @@ async function fanOutStretchStart(deps: FanOutDeps, startedAt: Date): Promise<Da
   }
 }
 
-export type ShardSweepResult =
-  | { kind: 'swept'; shard: string; summary: SweepSummary }
-  | { kind: 'poisoned'; reason: string };
+export type ShardSweepResult = { kind: 'swept'; shard: string; summary: SweepSummary } | { kind: 'poisoned'; reason: string };
 
 /**
  * Sweeps the partition a queue message names. A call already kept alive this period is not due,

@@ -220,7 +220,9 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
  */
 function keepUnreadableRowAlive(row: UnreadableCall, { log }: SweepDeps): boolean {
   if (!isCallId(row.callId)) {
-    log.error(`keepAlive sweep: a row keyed "${row.callId}" cannot be read (${row.problem}) and its key is no call id; no keepAlive sent. Fix or remove the row`);
+    log.error(
+      `keepAlive sweep: a row keyed "${row.callId}" cannot be read (${row.problem}) and its key is no call id; no keepAlive sent. Fix or remove the row`,
+    );
     return false;
   }
   log.error(
@@ -320,7 +322,9 @@ async function removeUnconfirmedEnd(call: StoredCall, { store, log }: SweepDeps)
       );
     }
   } catch (error) {
-    log.error(`Call ${call.callId}: removing the ended row failed, the next sweep tries again: ${error instanceof Error ? error.message : String(error)}`);
+    log.error(
+      `Call ${call.callId}: removing the ended row failed, the next sweep tries again: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

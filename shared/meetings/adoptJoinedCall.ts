@@ -59,9 +59,16 @@ export async function endOfUntrackedJoin(
  * row) dealt with it, so a create answer that arrives afterwards neither brings the row back for
  * good nor rejoins a second time. Best effort: the entry may well be settled and gone already.
  */
-export async function noteEndOfTrackedJoin(callId: string, joinId: string, resultInfo: ResultInfo | undefined, deps: JoinDeps): Promise<void> {
+export async function noteEndOfTrackedJoin(
+  callId: string,
+  joinId: string,
+  resultInfo: ResultInfo | undefined,
+  deps: JoinDeps,
+): Promise<void> {
   await deps.joinLedger
-    .update(joinId, (current) => (current.ended || current.stage === 'closed' ? undefined : { ended: { callId, resultInfo, handled: true } }))
+    .update(joinId, (current) =>
+      current.ended || current.stage === 'closed' ? undefined : { ended: { callId, resultInfo, handled: true } },
+    )
     .catch((error: unknown) => deps.log.warn(`Call ${callId}: its end was not noted on join ${joinId} (${String(error)})`));
 }
 
@@ -84,8 +91,14 @@ export async function settlePendingJoin(
     return 'settled';
   }
   if (join.ended) {
-    log.warn(`Call ${join.ended.callId}: ended before its join ${joinId} could store it, and nobody dealt with the end; dealing with it now`);
-    await scheduleRejoin({ callId: join.ended.callId, joinInfo: join.joinInfo, rejoinAttempts: join.rejoinAttempts }, join.ended.resultInfo, deps);
+    log.warn(
+      `Call ${join.ended.callId}: ended before its join ${joinId} could store it, and nobody dealt with the end; dealing with it now`,
+    );
+    await scheduleRejoin(
+      { callId: join.ended.callId, joinInfo: join.joinInfo, rejoinAttempts: join.rejoinAttempts },
+      join.ended.resultInfo,
+      deps,
+    );
     await joinLedger.remove(joinId);
     return 'settled';
   }

@@ -57,19 +57,16 @@ export function rejoinJoinId(rejoinedFrom: string, attempt: number): string {
  * clear refusal leaves nothing. `next` is the rejoin attempt to make should this one prove to have
  * made no call.
  */
-export async function joinMeeting(
-  joinInfo: JoinInfo,
-  deps: JoinDeps,
-  rejoinOf?: RejoinOf,
-  next?: RejoinAttempt,
-): Promise<JoinOutcome> {
+export async function joinMeeting(joinInfo: JoinInfo, deps: JoinDeps, rejoinOf?: RejoinOf, next?: RejoinAttempt): Promise<JoinOutcome> {
   const { graph, joinLedger, rejoinQueue, callbackUrl, clock, log } = deps;
   const meeting = describeMeeting(joinInfo);
   const joinId = rejoinOf ? rejoinJoinId(rejoinOf.rejoinedFrom, rejoinOf.rejoinAttempts) : randomUUID();
   const join: PendingJoin = { joinId, joinInfo, requestedAt: clock(), stage: 'creating', ...rejoinOf };
   try {
     if ((await joinLedger.open(join)) === 'exists') {
-      log.warn(`Joining ${meeting}: rejoin attempt ${rejoinOf?.rejoinAttempts} of call ${rejoinOf?.rejoinedFrom} was already made (join ${joinId}); not repeated`);
+      log.warn(
+        `Joining ${meeting}: rejoin attempt ${rejoinOf?.rejoinAttempts} of call ${rejoinOf?.rejoinedFrom} was already made (join ${joinId}); not repeated`,
+      );
       return { kind: 'duplicate', joinId };
     }
     await rejoinQueue.schedule({ kind: 'settleJoin', joinId, next }, JOIN_SETTLE_DELAY_SECONDS);
@@ -129,7 +126,12 @@ async function untrackedCall(callId: string, join: PendingJoin, meeting: string,
   return { kind: 'pending', joinId: join.joinId, status: 503, message: `The call ${callId} could not be recorded yet: ${reason}` };
 }
 
-async function createFailed(join: PendingJoin, meeting: string, created: GraphFailure, { joinLedger, log }: JoinDeps): Promise<JoinOutcome> {
+async function createFailed(
+  join: PendingJoin,
+  meeting: string,
+  created: GraphFailure,
+  { joinLedger, log }: JoinDeps,
+): Promise<JoinOutcome> {
   const detail = `Graph ${created.status ?? 'no response'} ${created.code ?? ''}: ${created.message}`;
   if (createRefused(created.status)) {
     log.warn(`Joining ${meeting} failed (${detail})`);
@@ -137,9 +139,11 @@ async function createFailed(join: PendingJoin, meeting: string, created: GraphFa
     return { kind: 'failed', status: statusForCaller(created.status), code: created.code ?? 'GraphUnavailable', message: created.message };
   }
   // Create is not idempotent: it is not sent again. The ledger entry now waits for the call's notifications.
-  await joinLedger.update(join.joinId, () => ({ stage: 'unknown' })).catch((error: unknown) =>
-    log.warn(`Join ${join.joinId}: could not mark its outcome unknown (${String(error)}); it adopts its call all the same`),
-  );
+  await joinLedger
+    .update(join.joinId, () => ({ stage: 'unknown' }))
+    .catch((error: unknown) =>
+      log.warn(`Join ${join.joinId}: could not mark its outcome unknown (${String(error)}); it adopts its call all the same`),
+    );
   log.error(
     `Joining ${meeting}: the create's outcome is unknown (${detail}); not sent again. ` +
       `If Graph made the call, its first notification adopts it (join ${join.joinId})`,
@@ -189,7 +193,9 @@ async function settleAfterTracking(callId: string, joinId: string, deps: JoinDep
   if (ended?.callId === callId) {
     const call = await store.get(callId);
     if ((await store.remove(callId)) === 'removed') {
-      log.warn(`Call ${callId}: ended before its join was recorded (resultInfo ${ended.resultInfo?.code ?? '-'}/${ended.resultInfo?.subcode ?? '-'}); removed`);
+      log.warn(
+        `Call ${callId}: ended before its join was recorded (resultInfo ${ended.resultInfo?.code ?? '-'}/${ended.resultInfo?.subcode ?? '-'}); removed`,
+      );
       // A termination that found the row (an adopted one) already dealt with the end.
       if (call && !ended.handled) {
         await scheduleRejoin(call, ended.resultInfo, deps);

@@ -29,7 +29,9 @@ export function parseJoinRequest(body: unknown, defaultTenantId: string): JoinRe
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     if (issue?.code === 'unrecognized_keys') {
-      return fail(`unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; expected joinUrl, or joinMeetingId with passcode and tenantId`);
+      return fail(
+        `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; expected joinUrl, or joinMeetingId with passcode and tenantId`,
+      );
     }
     if (issue && issue.path.length === 0) return fail('body must be a JSON object');
     return fail(`${issue?.path.join('.') ?? 'body'} ${issue?.message ?? 'is invalid'}`);

@@ -101,7 +101,9 @@ export async function runRejoinAttempt(message: RejoinAttempt, deps: JoinDeps & 
       const final = joined.status >= 400 && joined.status < 500 && joined.status !== 408 && joined.status !== 429;
       if (!final && next) {
         await deps.rejoinQueue.schedule({ kind: 'rejoin', ...next }, rejoinDelayMs(next.attempt, deps.rejoin.backoffSeconds) / 1000);
-        deps.log.warn(`Call ${callId}: rejoin attempt ${attempt} of ${max} failed (${joined.status} ${joined.code}); attempt ${next.attempt} scheduled`);
+        deps.log.warn(
+          `Call ${callId}: rejoin attempt ${attempt} of ${max} failed (${joined.status} ${joined.code}); attempt ${next.attempt} scheduled`,
+        );
         return 'retryScheduled';
       }
       deps.log.error(`Call ${callId}: could not rejoin its meeting; gave up`);

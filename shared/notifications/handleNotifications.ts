@@ -78,11 +78,7 @@ export interface BatchResult {
  * in `GraphClientCalls` bound how many go out at once). Entries of one call run in delivery order.
  * `tenantId` is the authenticated sender's tenant, used when the call data names none.
  */
-export async function handleNotificationBatch(
-  batch: CommsNotifications,
-  tenantId: string,
-  deps: NotificationDeps,
-): Promise<BatchResult> {
+export async function handleNotificationBatch(batch: CommsNotifications, tenantId: string, deps: NotificationDeps): Promise<BatchResult> {
   const { log } = deps;
   const outcomes: NotificationOutcome[] = new Array<NotificationOutcome>(batch.value.length);
   const byCall = new Map<string, Array<{ index: number; planned: Extract<PlanResult, { ok: true }> }>>();
@@ -164,12 +160,7 @@ function carryOut(
 ): Promise<NotificationOutcome> {
   switch (plan.kind) {
     case 'answer':
-      return answerIncomingCall(
-        plan.callId,
-        { ...plan.details, tenantId: plan.details.tenantId ?? tenantId },
-        plan.policyRecording,
-        deps,
-      );
+      return answerIncomingCall(plan.callId, { ...plan.details, tenantId: plan.details.tenantId ?? tenantId }, plan.policyRecording, deps);
     case 'roster':
       return updateRoster(plan.callId, plan.participants, deps, plan.joinId);
     case 'updateState':
@@ -249,7 +240,10 @@ export async function answerIncomingCall(
   // insert whose response was lost, and the repeat's 409 must not read as "someone else answers".
   const claim = randomUUID();
   const inserted = await beforeDeadline(
-    store.insert({ callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, claim, ...details }, { abortSignal: deadline.signal }),
+    store.insert(
+      { callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, claim, ...details },
+      { abortSignal: deadline.signal },
+    ),
     deadline,
   );
   // If the insert did land after all, its row is swept like any other: the call was never
@@ -288,7 +282,9 @@ export async function answerIncomingCall(
     else log.error(`Call ${callId}: answer refused (${detail})`);
     return 'answerFailed';
   }
-  log.error(`Call ${callId}: answer outcome is ambiguous (${detail}); still tracked in case Graph answered, its first keepAlive settles it`);
+  log.error(
+    `Call ${callId}: answer outcome is ambiguous (${detail}); still tracked in case Graph answered, its first keepAlive settles it`,
+  );
   return 'answerAmbiguous';
 }
 
@@ -360,12 +356,7 @@ export async function updateCallState(
  * The change a state report makes to a stored call, or undefined when it changes nothing.
  * A stale state is not applied, but details it carries (e.g. chatInfo) are still kept.
  */
-export function stateChange(
-  current: StoredCall,
-  reported: CallState,
-  details: CallDetails,
-  now: Date,
-): CallChange | undefined {
+export function stateChange(current: StoredCall, reported: CallState, details: CallDetails, now: Date): CallChange | undefined {
   const state = nextCallState(current.state, reported) ?? current.state;
   const newDetails = Object.fromEntries(
     Object.entries(details).filter(
@@ -375,12 +366,7 @@ export function stateChange(
   const establishedAt = state === 'established' && current.establishedAt === undefined ? now : undefined;
   // A rejoined meeting that is established again earns a fresh set of rejoin attempts.
   const rejoinAttempts = state === 'established' && (current.rejoinAttempts ?? 0) > 0 ? 0 : undefined;
-  if (
-    state === current.state &&
-    establishedAt === undefined &&
-    rejoinAttempts === undefined &&
-    Object.keys(newDetails).length === 0
-  ) {
+  if (state === current.state && establishedAt === undefined && rejoinAttempts === undefined && Object.keys(newDetails).length === 0) {
     return undefined;
   }
   return { ...newDetails, state, establishedAt, rejoinAttempts };
@@ -404,9 +390,7 @@ export async function updateRoster(
     return 'unknownCall';
   }
   if (result.outcome === 'updated') {
-    log.info(
-      `Call ${callId}: ${result.call.participantCount} participant(s)${result.call.alone ? ', the bot is alone' : ''}`,
-    );
+    log.info(`Call ${callId}: ${result.call.participantCount} participant(s)${result.call.alone ? ', the bot is alone' : ''}`);
   }
   return 'roster';
 }

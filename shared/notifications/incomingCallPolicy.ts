@@ -44,7 +44,12 @@ export function decideIncomingCall(facts: IncomingCallFacts, policy: IncomingCal
     return { kind: 'reject', reason: 'forbidden', why: `tenant ${facts.tenantId ?? '(none)'} is not in ALLOWED_TENANT_IDS`, deadlineMs };
   }
   if (policy.maxActiveCalls > 0 && facts.activeCalls !== undefined && facts.activeCalls >= policy.maxActiveCalls) {
-    return { kind: 'reject', reason: 'busy', why: `${facts.activeCalls} active calls, MAX_ACTIVE_CALLS is ${policy.maxActiveCalls}`, deadlineMs };
+    return {
+      kind: 'reject',
+      reason: 'busy',
+      why: `${facts.activeCalls} active calls, MAX_ACTIVE_CALLS is ${policy.maxActiveCalls}`,
+      deadlineMs,
+    };
   }
   if (facts.policyRecording) {
     return { kind: 'answer', participantCapacity: policy.policyRecordingParticipantCapacity, deadlineMs };

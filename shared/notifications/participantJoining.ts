@@ -65,7 +65,9 @@ export async function answerParticipantJoining(
   { store, callbackUrl, log, policy }: JoinDeps,
 ): Promise<{ outcome: JoinOutcome; response: ParticipantJoiningResponse }> {
   if (!tenantAllowed(tenantId, policy)) {
-    log.info(`Call ${callId}: joining participant rejected (forbidden): tenant ${tenantId === undefined ? '(none)' : logSafe(tenantId)} is not in ALLOWED_TENANT_IDS`);
+    log.info(
+      `Call ${callId}: joining participant rejected (forbidden): tenant ${tenantId === undefined ? '(none)' : logSafe(tenantId)} is not in ALLOWED_TENANT_IDS`,
+    );
     return { outcome: 'joinRejected', response: rejectJoin('forbidden') };
   }
   const capacity = policy.policyRecordingParticipantCapacity;

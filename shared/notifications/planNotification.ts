@@ -47,6 +47,7 @@ export interface CallResource {
 // `resourceUrl` is `/communications/calls/{id}[/...]`; older payloads also carry `resource` as
 // `/app/calls/{id}` (https://learn.microsoft.com/en-us/graph/api/call-answer, example 3). The id
 // becomes a Table Storage RowKey, which may not contain '/', '\', '#', '?' or control characters.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CALL_RESOURCE = /^\/(?:communications|app)\/calls\/([^/?#\\\u0000-\u001f\u007f]{1,256})(?:\/([^?#]*))?$/i;
 
 // Graph's resultInfo.message is a sentence; it is only logged.
@@ -146,11 +147,7 @@ function callDetails(data: CallResourceData): { details: CallDetails; dropped: s
   };
 }
 
-function bounded<T>(
-  name: string,
-  value: T | undefined,
-  bound: (value: T) => Bounded<T>,
-): { value: T | undefined; dropped: string[] } {
+function bounded<T>(name: string, value: T | undefined, bound: (value: T) => Bounded<T>): { value: T | undefined; dropped: string[] } {
   if (value === undefined) return { value, dropped: [] };
   const checked = bound(value);
   return checked.ok ? { value: checked.value, dropped: [] } : { value: undefined, dropped: [`${name} (${checked.why})`] };

@@ -193,7 +193,11 @@ describe('keeping the last good keys', () => {
     expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
     const { privateKey } = await generateKeyPair('RS256');
     const token = await sim.notificationToken({}, { kid: 'made-up' }, privateKey);
-    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ ok: false, status: 401, reason: expect.stringContaining('ERR_JWKS_NO_MATCHING_KEY') });
+    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({
+      ok: false,
+      status: 401,
+      reason: expect.stringContaining('ERR_JWKS_NO_MATCHING_KEY'),
+    });
   });
 
   it('answers 503 for an unknown key id when the keys cannot be reloaded (it may be a new key)', async () => {

@@ -6,7 +6,10 @@ import { TableCallStore } from '../../shared/calls/tableCallStore.js';
 
 // The real store on Azurite, with the number of counts it was asked for recorded.
 async function storeWith(calls: number) {
-  const store = TableCallStore.fromConnectionString(inject('storageConnectionString'), `count${randomUUID().replace(/-/g, '').slice(0, 20)}`);
+  const store = TableCallStore.fromConnectionString(
+    inject('storageConnectionString'),
+    `count${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+  );
   for (let i = 0; i < calls; i++) {
     await store.insert({ callId: randomUUID(), state: 'established', createdAt: new Date(), keepAliveFailures: 0 });
   }

@@ -15,8 +15,18 @@ describe('rosterChange', () => {
     ['everyone leaves', { participantCount: 3, alone: false }, [botByApp], { participantCount: 1, alone: true, aloneSince: now }],
     ['an empty roster', { participantCount: 2, alone: false }, [], { participantCount: 0, alone: true, aloneSince: now }],
     ['the bot known by its participant id', { myParticipantId: 'my-p' }, [botById], { participantCount: 1, alone: true, aloneSince: now }],
-    ['another application counts as company', { participantCount: 1, alone: true }, [botByApp, botById], { participantCount: 2, alone: false, aloneSince: undefined }],
-    ['someone comes back', { participantCount: 1, alone: true }, [botByApp, person('a')], { participantCount: 2, alone: false, aloneSince: undefined }],
+    [
+      'another application counts as company',
+      { participantCount: 1, alone: true },
+      [botByApp, botById],
+      { participantCount: 2, alone: false, aloneSince: undefined },
+    ],
+    [
+      'someone comes back',
+      { participantCount: 1, alone: true },
+      [botByApp, person('a')],
+      { participantCount: 2, alone: false, aloneSince: undefined },
+    ],
   ] as const)('%s', (_name, current, participants, change) => {
     expect(rosterChange(current, participants, BOT, now)).toEqual(change);
   });

@@ -169,7 +169,10 @@ describe('TableCallStore on Azurite', () => {
     it('counts a failure against the call and clears the count on success', async () => {
       const store = newStore();
       const [first, second] = await insertAndRead(store, idsInOnePartition(2));
-      await store.recordKeepAliveResults([{ call: first!, outcome: 'failed' }, { call: second!, outcome: 'failed' }]);
+      await store.recordKeepAliveResults([
+        { call: first!, outcome: 'failed' },
+        { call: second!, outcome: 'failed' },
+      ]);
       const failedTwice = (await store.get(first!.callId))!;
       await store.recordKeepAliveResults([{ call: failedTwice, outcome: 'failed' }]);
       expect((await store.get(first!.callId))!.keepAliveFailures).toBe(2);
@@ -243,7 +246,7 @@ describe('TableCallStore on Azurite', () => {
     expect(requests()).toBeLessThanOrEqual(limit / keyPageSize + CALL_PARTITIONS.length);
   });
 
-  it('removes a column under the ETag, keeping the columns it does not know (a newer version\'s)', async () => {
+  it("removes a column under the ETag, keeping the columns it does not know (a newer version's)", async () => {
     const { store, client } = countedStore();
     const call = aCall({ hangUpRequestedAt: new Date('2026-01-01T10:05:00.000Z') });
     await store.insert(call);

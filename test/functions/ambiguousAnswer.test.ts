@@ -32,7 +32,10 @@ describe('an answer whose outcome is unknown', () => {
     expect(h.sim.calls.get(call.id)!.state).toBe('establishing');
     expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'incoming' });
     expect(h.logs).toContainEqual(
-      expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer outcome is ambiguous (Graph ${status}`) }),
+      expect.objectContaining({
+        level: 'error',
+        message: expect.stringContaining(`Call ${call.id}: answer outcome is ambiguous (Graph ${status}`),
+      }),
     );
 
     // The first keepAlive settles it: Graph answered, so the call lives and is kept alive.
@@ -67,7 +70,12 @@ describe('an answer whose outcome is unknown', () => {
     );
     // A 429 is certain: Graph did not answer, so nothing is tracked for the call.
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
-    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: not answered before the 12 s answer deadline (Graph 429`) }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: expect.stringContaining(`Call ${call.id}: not answered before the 12 s answer deadline (Graph 429`),
+      }),
+    );
   });
 });
 
@@ -105,7 +113,11 @@ describe('keepAlive retries', () => {
     const pending = graph.keepAlive(call.id, budget.signal);
     await startedWaiting;
     budget.abort(new Error('sweep budget used up'));
-    expect(await pending).toMatchObject({ ok: false, status: 429, message: expect.stringContaining('the deadline passed while waiting to retry') });
+    expect(await pending).toMatchObject({
+      ok: false,
+      status: 429,
+      message: expect.stringContaining('the deadline passed while waiting to retry'),
+    });
     expect(h.sim.requestsTo('keepAlive', call.id)).toHaveLength(1);
   });
 });
@@ -117,7 +129,10 @@ describe('storage behind a proxy that is slow, or loses a response after the wor
     const connection = inject('storageConnectionString');
     proxy = await new SlowProxy(tablePortOf(connection)).start();
     proxied = await startHarness({
-      CALLS_TABLE_CONNECTION: connection.replace(/TableEndpoint=http:\/\/127\.0\.0\.1:\d+\//, `TableEndpoint=http://127.0.0.1:${proxy.port}/`),
+      CALLS_TABLE_CONNECTION: connection.replace(
+        /TableEndpoint=http:\/\/127\.0\.0\.1:\d+\//,
+        `TableEndpoint=http://127.0.0.1:${proxy.port}/`,
+      ),
     });
     // The table exists before the storage turns slow.
     await proxied.runtime.store.get('warm-up');

@@ -197,6 +197,9 @@ describe('a row this version cannot read', () => {
 
     await h.sweep();
     expect(h.sim.requestsTo('keepAlive', bad).map((r) => r.status)).toEqual([404]);
-    expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringMatching(new RegExp(`^Call ${bad}: keepAlive answered 404.*its unreadable row`)) });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(new RegExp(`^Call ${bad}: keepAlive answered 404.*its unreadable row`)),
+    });
   });
 });

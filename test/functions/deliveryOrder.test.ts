@@ -34,7 +34,9 @@ describe('one delivery, several calls', () => {
     expect((await h.post(batchOf(terminatedNotification(meeting, MEDIA_LOST), incomingCallNotification(call.id)))).status).toBe(202);
 
     // The rejoin is a queue message that waits out its backoff; the answer went out first, inside the request.
-    const order = h.sim.requests.slice(before).map((r) => (r.path.endsWith('/answer') ? 'answer' : r.method === 'POST' && r.path.endsWith('/calls') ? 'create' : 'other'));
+    const order = h.sim.requests
+      .slice(before)
+      .map((r) => (r.path.endsWith('/answer') ? 'answer' : r.method === 'POST' && r.path.endsWith('/calls') ? 'create' : 'other'));
     expect(order.filter((o) => o !== 'other')).toEqual(['answer', 'create']);
     expect(h.sleeps.at(-1)).toBe(2000);
   });

@@ -11,7 +11,6 @@ import { startHarness, testContext, timer, type Harness } from '../support/harne
 let h: Harness;
 afterEach(() => h.stop());
 
-
 async function health(): Promise<{ status: number | undefined; report: HealthReport }> {
   const response = await h.health();
   return { status: response.status, report: response.jsonBody as HealthReport };
@@ -69,7 +68,9 @@ it('answers 503 when the timer has not swept for 15 minutes while calls are acti
 it('records a sweep that could not run (the table unreachable) as failed, and still throws it to the host', async () => {
   const closedPort = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eQ==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;`;
   // No retries: the refusal is what matters here, not the SDK's backoff.
-  const broken = new TableCallStore(TableClient.fromConnectionString(closedPort, 'unreachable', { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } }));
+  const broken = new TableCallStore(
+    TableClient.fromConnectionString(closedPort, 'unreachable', { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } }),
+  );
   h = await startHarness({}, { store: broken });
   const sweep = createKeepAliveSweepHandler(() => h.runtime);
   await expect(sweep(timer, testContext('keepAliveSweep', h.logs))).rejects.toThrow();
@@ -129,7 +130,9 @@ it('follows a fanned-out sweep through its shard sweeps', async () => {
   ({ status, report } = await health());
   expect(status).toBe(503);
   expect(report.problems).toEqual([
-    expect.stringMatching(/^keepAlive shard sweeps last finished more than 15 minutes ago: (shard-\d\d \(16 min\), ){30}shard-\d\d \(16 min\)$/),
+    expect.stringMatching(
+      /^keepAlive shard sweeps last finished more than 15 minutes ago: (shard-\d\d \(16 min\), ){30}shard-\d\d \(16 min\)$/,
+    ),
     `1 shard sweeps have not reported since the sweep was fanned out at ${fannedOutAt}: ${never}`,
   ]);
 });

@@ -134,7 +134,10 @@ describe('policy-based recording', () => {
     // Graph may have answered after all: the call stays tracked, and a keepAlive settles it.
     expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'incoming' });
     expect(h.logs).toContainEqual(
-      expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer outcome is ambiguous (Graph no response`) }),
+      expect.objectContaining({
+        level: 'error',
+        message: expect.stringContaining(`Call ${call.id}: answer outcome is ambiguous (Graph no response`),
+      }),
     );
     h.sim.endCallSilently(call.id);
     h.clock.advanceMinutes(15);

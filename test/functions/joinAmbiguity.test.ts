@@ -119,7 +119,12 @@ describe('notifications that arrive before the join stores its row', () => {
 
   it('does not adopt a call whose notification names no join of this bot', async () => {
     const response = await h.post({
-      value: [{ ...(stateNotification('0e8f6c6e-0000-4000-8000-000000000001', 'established').value as object[])[0], callbackUri: 'https://bot.example.test/api/calls?joinId=5b7c4f2a-1111-4222-8333-944455556666' }],
+      value: [
+        {
+          ...(stateNotification('0e8f6c6e-0000-4000-8000-000000000001', 'established').value as object[])[0],
+          callbackUri: 'https://bot.example.test/api/calls?joinId=5b7c4f2a-1111-4222-8333-944455556666',
+        },
+      ],
     });
     expect(response.status).toBe(202);
     expect(await h.runtime.store.get('0e8f6c6e-0000-4000-8000-000000000001')).toBeUndefined();
@@ -193,7 +198,9 @@ describe('a rejoin whose create fails without making a call', () => {
     await h.drainRejoins();
     expect(h.sim.requestsTo('create')).toHaveLength(creates + 2);
     expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: callId, rejoinAttempts: 2 });
-    expect(h.logs).toContainEqual(expect.objectContaining({ message: expect.stringContaining('no call was reported for it in 10 minutes') }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ message: expect.stringContaining('no call was reported for it in 10 minutes') }),
+    );
   });
 
   it('makes a rejoin attempt once, even when its queue message arrives twice', async () => {

@@ -55,8 +55,18 @@ describe('POST /api/calls/join', () => {
   });
 
   it.each([
-    ['a short link', { joinUrl: 'https://teams.microsoft.com/meet/2345678901234?p=Ab12Cd34' }, { joinMeetingId: '2345678901234', passcode: 'Ab12Cd34' }, SIM_TENANT_ID],
-    ['joinMeetingId, passcode and tenantId', { joinMeetingId: '1234567', passcode: 'psw123', tenantId: TID }, { joinMeetingId: '1234567', passcode: 'psw123' }, TID],
+    [
+      'a short link',
+      { joinUrl: 'https://teams.microsoft.com/meet/2345678901234?p=Ab12Cd34' },
+      { joinMeetingId: '2345678901234', passcode: 'Ab12Cd34' },
+      SIM_TENANT_ID,
+    ],
+    [
+      'joinMeetingId, passcode and tenantId',
+      { joinMeetingId: '1234567', passcode: 'psw123', tenantId: TID },
+      { joinMeetingId: '1234567', passcode: 'psw123' },
+      TID,
+    ],
   ])('joins by %s with joinMeetingIdMeetingInfo', async (_name, body, meeting, tenantId) => {
     const response = await h.join(body);
     expect(response.status).toBe(201);
@@ -71,8 +81,16 @@ describe('POST /api/calls/join', () => {
   it.each([
     ['an empty body', '', 'body is empty'],
     ['malformed JSON', '{"joinUrl": ', 'body is not valid JSON'],
-    ['another host', { joinUrl: SEED_LINK.replace('teams.microsoft.com', 'evil.example.com') }, 'joinUrl host "evil.example.com" is not Teams'],
-    ['a link without Tid', { joinUrl: 'https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=%7b%22Oid%22%3a%22x%22%7d' }, 'joinUrl context has no Tid'],
+    [
+      'another host',
+      { joinUrl: SEED_LINK.replace('teams.microsoft.com', 'evil.example.com') },
+      'joinUrl host "evil.example.com" is not Teams',
+    ],
+    [
+      'a link without Tid',
+      { joinUrl: 'https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=%7b%22Oid%22%3a%22x%22%7d' },
+      'joinUrl context has no Tid',
+    ],
     ['garbage', { joinUrl: 'hello' }, 'joinUrl is not an absolute URL'],
     ['neither form', { passcode: 'x' }, 'joinUrl or joinMeetingId is required'],
   ])('answers 400 to %s, saying what is wrong, and asks Graph nothing', async (_name, body, reason) => {
@@ -95,7 +113,10 @@ describe('POST /api/calls/join', () => {
     expect(response.status).toBe(status);
     expect(response.jsonBody).toEqual({ error: { code, message } });
     expect(await countRows()).toBe(rowsBefore);
-    expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringContaining(`Joining meeting id 1234567 failed (Graph ${graphStatus} ${code}`) });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: expect.stringContaining(`Joining meeting id 1234567 failed (Graph ${graphStatus} ${code}`),
+    });
   });
 
   it('tracks a joined call like any other: state notifications move it and the sweep keeps it alive', async () => {

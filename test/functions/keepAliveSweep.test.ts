@@ -8,7 +8,6 @@ import { writeRawColumns } from '../support/callTable.js';
 let h: Harness;
 afterEach(() => h.stop());
 
-
 describe('with the default 15-minute interval', () => {
   beforeEach(async () => {
     h = await startHarness();
@@ -164,7 +163,13 @@ describe('rows this version cannot read', () => {
     for (const call of healthy) expect((await h.runtime.store.get(call.id))!.lastKeepAliveAt).toEqual(h.clock.now());
 
     const errors = h.logs.filter((l) => l.level === 'error').map((l) => l.message);
-    expect(errors).toContainEqual(expect.stringMatching(new RegExp(`^Call ${badState.id}: its row cannot be read \\(state: "parked" is not a call state\\); its keepAlive is sent by call id`)));
+    expect(errors).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^Call ${badState.id}: its row cannot be read \\(state: "parked" is not a call state\\); its keepAlive is sent by call id`,
+        ),
+      ),
+    );
     expect(errors).toContainEqual(expect.stringContaining(`Call ${badJson.id}: its row cannot be read (chatInfo: is not valid JSON)`));
     expect(errors).toContainEqual(expect.stringMatching(new RegExp(`^Call ${badDate.id}: its row cannot be read \\(createdAt: `)));
     expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringMatching(/^keepAlive sweep: active=6 .* unreadable=3 /) });
@@ -206,7 +211,11 @@ describe('a call whose keepAlives keep failing with an error other than 404', ()
     expect(await h.runtime.store.get(call.id)).toBeDefined();
     expect(h.logs).toContainEqual({
       level: 'error',
-      message: expect.stringMatching(new RegExp(`^Call ${call.id}: no keepAlive has succeeded for 45 minutes \\(the latest: Graph 403 Forbidden: .*\\), yet Graph still has the call \\(GET 200\\)`)),
+      message: expect.stringMatching(
+        new RegExp(
+          `^Call ${call.id}: no keepAlive has succeeded for 45 minutes \\(the latest: Graph 403 Forbidden: .*\\), yet Graph still has the call \\(GET 200\\)`,
+        ),
+      ),
     });
 
     // Asking fails: the row stays and the question is asked again next sweep.
@@ -223,7 +232,11 @@ describe('a call whose keepAlives keep failing with an error other than 404', ()
     expect(h.sim.requestsTo('get', call.id).map((r) => r.status)).toEqual([200, 500, 404]);
     expect(h.logs).toContainEqual({
       level: 'information',
-      message: expect.stringMatching(new RegExp(`^Call ${call.id}: no keepAlive has succeeded for 55 minutes .*and Graph no longer knows the call \\(GET 404\\): it is over; removed$`)),
+      message: expect.stringMatching(
+        new RegExp(
+          `^Call ${call.id}: no keepAlive has succeeded for 55 minutes .*and Graph no longer knows the call \\(GET 404\\): it is over; removed$`,
+        ),
+      ),
     });
     expect(await h.sweep()).toMatchObject({ active: 0 });
   });
@@ -263,7 +276,7 @@ describe("the sweep's time budget", () => {
     expect(h.logs).toContainEqual({ level: 'warning', message: expect.stringMatching(/keepAlive cut short by the sweep's time budget/) });
     expect(h.logs).toContainEqual({
       level: 'warning',
-      message: "keepAlive sweep: its time budget ran out; 3 due call(s) not sent; the next sweep takes them",
+      message: 'keepAlive sweep: its time budget ran out; 3 due call(s) not sent; the next sweep takes them',
     });
     expect(await h.runtime.sweepStatus.all()).toMatchObject([
       { scope: 'timer', outcome: 'partial', summary: { sent: 2, ok: 1, skippedForBudget: 3 } },
@@ -279,7 +292,16 @@ describe("the sweep's time budget", () => {
     h.sim.latencyMs = 50;
     const { store, graph, clock } = h.runtime;
     const log = testContext('keepAliveSweep', h.logs);
-    const summary = await sweepKeepAlive({ store, graph, clock, log, intervalMinutes: 0, maxInFlight: 1, pageSize: 2, deadline: budgetSpentAtKeepAlive(1) });
+    const summary = await sweepKeepAlive({
+      store,
+      graph,
+      clock,
+      log,
+      intervalMinutes: 0,
+      maxInFlight: 1,
+      pageSize: 2,
+      deadline: budgetSpentAtKeepAlive(1),
+    });
     expect(summary).toMatchObject({ sent: 1, ok: 0, failed: 1, budgetExhausted: true });
     expect(summary.active).toBeLessThan(5);
     expect(summary.skippedForBudget).toBe(summary.due - 1);

@@ -104,7 +104,7 @@ describe('rejoin', () => {
     expect(newId).not.toBe(oldId);
 
     expect(await h.runtime.store.get(oldId)).toBeUndefined();
-    const newRow = await h.runtime.store.get(newId!);
+    const newRow = await h.runtime.store.get(newId);
     expect(newRow).toMatchObject({ state: 'establishing', rejoinedFrom: oldId, rejoinAttempts: 1, joinInfo: oldRow!.joinInfo });
     expect(h.sleeps).toEqual([2000]);
     expect(h.logs).toContainEqual({
@@ -236,7 +236,12 @@ describe('a joined meeting whose keepAlive answers 404 before its terminated not
     await h.sweep();
     expect(await h.runtime.store.get(callId)).toBeUndefined();
     expect(createsSince(creates)).toHaveLength(0);
-    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringContaining(`Call ${callId}: ended (keepAlive 404) and no terminated notification came`) }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warning',
+        message: expect.stringContaining(`Call ${callId}: ended (keepAlive 404) and no terminated notification came`),
+      }),
+    );
   });
 
   it('does not bring the call back on a late state notification', async () => {

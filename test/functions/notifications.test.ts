@@ -75,7 +75,9 @@ describe('incoming calls', () => {
     const response = await h.post(incomingCallNotification(call.id));
     expect(response.status).toBe(202);
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
-    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer refused (Graph 403`) }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ level: 'error', message: expect.stringContaining(`Call ${call.id}: answer refused (Graph 403`) }),
+    );
   });
 
   it('retries a throttled answer after Retry-After', async () => {
@@ -170,7 +172,9 @@ describe('a row this version cannot read', () => {
     const response = await h.post(terminatedNotification(call.id, { code: 200, subcode: 5001, message: 'ended' }));
     expect(response.status).toBe(202);
     await expect(h.runtime.store.get(call.id)).resolves.toBeUndefined();
-    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringContaining(`Call ${call.id}: its row cannot be read`) }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ level: 'warning', message: expect.stringContaining(`Call ${call.id}: its row cannot be read`) }),
+    );
   });
 });
 
@@ -226,9 +230,21 @@ describe('bad bodies', () => {
 
   it.each([
     ['an unknown changeType', { changeType: 'moved', resourceUrl: '/communications/calls/abc' }, 'changeType'],
-    ['a resource that is not a call', { changeType: 'updated', resourceUrl: '/communications/onlineMeetings/abc' }, 'is not a /communications/calls/{id} resource'],
-    ['a call id with a path separator', { changeType: 'updated', resourceUrl: '/communications/calls/a\\b' }, 'is not a /communications/calls/{id} resource'],
-    ['call data of the wrong shape', { changeType: 'updated', resourceUrl: '/communications/calls/abc', resourceData: { state: 7 } }, 'resourceData.state'],
+    [
+      'a resource that is not a call',
+      { changeType: 'updated', resourceUrl: '/communications/onlineMeetings/abc' },
+      'is not a /communications/calls/{id} resource',
+    ],
+    [
+      'a call id with a path separator',
+      { changeType: 'updated', resourceUrl: '/communications/calls/a\\b' },
+      'is not a /communications/calls/{id} resource',
+    ],
+    [
+      'call data of the wrong shape',
+      { changeType: 'updated', resourceUrl: '/communications/calls/abc', resourceData: { state: 7 } },
+      'resourceData.state',
+    ],
     ['an entry that is not an object', 'hello', 'body: '],
   ])('acts on the valid entries of a batch with %s, logs the bad one and answers 202', async (_name, bad, reason) => {
     const call = h.sim.placeIncomingCall();
@@ -252,7 +268,9 @@ describe('bad bodies', () => {
   it('answers 413 to a body over the size limit, unread when its content-length says so', async () => {
     const notifications = createNotificationsHandler(() => h.runtime);
     const token = `Bearer ${await h.sim.notificationToken()}`;
-    const big = JSON.stringify({ value: [{ changeType: 'updated', resourceUrl: '/communications/calls/c1', pad: 'x'.repeat(MAX_NOTIFICATION_BODY_BYTES) }] });
+    const big = JSON.stringify({
+      value: [{ changeType: 'updated', resourceUrl: '/communications/calls/c1', pad: 'x'.repeat(MAX_NOTIFICATION_BODY_BYTES) }],
+    });
     const oversized = await notifications(notificationRequest(big, token), testContext('notifications', h.logs));
     expect(oversized.status).toBe(413);
     expect(oversized.jsonBody).toEqual({ error: `body larger than ${MAX_NOTIFICATION_BODY_BYTES} bytes` });
@@ -306,7 +324,9 @@ describe('bodies as Graph really sends them', () => {
     expect((await h.post(body)).status).toBe(202);
     expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'established' });
 
-    const ended = terminatedNotification(call.id, { code: 200, subcode: 5001, message: 'ended' }) as { value: Array<Record<string, unknown>> };
+    const ended = terminatedNotification(call.id, { code: 200, subcode: 5001, message: 'ended' }) as {
+      value: Array<Record<string, unknown>>;
+    };
     ended.value[0]!['changeType'] = 'Deleted';
     expect((await h.post(ended)).status).toBe(202);
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
@@ -315,7 +335,9 @@ describe('bodies as Graph really sends them', () => {
   it('answers and stores a call whose source is nested 100,000 levels deep, without that source', async () => {
     const call = h.sim.placeIncomingCall();
     const source = deepJson('identity', 100_000);
-    const response = await h.post(withRawJson(incomingCallNotification(call.id, { source: DEEP, chatInfo: { threadId: '19:t@thread.v2' } }), source));
+    const response = await h.post(
+      withRawJson(incomingCallNotification(call.id, { source: DEEP, chatInfo: { threadId: '19:t@thread.v2' } }), source),
+    );
     expect(response.status).toBe(202);
     expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
     const row = await h.runtime.store.get(call.id);
@@ -355,7 +377,8 @@ describe('an entry that cannot be carried out', () => {
   // The real store, except that the calls in `unreachable` live on a table endpoint nobody
   // listens on: their reads and writes fail as a storage outage would.
   function storeUnreachableFor(real: CallStore, unreachable: Set<string>): CallStore {
-    const closedPort = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eQ==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;';
+    const closedPort =
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eQ==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;';
     const broken = new TableCallStore(
       TableClient.fromConnectionString(closedPort, 'unreachable', { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } }),
     );
@@ -395,7 +418,10 @@ describe('an entry that cannot be carried out', () => {
     expect(h.sim.requestsTo('answer', a.id)).toHaveLength(0);
     expect(h.sim.requestsTo('answer', b.id).map((r) => r.status)).toEqual([202]);
     expect(await h.runtime.store.get(b.id)).toMatchObject({ state: 'incoming' });
-    expect(h.logs).toContainEqual({ level: 'error', message: expect.stringMatching(new RegExp(`^Call ${a.id}: value\\[0\\] failed; asking Graph to deliver again: `)) });
+    expect(h.logs).toContainEqual({
+      level: 'error',
+      message: expect.stringMatching(new RegExp(`^Call ${a.id}: value\\[0\\] failed; asking Graph to deliver again: `)),
+    });
     expect(h.logs).toContainEqual({
       level: 'warning',
       message: `Call ${a.id}: value[2] waits for the redelivery, after an earlier notification of this call failed`,

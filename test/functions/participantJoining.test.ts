@@ -2,12 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallStore } from '../../shared/calls/callStore.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
-import {
-  incomingCallNotification,
-  participantJoiningNotification,
-  SIM_TENANT_ID,
-  stateNotification,
-} from '../support/graphSimulator.js';
+import { incomingCallNotification, participantJoiningNotification, SIM_TENANT_ID, stateNotification } from '../support/graphSimulator.js';
 import { BOT_CALLBACK_URL, startHarness, type Harness } from '../support/harness.js';
 
 // Policy-based recording with participantCapacity: after the bot answers the invitation, Graph
@@ -114,7 +109,8 @@ describe('participantJoiningNotification', () => {
 
   it('answers 503 when the count cannot be read, so that Graph delivers the notification again', async () => {
     const callId = await recordingCall();
-    const closedPort = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eQ==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;';
+    const closedPort =
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eQ==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;';
     const unreachable: CallStore = new TableCallStore(
       TableClient.fromConnectionString(closedPort, 'unreachable', { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } }),
     );

@@ -21,7 +21,9 @@ describe('the notification signing keys at the notifications function', () => {
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
     expect(h.logs.at(-1)).toEqual({
       level: 'error',
-      message: expect.stringMatching(/^Notification not judged \(503\): signing keys unavailable: OpenID configuration https:.* answered 500$/),
+      message: expect.stringMatching(
+        /^Notification not judged \(503\): signing keys unavailable: OpenID configuration https:.* answered 500$/,
+      ),
     });
   });
 
@@ -40,7 +42,9 @@ describe('the notification signing keys at the notifications function', () => {
     const payload = base64url.encode(JSON.stringify({ aud: SIM_BOT_APP_ID }));
     const response = await h.post(incomingCallNotification(h.sim.placeIncomingCall().id), `Bearer ${header}.${payload}.c2ln`);
     expect(response.status).toBe(401);
-    expect(h.logs.at(-1)!.message).toMatch(/^Notification refused \(401\): ERR_JOSE_NOT_SUPPORTED: Extension Header Parameter "x\\u\{d\}\\u\{a\}\[Information\]/);
+    expect(h.logs.at(-1)!.message).toMatch(
+      /^Notification refused \(401\): ERR_JOSE_NOT_SUPPORTED: Extension Header Parameter "x\\u\{d\}\\u\{a\}\[Information\]/,
+    );
     expect(h.logs.at(-1)!.message).not.toMatch(/[\r\n]/);
   });
 

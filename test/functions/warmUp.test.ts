@@ -10,7 +10,10 @@ afterEach(() => h.stop());
 
 /** A Logger that keeps its lines, as the host keeps console output at start-up. */
 function startLog(lines: LogEntry[]) {
-  const at = (level: string) => (...args: unknown[]) => lines.push({ level, message: args.map(String).join(' ') });
+  const at =
+    (level: string) =>
+    (...args: unknown[]) =>
+      lines.push({ level, message: args.map(String).join(' ') });
   return { debug: at('debug'), info: at('info'), warn: at('warning'), error: at('error') };
 }
 
@@ -52,7 +55,10 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     expect(result).toEqual({ signingKeys: 'failed', graphToken: 'failed' });
     expect(lines).toEqual([
       { level: 'warning', message: expect.stringMatching(/^Warm-up: notification signing keys not loaded .*answered 503$/) },
-      { level: 'warning', message: 'Warm-up: no Graph token yet (the first Graph request will try again): no managed identity on this machine' },
+      {
+        level: 'warning',
+        message: 'Warm-up: no Graph token yet (the first Graph request will try again): no managed identity on this machine',
+      },
       { level: 'info', message: 'Warm-up: signing keys failed, Graph token failed' },
     ]);
   });
@@ -61,7 +67,12 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     h = await startHarness();
     h.sim.failSigner('openIdConfig', { status: 200, latencyMs: 3_000, times: 1 });
     const lines: LogEntry[] = [];
-    const result = await warmUp({ authenticator: h.runtime.authenticator, graphCredential: h.runtime.graphCredential, log: startLog(lines), timeoutMs: 50 });
+    const result = await warmUp({
+      authenticator: h.runtime.authenticator,
+      graphCredential: h.runtime.graphCredential,
+      log: startLog(lines),
+      timeoutMs: 50,
+    });
     expect(result.signingKeys).toBe('failed');
     expect(lines[0]!.message).toContain('not done within the warm-up time');
   });

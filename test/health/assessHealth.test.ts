@@ -8,7 +8,20 @@ const now = new Date('2026-11-23T12:00:00Z');
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 
 function summary(change: Partial<SweepSummary> = {}): SweepSummary {
-  return { active: 3, due: 1, sent: 1, ok: 1, ended: 0, failed: 0, unreadable: 0, skippedForBudget: 0, budgetExhausted: false, durationMs: 20, oldestKeepAliveAgeMinutes: 10, ...change };
+  return {
+    active: 3,
+    due: 1,
+    sent: 1,
+    ok: 1,
+    ended: 0,
+    failed: 0,
+    unreadable: 0,
+    skippedForBudget: 0,
+    budgetExhausted: false,
+    durationMs: 20,
+    oldestKeepAliveAgeMinutes: 10,
+    ...change,
+  };
 }
 
 function inline(finishedMinutesAgo: number, change: Partial<SweepRecord> = {}): SweepRecord {
@@ -19,7 +32,13 @@ function inline(finishedMinutesAgo: number, change: Partial<SweepRecord> = {}): 
 describe('assessHealth', () => {
   it('is healthy when the last sweep was recent and went well; the oldest age grows with the time since', () => {
     const report = assessHealth([inline(2)], 3, now);
-    expect(report).toMatchObject({ status: 'healthy', problems: [], activeCalls: 3, oldestKeepAliveAgeMinutes: 12, keepAliveLimitMinutes: 45 });
+    expect(report).toMatchObject({
+      status: 'healthy',
+      problems: [],
+      activeCalls: 3,
+      oldestKeepAliveAgeMinutes: 12,
+      keepAliveLimitMinutes: 45,
+    });
     expect(report.lastSweep).toMatchObject({ mode: 'inline', outcome: 'ok', finishedAt: minutesAgo(2).toISOString() });
   });
 
@@ -28,9 +47,24 @@ describe('assessHealth', () => {
   });
 
   it.each([
-    ['a call is at risk (older than 30 minutes)', [inline(4, { summary: summary({ oldestKeepAliveAgeMinutes: 27 }) })], 3, /about 31 minutes old: at risk after 30, Graph drops it at 45/],
-    ['the last sweep failed', [inline(1, { outcome: 'failed', summary: undefined, error: 'table unreachable' })], 3, /the last keepAlive sweep failed: table unreachable/],
-    ['every keepAlive of the last sweep failed', [inline(1, { outcome: 'failed', summary: summary({ ok: 0, failed: 1 }) })], 3, /the last keepAlive sweep failed: every keepAlive it sent failed/],
+    [
+      'a call is at risk (older than 30 minutes)',
+      [inline(4, { summary: summary({ oldestKeepAliveAgeMinutes: 27 }) })],
+      3,
+      /about 31 minutes old: at risk after 30, Graph drops it at 45/,
+    ],
+    [
+      'the last sweep failed',
+      [inline(1, { outcome: 'failed', summary: undefined, error: 'table unreachable' })],
+      3,
+      /the last keepAlive sweep failed: table unreachable/,
+    ],
+    [
+      'every keepAlive of the last sweep failed',
+      [inline(1, { outcome: 'failed', summary: summary({ ok: 0, failed: 1 }) })],
+      3,
+      /the last keepAlive sweep failed: every keepAlive it sent failed/,
+    ],
     ['the timer has stopped while calls are active', [inline(16)], 1, /finished 16 minutes ago; the timer runs every 5 minutes/],
   ])('is unhealthy when %s', (_case, records, active, problem) => {
     const report = assessHealth(records, active, now);
@@ -68,7 +102,10 @@ describe('assessHealth', () => {
       CALL_PARTITIONS.map((name, i) => shard(name, change(name, i)));
 
     it('is healthy when every shard swept recently; the oldest age is the oldest over all shards', () => {
-      const records = [fanOut(minutesAgo(60)), ...allShards((_, i) => (i === 7 ? { summary: summary({ oldestKeepAliveAgeMinutes: 14 }), finishedAt: minutesAgo(4) } : {}))];
+      const records = [
+        fanOut(minutesAgo(60)),
+        ...allShards((_, i) => (i === 7 ? { summary: summary({ oldestKeepAliveAgeMinutes: 14 }), finishedAt: minutesAgo(4) } : {})),
+      ];
       const report = assessHealth(records, 50_000, now);
       expect(report).toMatchObject({
         status: 'healthy',
@@ -116,14 +153,22 @@ describe('assessHealth', () => {
     });
 
     it('is unhealthy when one shard has not swept for longer than a sweep period and margin', () => {
-      const records = [fanOut(minutesAgo(120)), ...allShards((name) => (name === 'shard-07' ? { finishedAt: minutesAgo(20), startedAt: minutesAgo(21) } : {}))];
+      const records = [
+        fanOut(minutesAgo(120)),
+        ...allShards((name) => (name === 'shard-07' ? { finishedAt: minutesAgo(20), startedAt: minutesAgo(21) } : {})),
+      ];
       const report = assessHealth(records, 50_000, now);
       expect(report.problems).toEqual(['keepAlive shard sweeps last finished more than 15 minutes ago: shard-07 (20 min)']);
       expect(report.lastSweep!.shards).toMatchObject({ swept: 31, overdue: ['shard-07'] });
     });
 
     it('does not count shard records from before the fan-out began (inline sweeps covered those shards since)', () => {
-      const old = allShards(() => ({ startedAt: minutesAgo(240), finishedAt: minutesAgo(240), outcome: 'failed', summary: summary({ oldestKeepAliveAgeMinutes: 40 }) }));
+      const old = allShards(() => ({
+        startedAt: minutesAgo(240),
+        finishedAt: minutesAgo(240),
+        outcome: 'failed',
+        summary: summary({ oldestKeepAliveAgeMinutes: 40 }),
+      }));
       expect(assessHealth([fanOut(minutesAgo(2)), ...old], 50_000, now)).toMatchObject({
         status: 'healthy',
         oldestKeepAliveAgeMinutes: null,
@@ -133,7 +178,10 @@ describe('assessHealth', () => {
 
     it('is not consulted while the timer sweeps inline', () => {
       const failedShards = allShards(() => ({ outcome: 'failed', summary: undefined, error: 'old' }));
-      expect(assessHealth([inline(2), ...failedShards], 3, now)).toMatchObject({ status: 'healthy', lastSweep: { mode: 'inline', shards: undefined } });
+      expect(assessHealth([inline(2), ...failedShards], 3, now)).toMatchObject({
+        status: 'healthy',
+        lastSweep: { mode: 'inline', shards: undefined },
+      });
     });
   });
 });

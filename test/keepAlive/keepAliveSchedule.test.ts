@@ -125,7 +125,9 @@ describe('KEEPALIVE_INTERVAL_MINUTES bound, played on the real timer schedule', 
     const env = { ...settings, KEEPALIVE_INTERVAL_MINUTES: String(largest + 1) };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(
-      new RegExp(`KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to ${largest}, got "${largest + 1}" \\(Graph ends a call that gets no keepAlive for 45 minutes`),
+      new RegExp(
+        `KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to ${largest}, got "${largest + 1}" \\(Graph ends a call that gets no keepAlive for 45 minutes`,
+      ),
     );
   });
 

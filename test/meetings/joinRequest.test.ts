@@ -26,10 +26,30 @@ describe('parseJoinRequest', () => {
   });
 
   it.each([
-    ['a short link, tenant from BOT_TENANT_ID', { joinUrl: 'https://teams.microsoft.com/meet/1234567?p=psw123' }, { joinMeetingId: '1234567', passcode: 'psw123' }, BOT_TENANT],
-    ['a short link, tenant from the body', { joinUrl: 'https://teams.microsoft.com/meet/1234567?p=psw123', tenantId: TID }, { joinMeetingId: '1234567', passcode: 'psw123' }, TID],
-    ['a short link, passcode from the body', { joinUrl: 'https://teams.microsoft.com/meet/1234567', passcode: 'psw123' }, { joinMeetingId: '1234567', passcode: 'psw123' }, BOT_TENANT],
-    ['joinMeetingId with passcode and tenant (seed example 7)', { joinMeetingId: '1234567', passcode: 'psw123', tenantId: TID }, { joinMeetingId: '1234567', passcode: 'psw123' }, TID],
+    [
+      'a short link, tenant from BOT_TENANT_ID',
+      { joinUrl: 'https://teams.microsoft.com/meet/1234567?p=psw123' },
+      { joinMeetingId: '1234567', passcode: 'psw123' },
+      BOT_TENANT,
+    ],
+    [
+      'a short link, tenant from the body',
+      { joinUrl: 'https://teams.microsoft.com/meet/1234567?p=psw123', tenantId: TID },
+      { joinMeetingId: '1234567', passcode: 'psw123' },
+      TID,
+    ],
+    [
+      'a short link, passcode from the body',
+      { joinUrl: 'https://teams.microsoft.com/meet/1234567', passcode: 'psw123' },
+      { joinMeetingId: '1234567', passcode: 'psw123' },
+      BOT_TENANT,
+    ],
+    [
+      'joinMeetingId with passcode and tenant (seed example 7)',
+      { joinMeetingId: '1234567', passcode: 'psw123', tenantId: TID },
+      { joinMeetingId: '1234567', passcode: 'psw123' },
+      TID,
+    ],
     ['joinMeetingId alone (seed example 8)', { joinMeetingId: '1234567' }, { joinMeetingId: '1234567' }, BOT_TENANT],
     ['joinMeetingId with spaces, as Teams shows it', { joinMeetingId: '123 456 789 012' }, { joinMeetingId: '123456789012' }, BOT_TENANT],
     ['joinMeetingId as a JSON number', { joinMeetingId: 1234567 }, { joinMeetingId: '1234567' }, BOT_TENANT],

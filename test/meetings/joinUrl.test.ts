@@ -58,8 +58,16 @@ describe('parseJoinUrl: links that name a meeting', () => {
       `https://teams.microsoft.com/dl/launcher/launcher.html?url=${encodeURIComponent(`/_#/l/meetup-join/19:meeting_abc@thread.v2/0?context=${context({ Tid: TID, Oid: OID })}`)}&type=meetup-join&directDl=true`,
       { kind: 'organizer', threadId: '19:meeting_abc@thread.v2', organizerId: OID, tenantId: TID },
     ],
-    ['the short link with a passcode', 'https://teams.microsoft.com/meet/2345678901234?p=Ab12Cd34', { kind: 'joinMeetingId', joinMeetingId: '2345678901234', passcode: 'Ab12Cd34' }],
-    ['the short link without a passcode', 'https://teams.microsoft.com/meet/1234567', { kind: 'joinMeetingId', joinMeetingId: '1234567', passcode: undefined }],
+    [
+      'the short link with a passcode',
+      'https://teams.microsoft.com/meet/2345678901234?p=Ab12Cd34',
+      { kind: 'joinMeetingId', joinMeetingId: '2345678901234', passcode: 'Ab12Cd34' },
+    ],
+    [
+      'the short link without a passcode',
+      'https://teams.microsoft.com/meet/1234567',
+      { kind: 'joinMeetingId', joinMeetingId: '1234567', passcode: undefined },
+    ],
   ])('%s', (_name, link, meeting) => {
     expect(parseJoinUrl(link)).toMatchObject({ ok: true, meeting });
   });
@@ -71,14 +79,46 @@ describe('parseJoinUrl: links that do not, and why', () => {
     ['plain http', SEED_ENCODED.replace('https:', 'http:'), 'joinUrl must be an https link'],
     ['another host', SEED_ENCODED.replace('teams.microsoft.com', 'teams.example.com'), 'joinUrl host "teams.example.com" is not Teams'],
     ['a Teams page that is not a meeting', 'https://teams.microsoft.com/l/chat/0/0?users=a@b.c', 'is not a meeting link'],
-    ['a link without context', 'https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0', 'joinUrl has no context parameter'],
-    ['a context without Tid', `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=${context({ Oid: OID })}`, 'joinUrl context has no Tid'],
-    ['a Tid that is not a GUID', `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=${context({ Tid: 'contoso', Oid: OID })}`, 'Tid must be a tenant id'],
-    ['a context without Oid', `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=${context({ Tid: TID })}`, 'joinUrl context has no Oid'],
-    ['a context that is not JSON', 'https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=%7bTid', 'joinUrl context is not a JSON object'],
-    ['a thread id that is not a meeting thread', `https://teams.microsoft.com/l/meetup-join/meeting_abc/0?context=${context({ Tid: TID, Oid: OID })}`, 'does not name a meeting thread'],
-    ['a missing message id', `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2?context=${context({ Tid: TID, Oid: OID })}`, '/l/meetup-join/<thread id>/<message id>'],
-    ['a message id that is not a number', `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/x?context=${context({ Tid: TID, Oid: OID })}`, 'message id must be a number'],
+    [
+      'a link without context',
+      'https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0',
+      'joinUrl has no context parameter',
+    ],
+    [
+      'a context without Tid',
+      `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=${context({ Oid: OID })}`,
+      'joinUrl context has no Tid',
+    ],
+    [
+      'a Tid that is not a GUID',
+      `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=${context({ Tid: 'contoso', Oid: OID })}`,
+      'Tid must be a tenant id',
+    ],
+    [
+      'a context without Oid',
+      `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=${context({ Tid: TID })}`,
+      'joinUrl context has no Oid',
+    ],
+    [
+      'a context that is not JSON',
+      'https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=%7bTid',
+      'joinUrl context is not a JSON object',
+    ],
+    [
+      'a thread id that is not a meeting thread',
+      `https://teams.microsoft.com/l/meetup-join/meeting_abc/0?context=${context({ Tid: TID, Oid: OID })}`,
+      'does not name a meeting thread',
+    ],
+    [
+      'a missing message id',
+      `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2?context=${context({ Tid: TID, Oid: OID })}`,
+      '/l/meetup-join/<thread id>/<message id>',
+    ],
+    [
+      'a message id that is not a number',
+      `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/x?context=${context({ Tid: TID, Oid: OID })}`,
+      'message id must be a number',
+    ],
     ['a short link with letters in the meeting id', 'https://teams.microsoft.com/meet/abc123?p=x', 'meeting id of 6 to 20 digits'],
     ['a consumer Teams link', 'https://teams.live.com/meet/1234567890', 'joinUrl host "teams.live.com" is not Teams'],
   ])('%s', (_name, link, reason) => {

@@ -37,7 +37,13 @@ describe('rejoinDecision', () => {
     ['rejoin off', joined, media, 0, { rejoin: false, reason: 'rejoin is off' }],
     ['a normal end', joined, { code: 200, subcode: 5001 }, 3, { rejoin: false, reason: 'a normal end' }],
     ['a hang-up the bot asked for', { ...joined, hangUpRequestedAt: new Date(1) }, media, 3, { rejoin: false, reason: 'the bot hung up' }],
-    ['an answered call, not a join', { ...joined, joinInfo: undefined }, media, 3, { rejoin: false, reason: 'not a meeting the bot joined' }],
+    [
+      'an answered call, not a join',
+      { ...joined, joinInfo: undefined },
+      media,
+      3,
+      { rejoin: false, reason: 'not a meeting the bot joined' },
+    ],
   ] as const)('%s', (_name, call, resultInfo, max, decision) => {
     expect(rejoinDecision(call, resultInfo, max)).toEqual(decision);
   });

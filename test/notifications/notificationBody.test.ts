@@ -5,16 +5,19 @@ import { readBodyWithin } from '../../shared/notifications/notificationBody.js';
 function streamed(chunks: string[], contentLength?: string) {
   const pulled = { count: 0, cancelled: false };
   const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = chunks[pulled.count++];
-      if (next === undefined) controller.close();
-      else controller.enqueue(encoder.encode(next));
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const next = chunks[pulled.count++];
+        if (next === undefined) controller.close();
+        else controller.enqueue(encoder.encode(next));
+      },
+      cancel() {
+        pulled.cancelled = true;
+      },
     },
-    cancel() {
-      pulled.cancelled = true;
-    },
-  }, { highWaterMark: 0 }); // pulled only when read
+    { highWaterMark: 0 },
+  ); // pulled only when read
   const headers = new Headers(contentLength === undefined ? {} : { 'content-length': contentLength });
   return { request: { headers, body }, pulled };
 }

@@ -100,9 +100,9 @@ describe('planNotification', () => {
 
   it('plans a roster update from the seed roster notification', () => {
     const participants = [{ '@odata.type': '#microsoft.graph.participant', id: 'p' }];
-    expect(
-      plan({ changeType: 'updated', resourceUrl: '/communications/calls/2f1a1100/participants', resourceData: participants }),
-    ).toEqual({ ok: true, plan: { kind: 'roster', callId: '2f1a1100', participants }, dropped: [] });
+    expect(plan({ changeType: 'updated', resourceUrl: '/communications/calls/2f1a1100/participants', resourceData: participants })).toEqual(
+      { ok: true, plan: { kind: 'roster', callId: '2f1a1100', participants }, dropped: [] },
+    );
   });
 
   it.each([
@@ -156,7 +156,11 @@ describe('bodies as Graph really sends them', () => {
         resourceUrl: '/communications/calls/c1',
         resourceData: { state: 'terminated', resultInfo: { code: 200, subcode: null, message: null } },
       }),
-    ).toEqual({ ok: true, plan: { kind: 'end', callId: 'c1', resultInfo: { code: 200, subcode: undefined, message: undefined } }, dropped: [] });
+    ).toEqual({
+      ok: true,
+      plan: { kind: 'end', callId: 'c1', resultInfo: { code: 200, subcode: undefined, message: undefined } },
+      dropped: [],
+    });
   });
 
   it.each([
@@ -172,7 +176,11 @@ describe('bodies as Graph really sends them', () => {
 
   it('reads direction in its canonical spelling, and keeps an unknown one as sent', () => {
     const direction = (value: string) => {
-      const result = plan({ changeType: 'created', resourceUrl: '/communications/calls/c1', resourceData: { state: 'incoming', direction: value } });
+      const result = plan({
+        changeType: 'created',
+        resourceUrl: '/communications/calls/c1',
+        resourceData: { state: 'incoming', direction: value },
+      });
       return result.ok && result.plan.kind === 'answer' ? result.plan.details.direction : 'not planned';
     };
     expect(direction('Incoming')).toBe('incoming');
@@ -214,7 +222,11 @@ describe('call data too deep or too large to store', () => {
       resourceUrl: '/communications/calls/c1',
       resourceData: { state: 'terminated', resultInfo: { code: 408, subcode: 8537, message: 'm', extra: nested(100_000) } },
     });
-    expect(result).toEqual({ ok: true, plan: { kind: 'end', callId: 'c1', resultInfo: { code: 408, subcode: 8537, message: 'm' } }, dropped: [] });
+    expect(result).toEqual({
+      ok: true,
+      plan: { kind: 'end', callId: 'c1', resultInfo: { code: 408, subcode: 8537, message: 'm' } },
+      dropped: [],
+    });
     expect(() => JSON.stringify(result)).not.toThrow();
   });
 });
@@ -230,7 +242,11 @@ describe('participant joining notifications', () => {
   it('plans an answer to the joining participant, with the tenant of its call', () => {
     expect(plan(joining({ '@odata.type': '#microsoft.graph.call', tenantId: '932899f8-2ea1-4604-8413-27bd2892079f' }))).toEqual({
       ok: true,
-      plan: { kind: 'participantJoining', callId: 'e71f0300-9c1f-4d99-b5f4-2722e877d497', tenantId: '932899f8-2ea1-4604-8413-27bd2892079f' },
+      plan: {
+        kind: 'participantJoining',
+        callId: 'e71f0300-9c1f-4d99-b5f4-2722e877d497',
+        tenantId: '932899f8-2ea1-4604-8413-27bd2892079f',
+      },
       dropped: [],
     });
   });

@@ -12,10 +12,14 @@ const run = promisify(execFile);
 it('plays the call traffic in-process and ends with the app tracking exactly the calls live at Graph', async () => {
   const stateDir = await mkdtemp(join(tmpdir(), 'simulate-'));
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/simulate.ts', '--json', '--calls', '4', '--meetings', '2'], {
-      env: { ...process.env, SIMULATE_STATE_DIR: stateDir, NODE_EXTRA_CA_CERTS: '' },
-      timeout: 90_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/simulate.ts', '--json', '--calls', '4', '--meetings', '2'],
+      {
+        env: { ...process.env, SIMULATE_STATE_DIR: stateDir, NODE_EXTRA_CA_CERTS: '' },
+        timeout: 90_000,
+      },
+    );
     expect(JSON.parse(stdout)).toEqual({
       incomingCalls: 4,
       answered: 4,

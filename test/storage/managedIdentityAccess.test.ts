@@ -67,7 +67,7 @@ it('keeps calls in a table reached by endpoint with a bearer token, batches incl
 
 it('is refused by the service when the identity token has expired (the token is really checked)', async () => {
   const store = TableCallStore.open({ kind: 'managedIdentity', endpoint: endpoints.table }, tableName(), () => new StorageTokenIssuer(-60));
-  await expect(store.get(randomUUID())).rejects.toMatchObject({ statusCode: 403 }) // Storage answers AuthenticationFailed with 403;
+  await expect(store.get(randomUUID())).rejects.toMatchObject({ statusCode: 403 }); // Storage answers AuthenticationFailed with 403;
 });
 
 it('runs the app on identity-based storage: an answered call gets its row, a fanned-out sweep its shard messages', async () => {

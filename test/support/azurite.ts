@@ -96,4 +96,3 @@ export async function startAzurite(service: AzuriteService, options: AzuriteOpti
       }),
   };
 }
-

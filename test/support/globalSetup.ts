@@ -24,8 +24,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     startAzurite('queue', { tls: identityTls }),
   ]);
   const [table, queue, identityTable, identityQueue] = services;
-  project.provide('storageConnectionString', azuriteConnectionString([table!, queue!]));
-  project.provide('identityStorageEndpoints', { table: azuriteEndpoint(identityTable!), queue: azuriteEndpoint(identityQueue!) });
+  project.provide('storageConnectionString', azuriteConnectionString([table, queue]));
+  project.provide('identityStorageEndpoints', { table: azuriteEndpoint(identityTable), queue: azuriteEndpoint(identityQueue) });
   project.provide('simulatorTls', tls);
 
   return async () => {

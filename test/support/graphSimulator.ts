@@ -207,7 +207,9 @@ export class GraphSimulator {
    */
   async sendRoster(id: string, others: number): Promise<void> {
     const call = this.calls.get(id);
-    const bot = rosterParticipant(call?.myParticipantId ?? randomUUID(), { application: { displayName: 'Calling Bot', id: SIM_BOT_APP_ID } });
+    const bot = rosterParticipant(call?.myParticipantId ?? randomUUID(), {
+      application: { displayName: 'Calling Bot', id: SIM_BOT_APP_ID },
+    });
     const people = Array.from({ length: others }, (_, i) =>
       rosterParticipant(randomUUID(), { user: { displayName: `Person ${i + 1}`, id: randomUUID() } }),
     );
@@ -408,7 +410,7 @@ export class GraphSimulator {
         if (!live) return notFound();
         const reason = (body as Record<string, unknown> | undefined)?.['reason'];
         if (reason !== undefined && !['none', 'busy', 'forbidden'].includes(reason as string)) {
-          return reply(400, graphError('BadRequest', `Invalid reject reason ${String(reason)}`));
+          return reply(400, graphError('BadRequest', `Invalid reject reason ${JSON.stringify(reason)}`));
         }
         if (call.state !== 'incoming') return reply(409, graphError('Conflict', 'Only an incoming call can be rejected'));
         call.state = 'terminated';
@@ -435,21 +437,22 @@ export class GraphSimulator {
           keepAlives: 0,
           body: request,
           myParticipantId: randomUUID(),
-          callbackUri: request['callbackUri'] as string,
+          callbackUri: request['callbackUri'],
         };
         this.calls.set(created.id, created);
-        const answer = () => reply(
-          201,
-          {
-            '@odata.type': '#microsoft.graph.call',
-            ...request,
-            id: created.id,
-            state: 'establishing',
-            direction: 'outgoing',
-            myParticipantId: created.myParticipantId,
-          },
-          { Location: `${this.graphBaseUrl}/communications/calls/${created.id}` },
-        );
+        const answer = () =>
+          reply(
+            201,
+            {
+              '@odata.type': '#microsoft.graph.call',
+              ...request,
+              id: created.id,
+              state: 'establishing',
+              direction: 'outgoing',
+              myParticipantId: created.myParticipantId,
+            },
+            { Location: `${this.graphBaseUrl}/communications/calls/${created.id}` },
+          );
         const early = this.beforeCreateReply;
         if (!early) return answer();
         void early(created).then(answer, answer);
@@ -464,7 +467,11 @@ export class GraphSimulator {
         reply(204);
         // Graph confirms a hang-up with a terminated notification.
         const delivery = new Promise<void>((resolve) => setImmediate(resolve))
-          .then(() => this.notify(this.fromCall(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' }), call)))
+          .then(() =>
+            this.notify(
+              this.fromCall(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' }), call),
+            ),
+          )
           .finally(() => this.deliveries.delete(delivery));
         this.deliveries.add(delivery);
         return;
@@ -475,10 +482,7 @@ export class GraphSimulator {
 
 // ---- notification bodies, as in the seeds ------------------------------------------------------
 
-export function incomingCallNotification(
-  callId: string,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
+export function incomingCallNotification(callId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return notificationBody('created', `/communications/calls/${callId}`, {
     '@odata.type': '#microsoft.graph.call',
     '@odata.id': `/communications/calls/${callId}`,
@@ -550,7 +554,9 @@ export function rosterParticipant(id: string, identity: Record<string, unknown>)
   return {
     '@odata.type': '#microsoft.graph.participant',
     info: { '@odata.type': '#microsoft.graph.participantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', ...identity } },
-    mediaStreams: [{ '@odata.type': '#microsoft.graph.mediaStream', mediaType: 'audio', sourceId: '1', direction: 'sendReceive', serverMuted: false }],
+    mediaStreams: [
+      { '@odata.type': '#microsoft.graph.mediaStream', mediaType: 'audio', sourceId: '1', direction: 'sendReceive', serverMuted: false },
+    ],
     isMuted: false,
     isInLobby: false,
     id,
@@ -616,7 +622,7 @@ function isValidAnswer(body: unknown): boolean {
   const media = b?.['mediaConfig'] as Record<string, unknown> | undefined;
   return (
     typeof b?.['callbackUri'] === 'string' &&
-    (b['callbackUri'] as string).startsWith('https://') &&
+    b['callbackUri'].startsWith('https://') &&
     Array.isArray(b['acceptedModalities']) &&
     (b['acceptedModalities'] as unknown[]).length > 0 &&
     typeof media?.['@odata.type'] === 'string'

@@ -14,7 +14,14 @@ import { loadConfig } from '../../shared/config.js';
 import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { createRuntime, type Runtime } from '../../shared/runtime.js';
 import { timer } from './timer.js';
-import { GraphSimulator, incomingCallNotification, SIM_BOT_APP_ID, SIM_TENANT_ID, stateNotification, type SimCall } from './graphSimulator.js';
+import {
+  GraphSimulator,
+  incomingCallNotification,
+  SIM_BOT_APP_ID,
+  SIM_TENANT_ID,
+  stateNotification,
+  type SimCall,
+} from './graphSimulator.js';
 
 export interface LogEntry {
   level: string;
@@ -48,11 +55,7 @@ export class TestClock {
 }
 
 /** An InvocationContext whose log lines are kept for assertions. */
-export function testContext(
-  functionName: string,
-  logs: LogEntry[],
-  triggerMetadata?: Record<string, unknown>,
-): InvocationContext {
+export function testContext(functionName: string, logs: LogEntry[], triggerMetadata?: Record<string, unknown>): InvocationContext {
   return new InvocationContext({
     functionName,
     invocationId: randomUUID(),
@@ -122,7 +125,11 @@ export async function startHarness(
   const sleeps: number[] = [];
   const connection = inject('storageConnectionString');
   const rejoinQueueName = `rejoins${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const realRejoinQueue = new StorageRejoinQueue({ kind: 'connectionString', connectionString: connection }, NO_TOKEN_CREDENTIAL, rejoinQueueName);
+  const realRejoinQueue = new StorageRejoinQueue(
+    { kind: 'connectionString', connectionString: connection },
+    NO_TOKEN_CREDENTIAL,
+    rejoinQueueName,
+  );
   // The backoff a rejoin asks for is recorded, and its message made visible at once: tests do not
   // wait it out. Everything else about the queue is Azurite's.
   // A join's settle message is due minutes later: it is held until the test's clock reaches it.

@@ -20,4 +20,3 @@ export async function loopbackCertificate(): Promise<{ cert: string; key: string
   });
   return { cert: pems.cert, key: pems.private };
 }
-

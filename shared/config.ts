@@ -41,7 +41,7 @@ export interface AppConfig {
     maxActiveCalls: number;
     /** How long a count of the active calls is reused before it is taken again. */
     activeCallsCacheSeconds: number;
-    /** `participantCapacity` of the answer to a policy-based recording invitation (answer seed). */
+    /** `participantCapacity` of the answer to a policy-based recording invitation (https://learn.microsoft.com/en-us/graph/api/call-answer). */
     policyRecordingParticipantCapacity: number;
   };
   meetings: {
@@ -163,7 +163,7 @@ const settingsSchema = z.object({
   BOT_TENANT_ID: guidSetting("the app registration's tenant id"),
   BOT_APP_SECRET: optionalText,
   AZURE_AUTHORITY_HOST: optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
-  // Graph requires the callback to be https (call resource seed: callbackUri).
+  // Graph requires the callback to be https (https://learn.microsoft.com/en-us/graph/api/resources/call: callbackUri).
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
   // Bounded so that a call just short of due plus one failed keepAlive still fits in Graph's 45 minutes.
   KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES, KEEPALIVE_INTERVAL_BOUND_REASON),

@@ -1,4 +1,4 @@
-/** The call states Graph reports (call resource seed: `state`). */
+/** The call states Graph reports (https://learn.microsoft.com/en-us/graph/api/resources/call: `state`). */
 export const CALL_STATES = [
   'incoming',
   'establishing',
@@ -19,7 +19,7 @@ export function isCallState(value: string): value is CallState {
 }
 
 // How far along its life a call is. Graph may deliver establishing/established out of order
-// (answer seed: "Call establishing/established notifications may arrive out of order"), so a
+// (https://learn.microsoft.com/en-us/graph/api/call-answer: "Call establishing/established notifications may arrive out of order"), so a
 // report may only keep a call where it is or move it forward. States of equal progress
 // (established <-> hold, transferring) may alternate freely.
 const PROGRESS: Record<CallState, number> = {

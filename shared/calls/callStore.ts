@@ -7,13 +7,13 @@ export interface CallDetails {
   direction?: string | undefined;
   tenantId?: string | undefined;
   source?: JsonObject | undefined;
-  /** Kept so a meeting can be rejoined (call resource seed: "record these values in a highly available store"). */
+  /** Kept so a meeting can be rejoined (https://learn.microsoft.com/en-us/graph/api/resources/call: "record these values in a highly available store"). */
   chatInfo?: JsonObject | undefined;
   meetingInfo?: JsonObject | undefined;
 }
 
 /**
- * Exactly what the bot sent to join a meeting (create-call seed), kept apart from the chatInfo and
+ * Exactly what the bot sent to join a meeting (https://learn.microsoft.com/en-us/graph/api/application-post-calls), kept apart from the chatInfo and
  * meetingInfo Graph reports back, which may lack fields a rejoin needs (e.g. the organizer's tenant).
  */
 export type JoinInfo = {

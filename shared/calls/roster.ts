@@ -3,7 +3,7 @@ import type { CallChange, CallRecord } from './callStore.js';
 type JsonObject = Record<string, unknown>;
 
 /**
- * What a roster notification (`/communications/calls/{id}/participants`, create-call seed
+ * What a roster notification (`/communications/calls/{id}/participants`, https://learn.microsoft.com/en-us/graph/api/application-post-calls
  * "Notification - roster") changes on the row. The roster lists everyone in the call, the bot
  * included; the bot is the participant with its own participant id, or the one whose identity is
  * the bot's application. Pure; `undefined` when nothing changes.

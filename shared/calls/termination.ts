@@ -3,7 +3,7 @@ import type { ResultInfo } from '../notifications/notificationSchema.js';
 export interface TerminationReport {
   level: 'info' | 'warn' | 'error';
   message: string;
-  /** Graph ended the call because no keepAlive succeeded for 45 minutes (keepAlive seed). */
+  /** Graph ended the call because no keepAlive succeeded for 45 minutes (https://learn.microsoft.com/en-us/graph/api/call-keepalive). */
   keepAliveTimeout: boolean;
 }
 

@@ -7,7 +7,7 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
  * Hands out the same token until it is due for refresh, with at most one refresh under way.
  * The Graph client asks for a token on every request; the identity library's own cache answers
  * correctly but costs a cache lookup with URL parsing and logging each time, which at hundreds
- * of keepAlives a second is a measurable share of the sweep's CPU (see README, Performance).
+ * of keepAlives a second is a measurable share of the sweep's CPU (see docs/performance.md).
  */
 export class CachedTokenCredential implements TokenCredential {
   private readonly tokens = new Map<string, AccessToken>();

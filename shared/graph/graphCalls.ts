@@ -15,7 +15,7 @@ export type GraphOutcome =
       message: string;
     };
 
-/** The body of `POST /communications/calls/{id}/answer` (answer seed). */
+/** The body of `POST /communications/calls/{id}/answer` (https://learn.microsoft.com/en-us/graph/api/call-answer). */
 export interface AnswerRequest {
   callbackUri: string;
   acceptedModalities: string[];
@@ -25,7 +25,7 @@ export interface AnswerRequest {
 
 export type GraphFailure = Extract<GraphOutcome, { ok: false }>;
 
-/** The body of `POST /communications/calls` (create-call seed); meeting joins carry chatInfo/meetingInfo. */
+/** The body of `POST /communications/calls` (https://learn.microsoft.com/en-us/graph/api/application-post-calls); meeting joins carry chatInfo/meetingInfo. */
 export interface CreateCallRequest {
   '@odata.type': '#microsoft.graph.call';
   callbackUri: string;
@@ -70,7 +70,7 @@ const ANSWER_TIMEOUT_MS = 12_000;
 const KEEPALIVE_TIMEOUT_MS = KEEPALIVE_REQUEST_BUDGET_MS;
 // A burst of incoming calls would otherwise open one TLS connection per call, and the handshakes
 // alone delay every answer; a bounded number in flight reuses warm connections. At Graph's usual
-// latency this still answers hundreds of calls a second (README, Performance).
+// latency this still answers hundreds of calls a second (docs/performance.md).
 const ANSWERS_IN_FLIGHT = 32;
 // A join or hang-up is asked for by a person waiting on the HTTP answer.
 const CONTROL_TIMEOUT_MS = 30_000;

@@ -59,7 +59,7 @@ export function parseJoinRequest(body: unknown, defaultTenantId: string): JoinRe
   };
 }
 
-/** The chatInfo/meetingInfo shapes of the create-call seed ("Join scheduled meeting", examples 7 and 8). */
+/** The chatInfo/meetingInfo shapes of create-call (https://learn.microsoft.com/en-us/graph/api/application-post-calls, "Join scheduled meeting", examples 7 and 8). */
 export function joinInfoOf(meeting: MeetingTarget, tenantId: string): JoinInfo {
   if (meeting.kind === 'joinMeetingId') {
     return {
@@ -84,7 +84,7 @@ export function joinInfoOf(meeting: MeetingTarget, tenantId: string): JoinInfo {
         '@odata.type': '#microsoft.graph.identitySet',
         user: { '@odata.type': '#microsoft.graph.identity', id: meeting.organizerId, tenantId: meeting.tenantId },
       },
-      // As in the seed: the bot may stay in the meeting before the organizer arrives.
+      // As in the create-call documentation: the bot may stay in the meeting before the organizer arrives.
       allowConversationWithoutHost: true,
     },
     tenantId,

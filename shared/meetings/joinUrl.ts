@@ -1,15 +1,15 @@
 /**
  * What a Teams meeting link means to Graph's create call. Pure: no I/O.
  *
- * The call resource seed shows the long link both URL-encoded and decoded and says to "extract the
+ * The call resource documentation (https://learn.microsoft.com/en-us/graph/api/resources/call) shows the long link both URL-encoded and decoded and says to "extract the
  * data from the URL ... to populate chatInfo and meetingInfo": the path holds the thread id and
  * message id, the `context` query parameter a JSON object with the tenant (`Tid`), the organizer
  * (`Oid`) and, for a meeting in a channel, the reply-chain message (`MessageId`).
- * The short `/meet/<id>?p=<passcode>` link maps to the create-call seed's example 7
+ * The short `/meet/<id>?p=<passcode>` link maps to example 7 of https://learn.microsoft.com/en-us/graph/api/application-post-calls
  * (`joinMeetingIdMeetingInfo`).
  */
 
-/** A meeting named by thread and organizer (create-call seed, "Join scheduled meeting"). */
+/** A meeting named by thread and organizer (https://learn.microsoft.com/en-us/graph/api/application-post-calls, "Join scheduled meeting"). */
 export interface OrganizerMeeting {
   kind: 'organizer';
   threadId: string;
@@ -19,7 +19,7 @@ export interface OrganizerMeeting {
   tenantId: string;
 }
 
-/** A meeting named by its join meeting id (create-call seed, examples 7 and 8). */
+/** A meeting named by its join meeting id (https://learn.microsoft.com/en-us/graph/api/application-post-calls, examples 7 and 8). */
 export interface JoinMeetingIdMeeting {
   kind: 'joinMeetingId';
   joinMeetingId: string;

@@ -6,7 +6,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { StorageAccess } from '../config.js';
 
 // Without a socket limit, a burst of incoming calls opens a connection per call; a bounded
-// keep-alive pool reuses warm connections and queues the rest (README, Performance).
+// keep-alive pool reuses warm connections and queues the rest (docs/performance.md).
 const TABLE_AGENT_OPTIONS = { keepAlive: true, maxSockets: 32 };
 
 /** The credential argument for connection-string access, which never asks for a token. */

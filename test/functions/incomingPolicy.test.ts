@@ -6,7 +6,7 @@ import { startHarness, type Harness } from '../support/harness.js';
 
 const OTHER_TENANT = 'aaaabbbb-0000-1111-2222-333344445555';
 
-// The policy-based recording invitation of the answer seed (example 3), trimmed to what matters.
+// The policy-based recording invitation of the https://learn.microsoft.com/en-us/graph/api/call-answer (example 3), trimmed to what matters.
 function policyRecordingInvitation(callId: string): Record<string, unknown> {
   return incomingCallNotification(callId, {
     meetingInfo: { '@odata.type': '#microsoft.graph.tokenMeetingInfo', token: 'join token' },

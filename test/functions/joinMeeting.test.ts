@@ -4,7 +4,7 @@ import { BOT_CALLBACK_URL, startHarness, type Harness } from '../support/harness
 
 const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const OID = '4b444206-207c-42f8-92a6-e332b41c88a2';
-// The call resource seed's link, URL-encoded.
+// The https://learn.microsoft.com/en-us/graph/api/resources/call's link, URL-encoded.
 const SEED_LINK =
   'https://teams.microsoft.com/l/meetup-join/19%3ameeting_NTg0NmQ3NTctZDVkZC00YzRhLThmNmEtOGQ3M2E0ODdmZDZk%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%224b444206-207c-42f8-92a6-e332b41c88a2%22%7d';
 const THREAD = '19:meeting_NTg0NmQ3NTctZDVkZC00YzRhLThmNmEtOGQ3M2E0ODdmZDZk@thread.v2';

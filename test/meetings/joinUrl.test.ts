@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseJoinUrl } from '../../shared/meetings/joinUrl.js';
 
-// The two forms of one link, exactly as the call resource seed shows them.
+// The two forms of one link, exactly as the https://learn.microsoft.com/en-us/graph/api/resources/call shows them.
 const SEED_ENCODED =
   'https://teams.microsoft.com/l/meetup-join/19%3ameeting_NTg0NmQ3NTctZDVkZC00YzRhLThmNmEtOGQ3M2E0ODdmZDZk%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%224b444206-207c-42f8-92a6-e332b41c88a2%22%7d';
 const SEED_DECODED =

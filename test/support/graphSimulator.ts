@@ -6,7 +6,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } 
 
 /**
  * A stand-in for the Microsoft services the bot talks to, over real HTTPS on loopback:
- * - Graph's cloud-communications calls API, behaving as the seeds say (answer 202, reject 202,
+ * - Graph's cloud-communications calls API, behaving as Graph's documentation says (answer 202, reject 202,
  *   keepAlive 200 while the call lives and 404 after, create 201 with meeting-join bodies checked,
  *   delete 204 followed by a terminated notification), plus roster notifications and terminations
  *   with a chosen resultInfo;
@@ -202,7 +202,7 @@ export class GraphSimulator {
   }
 
   /**
-   * A roster notification for the call: the bot plus `others` people (create-call seed,
+   * A roster notification for the call: the bot plus `others` people (https://learn.microsoft.com/en-us/graph/api/application-post-calls,
    * "Notification - roster"); resolves once the bot has handled it.
    */
   async sendRoster(id: string, others: number): Promise<void> {
@@ -598,7 +598,7 @@ function actionOf(method: string, path: string): { action: GraphAction; callId: 
   return undefined;
 }
 
-// What Graph would refuse in a meeting join (create-call seed: chatInfo with organizerMeetingInfo,
+// What Graph would refuse in a meeting join (https://learn.microsoft.com/en-us/graph/api/application-post-calls: chatInfo with organizerMeetingInfo,
 // or joinMeetingIdMeetingInfo; tenantId either way).
 function joinProblem(request: Record<string, unknown>): string | undefined {
   const meetingInfo = request['meetingInfo'] as Record<string, unknown> | undefined;

@@ -50,13 +50,16 @@ export async function hangUpCall(callId: string, why: string, { store, graph, cl
 
 /**
  * The sweep's step for a meeting the bot has had to itself for LEAVE_WHEN_ALONE_MINUTES: hang up
- * instead of sending another keepAlive. A fault is logged and left for the next sweep.
+ * instead of sending another keepAlive. Whether the call is on its way out; when it is not (a
+ * failed hang-up, a fault, logged), the call lives on and the sweep must still keep it alive.
  */
-export async function leaveEmptyMeeting(callId: string, minutes: number, deps: HangUpDeps): Promise<void> {
+export async function leaveEmptyMeeting(callId: string, minutes: number, deps: HangUpDeps): Promise<boolean> {
   try {
-    await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps);
+    const outcome = await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps);
+    return outcome.kind !== 'failed';
   } catch (error) {
     deps.log.error(`Call ${callId}: leaving the empty meeting failed: ${error instanceof Error ? error.message : String(error)}`);
+    return false;
   }
 }
 

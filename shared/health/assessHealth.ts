@@ -72,8 +72,11 @@ export function assessHealth(
   const timer = records.find((r) => r.scope === TIMER_SCOPE);
   const minutesSince = (at: Date) => (now.getTime() - at.getTime()) / 60_000;
   if (!timer) {
+    // Nothing says these calls are kept alive: the timer never ran (or disabled), or its records
+    // cannot be written. A brand-new deployment shows this until its first sweep, at most 5 minutes.
+    if (activeCalls > 0) problems.push(`${activeCalls} call(s) are active and no keepAlive sweep has reported yet`);
     return {
-      status: 'healthy',
+      status: problems.length > 0 ? 'unhealthy' : 'healthy',
       problems,
       activeCalls,
       oldestKeepAliveAgeMinutes: null,

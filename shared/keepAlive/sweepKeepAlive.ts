@@ -113,6 +113,12 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const sweepPage = async ({ calls, unreadable }: CallRows): Promise<void> => {
     const results: KeepAliveResult[] = [];
     const work: Promise<void>[] = [];
+    const sendNow = async (target: KeepAliveTarget, onOutcome: (outcome: KeepAliveOutcome) => void) => {
+      summary.sent++;
+      const outcome = await keepAliveCall(target, deadline, deps);
+      summary[outcome.kind]++;
+      onOutcome(outcome);
+    };
     const send = (target: KeepAliveTarget, onOutcome: (outcome: KeepAliveOutcome) => void) => {
       summary.due++;
       work.push(
@@ -122,10 +128,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
             if (target.basis) track(target.basis);
             return;
           }
-          summary.sent++;
-          const outcome = await keepAliveCall(target, deadline, deps);
-          summary[outcome.kind]++;
-          onOutcome(outcome);
+          await sendNow(target, onOutcome);
         }),
       );
     };
@@ -137,12 +140,38 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         }
         continue;
       }
+      const target = {
+        callId: call.callId,
+        basis: keepAliveBasis(call),
+        failuresBefore: call.keepAliveFailures,
+        unreadable: undefined,
+        joined: call.joinInfo !== undefined && call.hangUpRequestedAt === undefined,
+      };
+      const onOutcome = (outcome: KeepAliveOutcome) => {
+        if (outcome.kind === 'ok') {
+          track(outcome.at);
+          results.push({ call, outcome: 'ok', at: outcome.at });
+        } else if (outcome.kind === 'failed') {
+          track(keepAliveBasis(call));
+          if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
+        }
+      };
       if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
-        // Alone in a meeting long enough: hang up rather than keep an empty meeting alive.
-        track(keepAliveBasis(call));
+        // Alone in a meeting long enough: hang up rather than keep an empty meeting alive. If the
+        // hang-up fails the call lives on, so it still gets its keepAlive when due: a call is
+        // either kept alive or ended, never left to Graph's 45-minute drop.
         work.push(
           limit(async () => {
-            if (!deadline.aborted) await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps);
+            if (deadline.aborted || (await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps))) {
+              track(keepAliveBasis(call));
+              return;
+            }
+            if (!keepAliveDue(call, now, deps.intervalMinutes)) {
+              track(keepAliveBasis(call));
+              return;
+            }
+            summary.due++;
+            await sendNow(target, onOutcome);
           }),
         );
         continue;
@@ -151,22 +180,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         track(keepAliveBasis(call));
         continue;
       }
-      const target = {
-        callId: call.callId,
-        basis: keepAliveBasis(call),
-        failuresBefore: call.keepAliveFailures,
-        unreadable: undefined,
-        joined: call.joinInfo !== undefined && call.hangUpRequestedAt === undefined,
-      };
-      send(target, (outcome) => {
-        if (outcome.kind === 'ok') {
-          track(outcome.at);
-          results.push({ call, outcome: 'ok', at: outcome.at });
-        } else if (outcome.kind === 'failed') {
-          track(keepAliveBasis(call));
-          if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
-        }
-      });
+      send(target, onOutcome);
     }
     for (const row of unreadable) {
       summary.unreadable++;

@@ -130,6 +130,12 @@ export async function handleNotificationBatch(batch: CommsNotifications, tenantI
           log.error(`Call ${callId}: value[${index}] cannot be stored, not retried: ${logSafe(String(error), 500)}`);
           continue;
         }
+        if (error instanceof UnreadableCallError) {
+          // A redelivery would find the same row: only fixing it helps. The sweep keeps the call alive
+          // by its id meanwhile, and its termination removes the row (see `readForEnd`).
+          log.error(`${logSafe(error.message, 500)}; value[${index}] not applied, not retried`);
+          continue;
+        }
         redeliver = true;
         failed = true;
         log.error(`Call ${callId}: value[${index}] failed; asking Graph to deliver again: ${logSafe(String(error), 500)}`);

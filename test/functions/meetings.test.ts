@@ -62,6 +62,25 @@ describe('LEAVE_WHEN_ALONE_MINUTES', () => {
     expect(createsSince(creates)).toHaveLength(0);
   });
 
+  it('keeps the call alive while its leave-when-alone hang-up keeps failing', async () => {
+    const callId = await joinedMeeting();
+    await h.sim.sendRoster(callId, 0);
+    h.sim.failNext('delete', { status: 500, times: Infinity });
+    try {
+      for (let sweep = 0; sweep < 3; sweep++) {
+        h.clock.advanceMinutes(5);
+        await h.sweep();
+      }
+    } finally {
+      h.sim.clearFaults();
+    }
+    // Each sweep tried to leave, failed, and kept the call alive instead of letting Graph drop it.
+    expect(h.sim.requestsTo('delete', callId).length).toBeGreaterThanOrEqual(3);
+    expect(h.sim.requestsTo('keepAlive', callId).filter((r) => r.status === 200)).toHaveLength(3);
+    expect(await h.runtime.store.get(callId)).toMatchObject({ state: 'established' });
+    expect((await h.runtime.store.get(callId))!.hangUpRequestedAt).toBeUndefined();
+  });
+
   it('stays while someone has come back', async () => {
     const callId = await joinedMeeting();
     await h.sim.sendRoster(callId, 0);

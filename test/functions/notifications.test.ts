@@ -9,6 +9,7 @@ import { MAX_NOTIFICATION_BODY_BYTES } from '../../shared/notifications/notifica
 import {
   incomingCallNotification,
   notificationBody,
+  rosterNotification,
   SIM_TENANT_ID,
   stateNotification,
   terminatedNotification,
@@ -166,6 +167,20 @@ describe('terminated calls', () => {
 });
 
 describe('a row this version cannot read', () => {
+  it('does not ask Graph to redeliver a state or roster update it can never apply, and still ends the call', async () => {
+    const call = await answeredCall();
+    await writeRawColumns(h.runtime, call.id, { state: 'parked' });
+    expect((await h.post(stateNotification(call.id, 'established'))).status).toBe(202);
+    const batch = {
+      value: [
+        ...(rosterNotification(call.id, []).value as unknown[]),
+        ...(terminatedNotification(call.id, { code: 200, subcode: 5001, message: 'ended' }).value as unknown[]),
+      ],
+    };
+    expect((await h.post(batch)).status).toBe(202);
+    await expect(h.runtime.store.get(call.id)).resolves.toBeUndefined();
+  });
+
   it('is removed on the call’s termination instead of failing it (and its redeliveries) for ever', async () => {
     const call = await answeredCall();
     await writeRawColumns(h.runtime, call.id, { state: 'parked', chatInfo: '{not json' });

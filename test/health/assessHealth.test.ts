@@ -185,3 +185,14 @@ describe('assessHealth', () => {
     });
   });
 });
+
+describe('no sweep record at all', () => {
+  it('is healthy with no calls, and unhealthy with active calls that no sweep has reported on', () => {
+    const now = new Date('2026-11-24T10:00:00Z');
+    expect(assessHealth([], 0, now)).toMatchObject({ status: 'healthy', lastSweep: null });
+    expect(assessHealth([], 5000, now)).toMatchObject({
+      status: 'unhealthy',
+      problems: ['5000 call(s) are active and no keepAlive sweep has reported yet'],
+    });
+  });
+});

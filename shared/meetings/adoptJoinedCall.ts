@@ -1,4 +1,5 @@
 import type { ResultInfo } from '../notifications/notificationSchema.js';
+import type { StoredPendingJoin } from './joinLedger.js';
 import { PENDING_JOIN_ADOPTION_MINUTES, trackJoinedCall, type JoinDeps } from './joinMeeting.js';
 import { scheduleRejoin } from './rejoin.js';
 import type { RejoinAttempt } from './rejoinQueue.js';
@@ -11,10 +12,11 @@ import type { RejoinAttempt } from './rejoinQueue.js';
  * settled join, one that is not the bot's, or one too old to be waiting, adopts nothing: no row is
  * brought back.
  */
-export async function adoptJoinedCall(callId: string, joinId: string, deps: JoinDeps): Promise<'adopted' | 'notAdopted'> {
+export async function adoptJoinedCall(callId: string, joinId: string, deps: JoinDeps): Promise<'adopted' | 'ended' | 'notAdopted'> {
   const { joinLedger, clock, log } = deps;
   const join = await joinLedger.get(joinId);
-  if (!join || join.stage === 'closed' || join.ended?.callId === callId) return 'notAdopted';
+  if (join?.ended?.callId === callId) return 'ended';
+  if (!join || join.stage === 'closed') return 'notAdopted';
   if (join.adoptedCallId !== undefined && join.adoptedCallId !== callId) return 'notAdopted';
   if (clock().getTime() - join.requestedAt.getTime() > PENDING_JOIN_ADOPTION_MINUTES * 60_000) {
     log.warn(`Call ${callId}: join ${joinId} is older than ${PENDING_JOIN_ADOPTION_MINUTES} minutes; not adopted`);
@@ -90,6 +92,11 @@ export async function settlePendingJoin(
     await joinLedger.remove(joinId);
     return 'settled';
   }
+  if (join.createdCallId !== undefined && !join.ended) {
+    await trackOrEnd(join.createdCallId, join, deps);
+    await joinLedger.remove(joinId);
+    return 'settled';
+  }
   if (join.ended) {
     log.warn(
       `Call ${join.ended.callId}: ended before its join ${joinId} could store it, and nobody dealt with the end; dealing with it now`,
@@ -110,4 +117,41 @@ export async function settlePendingJoin(
   if (retry) await rejoinQueue.schedule({ kind: 'rejoin', ...next }, 0);
   await joinLedger.remove(joinId);
   return 'noCall';
+}
+
+/**
+ * A call Graph made for a join whose row could not be stored when it answered (and whose hang-up
+ * failed too), and that no notification has adopted since: stored now, or, failing that, ended.
+ * Throws when neither works, so the settle message is tried again by the host.
+ */
+async function trackOrEnd(callId: string, join: StoredPendingJoin, deps: JoinDeps): Promise<void> {
+  try {
+    await trackJoinedCall(callId, 'establishing', join, deps);
+    deps.log.warn(`Call ${callId}: stored for join ${join.joinId} by its settle message (its row could not be stored when Graph made it)`);
+    return;
+  } catch (error) {
+    const hungUp = await deps.graph.hangUp(callId);
+    if (hungUp.ok || hungUp.status === 404) {
+      deps.log.error(`Call ${callId}: still could not be stored for join ${join.joinId} (${String(error)}); hung up`);
+      return;
+    }
+    throw new Error(`Call ${callId}: neither stored nor hung up for join ${join.joinId}: ${String(error)}`);
+  }
+}
+
+/**
+ * A notification for a call one of the bot's joins made (its callback URL says so) that has no row
+ * and cannot be adopted (its join settled long ago, or is too old): the call is the bot's, live as
+ * far as the bot can tell, and would otherwise get no keepAlive. It is ended on purpose.
+ */
+export async function hangUpUntrackedJoinCall(callId: string, joinId: string, deps: JoinDeps): Promise<void> {
+  const hungUp = await deps.graph.hangUp(callId);
+  if (hungUp.ok) {
+    deps.log.error(
+      `Call ${callId}: a call of join ${joinId} that is not tracked and cannot be adopted; hung up rather than left without keepAlive`,
+    );
+  } else if (hungUp.status !== 404) {
+    // Answered 5xx by the caller, so Graph's redelivery tries again.
+    throw new Error(`Call ${callId}: untracked call of join ${joinId} could not be hung up (Graph ${hungUp.status ?? 'no response'})`);
+  }
 }

@@ -28,6 +28,8 @@ export interface PendingJoin {
   ended?: { callId: string; resultInfo?: ResultInfo | undefined; handled: boolean } | undefined;
   /** The call a notification adopted for this join before the create's answer arrived. */
   adoptedCallId?: string | undefined;
+  /** A call Graph made for this join whose row could not be stored (nor the call hung up). */
+  createdCallId?: string | undefined;
 }
 
 export interface StoredPendingJoin extends PendingJoin {

@@ -118,7 +118,9 @@ async function untrackedCall(callId: string, join: PendingJoin, meeting: string,
     await closeQuietly(join.joinId, joinLedger, log);
     return { kind: 'failed', status: 503, code: 'CallStoreUnavailable', message: `The call could not be recorded: ${reason}` };
   }
-  await joinLedger.update(join.joinId, () => ({ stage: 'unknown' })).catch(() => undefined);
+  await joinLedger
+    .update(join.joinId, () => ({ stage: 'unknown', createdCallId: callId }))
+    .catch((ledgerError: unknown) => log.error(`Join ${join.joinId}: call ${callId} not recorded on it either (${String(ledgerError)})`));
   log.error(
     `Call ${callId}: joined ${meeting} but could not store it (${reason}), and the hang-up failed ` +
       `(${hungUp.status ?? 'no response'}); join ${join.joinId} adopts the call on its next notification`,

@@ -18,6 +18,7 @@ interface PendingJoinEntity {
   endedResultInfo?: string;
   endedHandled?: boolean;
   adoptedCallId?: string;
+  createdCallId?: string;
 }
 
 const PARTITION = 'join';
@@ -105,6 +106,7 @@ function toEntity(join: PendingJoin): PendingJoinEntity {
     ...(join.ended?.resultInfo && { endedResultInfo: JSON.stringify(join.ended.resultInfo) }),
     ...(join.ended && { endedHandled: join.ended.handled }),
     ...(join.adoptedCallId !== undefined && { adoptedCallId: join.adoptedCallId }),
+    ...(join.createdCallId !== undefined && { createdCallId: join.createdCallId }),
   };
 }
 
@@ -126,6 +128,7 @@ function fromEntity(entity: PendingJoinEntity & { etag: string }): StoredPending
             handled: entity.endedHandled === true,
           },
     adoptedCallId: entity.adoptedCallId,
+    createdCallId: entity.createdCallId,
   };
 }
 

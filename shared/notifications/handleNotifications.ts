@@ -7,7 +7,7 @@ import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logSafe } from '../logSafe.js';
 import { joinDepsOf, type Runtime } from '../runtime.js';
-import { adoptJoinedCall, endOfUntrackedJoin, noteEndOfTrackedJoin } from '../meetings/adoptJoinedCall.js';
+import { adoptJoinedCall, endOfUntrackedJoin, hangUpUntrackedJoinCall, noteEndOfTrackedJoin } from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
@@ -338,7 +338,7 @@ export async function updateCallState(
   let result = await apply();
   // Never create a row from an update alone: a late update after `terminated` would resurrect the
   // call. Only a call of one of the bot's own joins, whose row is not there yet, is adopted.
-  if (result.outcome === 'missing' && joinId !== undefined && (await adoptJoinedCall(callId, joinId, deps)) === 'adopted') {
+  if (result.outcome === 'missing' && joinId !== undefined && (await adoptOrEnd(callId, joinId, deps)) === 'adopted') {
     result = await apply();
   }
   switch (result.outcome) {
@@ -388,7 +388,7 @@ export async function updateRoster(
   const { store, clock, log, botAppId } = deps;
   const apply = () => store.update(callId, (current) => rosterChange(current, participants, botAppId, clock()));
   let result = await apply();
-  if (result.outcome === 'missing' && joinId !== undefined && (await adoptJoinedCall(callId, joinId, deps)) === 'adopted') {
+  if (result.outcome === 'missing' && joinId !== undefined && (await adoptOrEnd(callId, joinId, deps)) === 'adopted') {
     result = await apply();
   }
   if (result.outcome === 'missing') {
@@ -434,6 +434,14 @@ export async function endCall(
   log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
   if (call && removed === 'removed') await rejoinOrRestore(call, resultInfo, deps);
   return 'ended';
+}
+
+/** A call of one of the bot's joins without a row: adopted when its join allows, else ended on purpose. */
+async function adoptOrEnd(callId: string, joinId: string, deps: NotificationDeps): Promise<'adopted' | 'ended' | 'hungUp'> {
+  const adopted = await adoptJoinedCall(callId, joinId, deps);
+  if (adopted !== 'notAdopted') return adopted;
+  await hangUpUntrackedJoinCall(callId, joinId, deps);
+  return 'hungUp';
 }
 
 /**

@@ -215,3 +215,35 @@ describe('a rejoin whose create fails without making a call', () => {
     expect(h.logs).toContainEqual(expect.objectContaining({ message: expect.stringContaining('was already made') }));
   });
 });
+
+describe('a call of the bot’s own join that has no row and cannot be adopted', () => {
+  it('is stored by the join’s settle message when no notification came to adopt it', async () => {
+    const store = h.runtime.store;
+    h.runtime.store = Object.assign(Object.create(store) as typeof store, {
+      insert: () => Promise.reject(new Error('storage unavailable')),
+    });
+    h.sim.failNext('delete', { status: 500, times: 1 });
+    try {
+      expect((await h.join(JOIN)).status).toBe(202);
+    } finally {
+      h.runtime.store = store;
+    }
+    const call = h.sim.lastCreatedCall()!;
+    const creates = h.sim.requestsTo('create').length;
+    // A quiet meeting: no notification for the call. The settle message finds the call it recorded.
+    h.clock.advanceMinutes(11);
+    await h.drainRejoins();
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ joinInfo: expect.any(Object) });
+    expect(h.sim.requestsTo('create')).toHaveLength(creates);
+  });
+
+  it('is hung up, not ignored, when its notification comes after its join was settled', async () => {
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    h.clock.advanceMinutes(11);
+    await h.drainRejoins();
+    await h.runtime.store.remove(callId); // the row lost for whatever reason; the call lives on
+    await h.sim.sendState(callId, 'established');
+    expect(h.sim.requestsTo('delete', callId).map((r) => r.status)).toEqual([204]);
+    expect(h.logs).toContainEqual(expect.objectContaining({ message: expect.stringContaining(`Call ${callId}: a call of join`) }));
+  });
+});

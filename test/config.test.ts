@@ -86,7 +86,7 @@ describe('loadConfig', () => {
       { AzureWebJobsStorage: undefined, AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net' },
       'the call table needs CALLS_TABLE_CONNECTION, CALLS_TABLE_ENDPOINT',
     ],
-    [{ KEEPALIVE_INTERVAL_MINUTES: '31' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 30, got "31" (Graph ends a call'],
+    [{ KEEPALIVE_INTERVAL_MINUTES: '29' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 28, got "29" (Graph ends a call'],
     [{ KEEPALIVE_INTERVAL_MINUTES: 'soon' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number'],
     [{ KEEPALIVE_MAX_IN_FLIGHT: '0' }, 'KEEPALIVE_MAX_IN_FLIGHT must be a whole number from 1'],
     [{ GRAPH_BASE_URL: 'http://graph.microsoft.com/v1.0' }, 'GRAPH_BASE_URL must use https:'],

@@ -18,6 +18,6 @@ it('the exported handlers fail with an error naming the missing settings', async
 
   await expect(notifications(request, testContext('notifications', logs))).rejects.toThrow(ConfigError);
   await expect(keepAliveSweep(timer, testContext('keepAliveSweep', logs))).rejects.toThrow(
-    /BOT_TENANT_ID is required.*BOT_CALLBACK_URL is required.*KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 30/,
+    /BOT_TENANT_ID is required.*BOT_CALLBACK_URL is required.*KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 28/,
   );
 });

@@ -26,6 +26,7 @@ export interface CallEntity {
   hangUpRequestedAt?: Date;
   endedAt?: Date;
   claim?: string;
+  endClaim?: string;
   rejoinAttempts?: number;
   rejoinedFrom?: string;
   handledParticipants?: number;
@@ -84,6 +85,7 @@ const callRow = z.object({
   hangUpRequestedAt: z.date().optional(),
   endedAt: z.date().optional(),
   claim: z.string().optional(),
+  endClaim: z.string().optional(),
   rejoinAttempts: z.number().int().nonnegative().optional(),
   rejoinedFrom: z.string().optional(),
   handledParticipants: z.number().int().nonnegative().optional(),
@@ -138,6 +140,7 @@ export function toEntity(call: CallRecord): CallEntity {
     hangUpRequestedAt: call.hangUpRequestedAt,
     endedAt: call.endedAt,
     claim: call.claim,
+    endClaim: call.endClaim,
     rejoinAttempts: call.rejoinAttempts,
     rejoinedFrom: call.rejoinedFrom,
     handledParticipants: call.handledParticipants,
@@ -165,6 +168,7 @@ export function changeEntity(callId: string, change: CallChange): Partial<CallEn
       hangUpRequestedAt: change.hangUpRequestedAt ?? undefined,
       endedAt: change.endedAt,
       claim: change.claim,
+      endClaim: change.endClaim,
       rejoinAttempts: change.rejoinAttempts,
       rejoinedFrom: change.rejoinedFrom,
       handledParticipants: change.handledParticipants,

@@ -74,6 +74,15 @@ export async function noteEndOfTrackedJoin(
     .catch((error: unknown) => deps.log.warn(`Call ${callId}: its end was not noted on join ${joinId} (${String(error)})`));
 }
 
+/** Undoes `noteEndOfTrackedJoin` when the end could not be handled after all (its rejoin not queued). */
+export async function reopenEndOfTrackedJoin(callId: string, joinId: string, deps: JoinDeps): Promise<void> {
+  await deps.joinLedger
+    .update(joinId, (current) =>
+      current.ended?.callId === callId && current.ended.handled ? { ended: { ...current.ended, handled: false } } : undefined,
+    )
+    .catch((error: unknown) => deps.log.warn(`Call ${callId}: join ${joinId} not told its end is unhandled (${String(error)})`));
+}
+
 /**
  * A join's settle message, some minutes after the join was asked for. A settled (closed) or adopted
  * join is simply removed. An end that nobody dealt with (the join's instance died before storing the

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { callbackUrlForJoin } from './joinCorrelation.js';
 import type { JoinLedger, PendingJoin } from './joinLedger.js';
 import { createCallRequest } from './joinRequest.js';
+import { claimEnd } from '../calls/endClaim.js';
 import { scheduleRejoin, type RejoinDeps } from './rejoin.js';
 import type { RejoinAttempt } from './rejoinQueue.js';
 
@@ -193,8 +194,10 @@ async function settleAfterTracking(callId: string, joinId: string, deps: JoinDep
   const pending = await joinLedger.get(joinId);
   const ended = pending?.ended;
   if (ended?.callId === callId) {
-    const call = await store.get(callId);
-    if ((await store.remove(callId)) === 'removed') {
+    const row = await store.get(callId);
+    const call = row && (await claimEnd(row, store));
+    if (call) {
+      await store.remove(callId);
       log.warn(
         `Call ${callId}: ended before its join was recorded (resultInfo ${ended.resultInfo?.code ?? '-'}/${ended.resultInfo?.subcode ?? '-'}); removed`,
       );

@@ -7,7 +7,14 @@ import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logSafe } from '../logSafe.js';
 import { joinDepsOf, type Runtime } from '../runtime.js';
-import { adoptJoinedCall, endOfUntrackedJoin, hangUpUntrackedJoinCall, noteEndOfTrackedJoin } from '../meetings/adoptJoinedCall.js';
+import { claimEnd } from '../calls/endClaim.js';
+import {
+  adoptJoinedCall,
+  endOfUntrackedJoin,
+  hangUpUntrackedJoinCall,
+  noteEndOfTrackedJoin,
+  reopenEndOfTrackedJoin,
+} from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
 import { logEvent } from '../telemetry.js';
@@ -419,20 +426,24 @@ export async function endCall(
   // A join's create may not have answered yet: it must find the end on its ledger entry, or it
   // would store the row of this call again after it is gone.
   if (call && joinId !== undefined) await noteEndOfTrackedJoin(callId, joinId, resultInfo, deps);
-  const removed = await store.remove(callId);
+  // Only the delivery that claims the end handles it (a redelivered or duplicated termination does not rejoin twice).
+  const owned = call && (await claimEnd(call, store));
+  await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
   if (report.keepAliveTimeout) logEvent(log, 'error', 'callDroppedForMissingKeepAlive', { callId, resultInfo });
-  if (removed === 'missing' && joinId !== undefined && (await endOfUntrackedJoin(callId, joinId, resultInfo, deps)) === 'noted') {
+  if (!call && joinId !== undefined && (await endOfUntrackedJoin(callId, joinId, resultInfo, deps)) === 'noted') {
     // The join may have stored the row in the meantime: the end is then handled as any other.
     const late = await store.get(callId);
-    if (late && (await store.remove(callId)) === 'removed') {
+    const lateOwned = late && (await claimEnd(late, store));
+    if (lateOwned) {
+      await store.remove(callId);
       log[report.level](report.message);
-      await rejoinOrRestore(late, resultInfo, deps);
+      await rejoinOrRestore(lateOwned, resultInfo, deps, joinId);
     }
     return 'ended';
   }
-  log[report.level](removed === 'removed' ? report.message : `${report.message}; it was not tracked`);
-  if (call && removed === 'removed') await rejoinOrRestore(call, resultInfo, deps);
+  log[report.level](owned ? report.message : `${report.message}; ${call ? 'another delivery is handling its end' : 'it was not tracked'}`);
+  if (owned) await rejoinOrRestore(owned, resultInfo, deps, joinId);
   return 'ended';
 }
 
@@ -459,12 +470,19 @@ async function readForEnd(callId: string, { store, log }: NotificationDeps): Pro
   }
 }
 
-async function rejoinOrRestore(call: StoredCall, resultInfo: ResultInfo | undefined, deps: NotificationDeps): Promise<void> {
+async function rejoinOrRestore(
+  call: StoredCall,
+  resultInfo: ResultInfo | undefined,
+  deps: NotificationDeps,
+  joinId: string | undefined,
+): Promise<void> {
   try {
     await scheduleRejoin(call, resultInfo, deps);
   } catch (error) {
-    const { etag: _, ...record } = call;
+    const { etag: _, endClaim: _claimed, ...record } = call;
     await deps.store.insert(record);
+    // The end is not handled after all: a create answer arriving meanwhile must deal with it.
+    if (joinId !== undefined) await reopenEndOfTrackedJoin(call.callId, joinId, deps);
     deps.log.error(
       `Call ${call.callId}: the rejoin could not be scheduled (${error instanceof Error ? error.message : String(error)}); ` +
         'its row is kept so that the redelivered notification tries again',

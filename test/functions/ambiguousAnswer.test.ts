@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls } from '../../shared/graph/graphCalls.js';
 import { inject } from 'vitest';
-import { incomingCallNotification } from '../support/graphSimulator.js';
+import { incomingCallNotification, SIM_TENANT_ID } from '../support/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { SlowProxy, tablePortOf } from '../support/slowProxy.js';
 
@@ -167,5 +167,15 @@ describe('storage behind a proxy that is slow, or loses a response after the wor
     expect((await proxied.post(incomingCallNotification(call.id))).status).toBe(202);
     expect(proxied.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
     expect(proxied.logs).toContainEqual({ level: 'information', message: `Call ${call.id}: answered` });
+  });
+
+  it('still rejoins a meeting whose row delete lost its response (the SDK repeats it and gets 404)', async () => {
+    const { callId } = (await proxied.join({ joinMeetingId: '1234567', passcode: 'p', tenantId: SIM_TENANT_ID })).jsonBody as { callId: string };
+    await proxied.sim.sendState(callId, 'established');
+    const creates = proxied.sim.requestsTo('create').length;
+    proxy.dropResponseTo = 'DELETE';
+    await proxied.sim.terminate(callId, { code: 410, subcode: 301005, message: 'Media connection lost' });
+    expect(await proxied.runtime.store.get(callId)).toBeUndefined();
+    expect(proxied.sim.requestsTo('create')).toHaveLength(creates + 1);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stateNotification } from '../support/graphSimulator.js';
+import { stateNotification, terminatedNotification } from '../support/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 // Create-call is not idempotent (https://learn.microsoft.com/en-us/graph/api/application-post-calls):
@@ -245,5 +245,38 @@ describe('a call of the bot’s own join that has no row and cannot be adopted',
     await h.sim.sendState(callId, 'established');
     expect(h.sim.requestsTo('delete', callId).map((r) => r.status)).toEqual([204]);
     expect(h.logs).toContainEqual(expect.objectContaining({ message: expect.stringContaining(`Call ${callId}: a call of join`) }));
+  });
+});
+
+describe('an early end whose rejoin cannot be queued', () => {
+  it('is still rejoined once the create answers, after the termination asked for a redelivery', async () => {
+    const working = h.runtime.rejoinQueue;
+    const failing = {
+      schedule: (m: Parameters<typeof working.schedule>[0], d: number) =>
+        m.kind === 'rejoin' ? Promise.reject(new Error('queue unavailable')) : working.schedule(m, d),
+    };
+    let first: string | undefined;
+    const statuses: number[] = [];
+    h.sim.beforeCreateReply = async (call) => {
+      if (first !== undefined) return;
+      first = call.id;
+      await h.sim.sendState(call.id, 'established'); // adopted
+      h.runtime.rejoinQueue = failing;
+      try {
+        const body = terminatedNotification(call.id, MEDIA_LOST) as { value: Record<string, unknown>[] };
+        body.value[0]!['callbackUri'] = call.callbackUri;
+        statuses.push((await h.post(body)).status ?? 200);
+      } finally {
+        h.runtime.rejoinQueue = working;
+      }
+    };
+    const creates = h.sim.requestsTo('create').length;
+    await h.join(JOIN);
+    await h.drainRejoins();
+    expect(statuses).toEqual([503]);
+    // The create's answer found the end not handled, and handled it: one rejoin, no row for the dead call.
+    expect(await h.runtime.store.get(first!)).toBeUndefined();
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 2);
+    expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: first });
   });
 });

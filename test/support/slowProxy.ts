@@ -9,6 +9,8 @@ export class SlowProxy {
   delayMs = 0;
   /** Responses to throw away (the connection is cut instead): a request that was done, its answer lost. */
   dropResponses = 0;
+  /** The next request with this HTTP method has its response thrown away (once). */
+  dropResponseTo: string | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
@@ -23,13 +25,19 @@ export class SlowProxy {
       const upstream = connect(this.targetPort, '127.0.0.1');
       this.sockets.add(client).add(upstream);
       let queue = Promise.resolve();
+      let dropThisResponse = false;
       client.on('data', (chunk) => {
+        if (this.dropResponseTo !== undefined && chunk.toString('latin1').startsWith(`${this.dropResponseTo} `)) {
+          this.dropResponseTo = undefined;
+          dropThisResponse = true;
+        }
         const delay = this.delayMs;
         queue = queue.then(() => new Promise<void>((resolve) => setTimeout(() => (upstream.write(chunk), resolve()), delay)));
       });
       upstream.on('data', (chunk) => {
-        if (this.dropResponses > 0) {
-          this.dropResponses--;
+        if (this.dropResponses > 0 || dropThisResponse) {
+          if (dropThisResponse) dropThisResponse = false;
+          else this.dropResponses--;
           client.destroy();
           upstream.destroy();
           return;

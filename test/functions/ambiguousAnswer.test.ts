@@ -170,7 +170,9 @@ describe('storage behind a proxy that is slow, or loses a response after the wor
   });
 
   it('still rejoins a meeting whose row delete lost its response (the SDK repeats it and gets 404)', async () => {
-    const { callId } = (await proxied.join({ joinMeetingId: '1234567', passcode: 'p', tenantId: SIM_TENANT_ID })).jsonBody as { callId: string };
+    const { callId } = (await proxied.join({ joinMeetingId: '1234567', passcode: 'p', tenantId: SIM_TENANT_ID })).jsonBody as {
+      callId: string;
+    };
     await proxied.sim.sendState(callId, 'established');
     const creates = proxied.sim.requestsTo('create').length;
     proxy.dropResponseTo = 'DELETE';

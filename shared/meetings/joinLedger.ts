@@ -30,6 +30,13 @@ export interface PendingJoin {
   adoptedCallId?: string | undefined;
   /** A call Graph made for this join whose row could not be stored (nor the call hung up). */
   createdCallId?: string | undefined;
+  /** Graph refused the create with this status (a closed entry that made no call). */
+  refusedStatus?: number | undefined;
+  /**
+   * Written by whoever opened the entry: the storage SDK repeats an insert whose response was lost,
+   * and the repeat's 409 must not read as "this attempt was already made".
+   */
+  claim?: string | undefined;
 }
 
 export interface StoredPendingJoin extends PendingJoin {

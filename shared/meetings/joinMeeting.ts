@@ -25,8 +25,8 @@ export type JoinOutcome =
   | { kind: 'pending'; joinId: string; status: number | undefined; message: string }
   /** `status` is the HTTP status to answer the caller with; code and message are Graph's when it refused. */
   | { kind: 'failed'; status: number; code: string; message: string }
-  /** This rejoin attempt was already made (its queue message came twice). */
-  | { kind: 'duplicate'; joinId: string };
+  /** This rejoin attempt was already made (its queue message came twice); `refusedStatus` when Graph refused it. */
+  | { kind: 'duplicate'; joinId: string; refusedStatus: number | undefined };
 
 /** Links a rejoin to the call it replaces. */
 export interface RejoinOf {
@@ -62,13 +62,17 @@ export async function joinMeeting(joinInfo: JoinInfo, deps: JoinDeps, rejoinOf?:
   const { graph, joinLedger, rejoinQueue, callbackUrl, clock, log } = deps;
   const meeting = describeMeeting(joinInfo);
   const joinId = rejoinOf ? rejoinJoinId(rejoinOf.rejoinedFrom, rejoinOf.rejoinAttempts) : randomUUID();
-  const join: PendingJoin = { joinId, joinInfo, requestedAt: clock(), stage: 'creating', ...rejoinOf };
+  const join: PendingJoin = { joinId, joinInfo, requestedAt: clock(), stage: 'creating', claim: randomUUID(), ...rejoinOf };
   try {
     if ((await joinLedger.open(join)) === 'exists') {
-      log.warn(
-        `Joining ${meeting}: rejoin attempt ${rejoinOf?.rejoinAttempts} of call ${rejoinOf?.rejoinedFrom} was already made (join ${joinId}); not repeated`,
-      );
-      return { kind: 'duplicate', joinId };
+      const existing = await joinLedger.get(joinId);
+      if (existing?.claim !== join.claim) {
+        log.warn(
+          `Joining ${meeting}: rejoin attempt ${rejoinOf?.rejoinAttempts} of call ${rejoinOf?.rejoinedFrom} was already made (join ${joinId}); not repeated`,
+        );
+        return { kind: 'duplicate', joinId, refusedStatus: existing?.refusedStatus };
+      }
+      // Our own entry: the storage SDK repeated an insert whose response was lost.
     }
     await rejoinQueue.schedule({ kind: 'settleJoin', joinId, next }, JOIN_SETTLE_DELAY_SECONDS);
   } catch (error) {
@@ -138,7 +142,10 @@ async function createFailed(
   const detail = `Graph ${created.status ?? 'no response'} ${created.code ?? ''}: ${created.message}`;
   if (createRefused(created.status)) {
     log.warn(`Joining ${meeting} failed (${detail})`);
-    await closeQuietly(join.joinId, joinLedger, log);
+    // Closed with the refusal kept: a repeat of this rejoin's message can then go on to the next attempt.
+    await joinLedger
+      .update(join.joinId, () => ({ stage: 'closed', refusedStatus: created.status }))
+      .catch((error: unknown) => log.warn(`Join ${join.joinId}: ledger entry not closed (${String(error)})`));
     return { kind: 'failed', status: statusForCaller(created.status), code: created.code ?? 'GraphUnavailable', message: created.message };
   }
   // Create is not idempotent: it is not sent again. The ledger entry now waits for the call's notifications.

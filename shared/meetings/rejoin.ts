@@ -86,7 +86,10 @@ export async function runRejoinAttempt(message: RejoinAttempt, deps: JoinDeps & 
   const joined = await joinMeeting(joinInfo, deps, { rejoinedFrom: callId, rejoinAttempts: attempt }, next);
   switch (joined.kind) {
     case 'duplicate':
-      return 'duplicate';
+      // A repeat of a message whose attempt Graph refused: the next attempt may not have been queued
+      // (the repeat is why); queue it again, the next attempt's own join id keeps it from running twice.
+      if (joined.refusedStatus === undefined) return 'duplicate';
+      return afterRefusal(callId, attempt, joined.refusedStatus, 'Refused', next, deps);
     case 'joined':
       deps.log.warn(`Call ${callId}: rejoined its meeting as call ${joined.callId} (attempt ${attempt} of ${max})`);
       return 'rejoined';
@@ -96,18 +99,28 @@ export async function runRejoinAttempt(message: RejoinAttempt, deps: JoinDeps & 
           'a call Graph did make is adopted when its first notification arrives, and if none comes the next attempt follows',
       );
       return 'pending';
-    case 'failed': {
-      // A 4xx other than a timeout or throttling will not change on retry (no permission, meeting gone).
-      const final = joined.status >= 400 && joined.status < 500 && joined.status !== 408 && joined.status !== 429;
-      if (!final && next) {
-        await deps.rejoinQueue.schedule({ kind: 'rejoin', ...next }, rejoinDelayMs(next.attempt, deps.rejoin.backoffSeconds) / 1000);
-        deps.log.warn(
-          `Call ${callId}: rejoin attempt ${attempt} of ${max} failed (${joined.status} ${joined.code}); attempt ${next.attempt} scheduled`,
-        );
-        return 'retryScheduled';
-      }
-      deps.log.error(`Call ${callId}: could not rejoin its meeting; gave up`);
-      return 'gaveUp';
-    }
+    case 'failed':
+      return afterRefusal(callId, attempt, joined.status, joined.code, next, deps);
   }
+}
+
+/** After Graph refused an attempt: the next one, unless the refusal will not change or none is left. */
+async function afterRefusal(
+  callId: string,
+  attempt: number,
+  status: number,
+  code: string,
+  next: RejoinAttempt | undefined,
+  deps: JoinDeps & RejoinDeps,
+): Promise<RejoinOutcome> {
+  const max = deps.rejoin.attempts;
+  // A 4xx other than a timeout or throttling will not change on retry (no permission, meeting gone).
+  const final = status >= 400 && status < 500 && status !== 408 && status !== 429;
+  if (!final && next) {
+    await deps.rejoinQueue.schedule({ kind: 'rejoin', ...next }, rejoinDelayMs(next.attempt, deps.rejoin.backoffSeconds) / 1000);
+    deps.log.warn(`Call ${callId}: rejoin attempt ${attempt} of ${max} failed (${status} ${code}); attempt ${next.attempt} scheduled`);
+    return 'retryScheduled';
+  }
+  deps.log.error(`Call ${callId}: could not rejoin its meeting; gave up`);
+  return 'gaveUp';
 }

@@ -19,6 +19,8 @@ interface PendingJoinEntity {
   endedHandled?: boolean;
   adoptedCallId?: string;
   createdCallId?: string;
+  refusedStatus?: number;
+  claim?: string;
 }
 
 const PARTITION = 'join';
@@ -107,6 +109,8 @@ function toEntity(join: PendingJoin): PendingJoinEntity {
     ...(join.ended && { endedHandled: join.ended.handled }),
     ...(join.adoptedCallId !== undefined && { adoptedCallId: join.adoptedCallId }),
     ...(join.createdCallId !== undefined && { createdCallId: join.createdCallId }),
+    ...(join.refusedStatus !== undefined && { refusedStatus: join.refusedStatus }),
+    ...(join.claim !== undefined && { claim: join.claim }),
   };
 }
 
@@ -129,6 +133,8 @@ function fromEntity(entity: PendingJoinEntity & { etag: string }): StoredPending
           },
     adoptedCallId: entity.adoptedCallId,
     createdCallId: entity.createdCallId,
+    refusedStatus: entity.refusedStatus,
+    claim: entity.claim,
   };
 }
 

@@ -180,4 +180,16 @@ describe('storage behind a proxy that is slow, or loses a response after the wor
     expect(await proxied.runtime.store.get(callId)).toBeUndefined();
     expect(proxied.sim.requestsTo('create')).toHaveLength(creates + 1);
   });
+
+  it('still makes a rejoin attempt whose ledger entry’s insert lost its response (the SDK repeats it and gets 409)', async () => {
+    const { callId } = (await proxied.join({ joinMeetingId: '7654321', passcode: 'p', tenantId: SIM_TENANT_ID })).jsonBody as {
+      callId: string;
+    };
+    await proxied.sim.sendState(callId, 'established');
+    const creates = proxied.sim.requestsTo('create').length;
+    proxy.dropResponseTo = 'POST'; // the first insert after this: the rejoin's ledger entry
+    await proxied.sim.terminate(callId, { code: 410, subcode: 301005, message: 'Media connection lost' });
+    expect(proxied.sim.requestsTo('create')).toHaveLength(creates + 1);
+    expect(await proxied.runtime.store.get(proxied.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: callId });
+  });
 });

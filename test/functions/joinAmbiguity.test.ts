@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stateNotification, terminatedNotification } from '../support/graphSimulator.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { createMeetingRejoinHandler } from '../../functions/meetingRejoin.js';
+import { startHarness, testContext, type Harness } from '../support/harness.js';
 
 // Create-call is not idempotent (https://learn.microsoft.com/en-us/graph/api/application-post-calls):
 // a lost answer, a 5xx or a 408 says nothing about whether Graph made the call, and Graph's first
@@ -278,5 +279,30 @@ describe('an early end whose rejoin cannot be queued', () => {
     expect(await h.runtime.store.get(first!)).toBeUndefined();
     expect(h.sim.requestsTo('create')).toHaveLength(creates + 2);
     expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: first });
+  });
+});
+
+describe('a rejoin message the host runs again', () => {
+  it('goes on to the next attempt when the first run was refused and could not queue it', async () => {
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    const joinInfo = (await h.runtime.store.get(callId))!.joinInfo!;
+    const message = { kind: 'rejoin' as const, callId, joinInfo, attempt: 1 };
+    const handler = createMeetingRejoinHandler(() => h.runtime);
+    const working = h.runtime.rejoinQueue;
+    h.sim.failNext('create', { status: 429, retryAfterSeconds: 0, times: 4 });
+    h.runtime.rejoinQueue = {
+      schedule: (m, d) => (m.kind === 'rejoin' ? Promise.reject(new Error('queue unavailable')) : working.schedule(m, d)),
+    };
+    try {
+      await expect(handler(message, testContext('meetingRejoin', h.logs))).rejects.toThrow('queue unavailable');
+    } finally {
+      h.runtime.rejoinQueue = working;
+    }
+    const creates = h.sim.requestsTo('create').length;
+    // The host delivers the message again: the attempt is not repeated, but the next one is queued.
+    expect(await handler(message, testContext('meetingRejoin', h.logs))).toBe('retryScheduled');
+    await h.drainRejoins();
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+    expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: callId, rejoinAttempts: 2 });
   });
 });

@@ -21,13 +21,18 @@ export type HangUpOutcome =
  * Hangs up a tracked call (`DELETE /communications/calls/{id}`). The row is marked first, so the
  * terminated notification that follows is known to be asked for and does not trigger a rejoin.
  */
-export async function hangUpCall(callId: string, why: string, { store, graph, clock, log }: HangUpDeps): Promise<HangUpOutcome> {
+export async function hangUpCall(
+  callId: string,
+  why: string,
+  { store, graph, clock, log }: HangUpDeps,
+  deadline?: AbortSignal,
+): Promise<HangUpOutcome> {
   const at = clock();
   const marked = await markHangUp(callId, at, store, log);
   if (marked === 'missing') return { kind: 'unknownCall' };
   let result: GraphOutcome;
   try {
-    result = await graph.hangUp(callId);
+    result = await graph.hangUp(callId, deadline);
   } catch (error) {
     if (marked === 'updated') await unmarkHangUp(callId, at, store, log);
     throw error;
@@ -53,9 +58,9 @@ export async function hangUpCall(callId: string, why: string, { store, graph, cl
  * instead of sending another keepAlive. Whether the call is on its way out; when it is not (a
  * failed hang-up, a fault, logged), the call lives on and the sweep must still keep it alive.
  */
-export async function leaveEmptyMeeting(callId: string, minutes: number, deps: HangUpDeps): Promise<boolean> {
+export async function leaveEmptyMeeting(callId: string, minutes: number, deps: HangUpDeps, deadline?: AbortSignal): Promise<boolean> {
   try {
-    const outcome = await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps);
+    const outcome = await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps, deadline);
     return outcome.kind !== 'failed';
   } catch (error) {
     deps.log.error(`Call ${callId}: leaving the empty meeting failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -55,10 +55,10 @@ export interface GraphCalls {
   /** `deadline` (e.g. the sweep's own time budget) cuts the request and any wait for a retry short. */
   keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
   /** `GET /communications/calls/{id}`: 404 when Graph no longer knows the call. */
-  get(callId: string): Promise<GraphOutcome>;
+  get(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
   create(request: CreateCallRequest): Promise<CreateCallOutcome>;
   /** `DELETE /communications/calls/{id}`. */
-  hangUp(callId: string): Promise<GraphOutcome>;
+  hangUp(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
   reject(callId: string, reason: RejectReason, deadline?: Deadline): Promise<GraphOutcome>;
 }
 
@@ -126,10 +126,10 @@ export class GraphClientCalls implements GraphCalls {
     return { ok: true, call: { id, state, myParticipantId } };
   }
 
-  async hangUp(callId: string): Promise<GraphOutcome> {
+  async hangUp(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
     // A repeated DELETE of a call that is gone answers 404, which the caller reads as "already ended": safe to retry.
     return outcomeOf(
-      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) =>
+      await this.send('idempotent', deadlineWithin(CONTROL_TIMEOUT_MS, deadline), (signal) =>
         this.client.api(callPath(callId)).option('signal', signal).delete(),
       ),
     );
@@ -143,9 +143,9 @@ export class GraphClientCalls implements GraphCalls {
     );
   }
 
-  async get(callId: string): Promise<GraphOutcome> {
+  async get(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
     return outcomeOf(
-      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) =>
+      await this.send('idempotent', deadlineWithin(CONTROL_TIMEOUT_MS, deadline), (signal) =>
         this.client.api(callPath(callId)).option('signal', signal).get(),
       ),
     );

@@ -162,7 +162,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         // either kept alive or ended, never left to Graph's 45-minute drop.
         work.push(
           limit(async () => {
-            if (deadline.aborted || (await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps))) {
+            if (deadline.aborted || (await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps, deadline))) {
               track(keepAliveBasis(call));
               return;
             }
@@ -258,7 +258,7 @@ async function keepAliveCall(target: KeepAliveTarget, deadline: AbortSignal, dep
     }
     const failure = `Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}`;
     if (deadline.aborted) return cutShort(callId, failure, log);
-    if (target.basis && pastKeepAliveLimit(target.basis, clock())) return await confirmEnded(target, failure, deps);
+    if (target.basis && pastKeepAliveLimit(target.basis, clock())) return await confirmEnded(target, failure, deadline, deps);
     const inARow = target.failuresBefore === undefined ? '' : `${target.failuresBefore + 1} in a row, `;
     log.warn(`Call ${callId}: keepAlive failed (${failure}); ${inARow}will retry next sweep`);
     return { kind: 'failed', reason: 'graph' };
@@ -283,11 +283,11 @@ function cutShort(callId: string, failure: string, log: Logger): KeepAliveOutcom
  * health check red, so Graph is asked (https://learn.microsoft.com/en-us/graph/api/call-get): 404
  * confirms the end and the row goes; if Graph still knows the call, or cannot say, the row stays.
  */
-async function confirmEnded(target: KeepAliveTarget, failure: string, deps: SweepDeps): Promise<KeepAliveOutcome> {
+async function confirmEnded(target: KeepAliveTarget, failure: string, deadline: AbortSignal, deps: SweepDeps): Promise<KeepAliveOutcome> {
   const { callId } = target;
   const minutes = Math.floor((deps.clock().getTime() - target.basis!.getTime()) / 60_000);
   const silence = `no keepAlive has succeeded for ${minutes} minutes (the latest: ${failure})`;
-  const found = await deps.graph.get(callId);
+  const found = await deps.graph.get(callId, deadline);
   if (!found.ok && found.status === 404) {
     await removeEndedCall(target, `${silence}, and Graph no longer knows the call (GET 404): it is over`, deps);
     return { kind: 'ended' };

@@ -257,6 +257,20 @@ describe("the sweep's time budget", () => {
     return budget.signal;
   }
 
+  it('cuts short the 45-minute GET too when the budget runs out while it waits', async () => {
+    const call = await h.establishedCall();
+    h.sim.failNext('keepAlive', { status: 403, code: 'Forbidden', times: Infinity });
+    h.sim.latencyFor.get = 120_000; // a GET that would outlast the sweep (and this test)
+    const budget = new AbortController();
+    h.sim.onGraphRequest = (action) => {
+      if (action === 'get') budget.abort(new Error('sweep budget spent'));
+    };
+    h.clock.advanceMinutes(46);
+    const deps = { ...fanOutDepsOf(h.runtime, testContext('keepAliveSweep', h.logs)), deadline: budget.signal };
+    expect(await sweepKeepAlive(deps)).toMatchObject({ sent: 1, failed: 1, ended: 0 });
+    expect(await h.runtime.store.get(call.id)).toBeDefined();
+  });
+
   it('sends nothing once it runs out, cuts short the keepAlive under way, and still records results and summary', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await h.establishedCall()).id);

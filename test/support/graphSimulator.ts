@@ -105,6 +105,8 @@ export class GraphSimulator {
   jwksUriOverride: string | undefined;
   /** Told of each Graph request as it arrives, before latency or faults: lets a test act at an exact point. */
   onGraphRequest: ((action: GraphAction, callId: string | undefined) => void) | undefined;
+  /** Latency of one kind of request, in place of `latencyMs` (a slow endpoint among quick ones). */
+  readonly latencyFor: Partial<Record<GraphAction, number>> = {};
 
   private server: Server | undefined;
   private readonly faults: FaultRule[] = [];
@@ -360,7 +362,8 @@ export class GraphSimulator {
     this.inFlight++;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
-      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+      const latency = this.latencyFor[action.action] ?? this.latencyMs;
+      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
       const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (!bearer || !this.issuedGraphTokens.has(bearer)) {
         return reply(401, graphError('InvalidAuthenticationToken', 'Access token is empty or invalid.'));

@@ -26,6 +26,36 @@ export default tseslint.config(
     },
   },
   {
+    // Dependencies point one way: functions/ (the triggers and the composition root in functions/app)
+    // build and call the domain in shared/; the domain never reaches back, nor into tests or tools.
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/functions/**', '@azure/functions'],
+              message:
+                'The domain (shared/) never imports the Functions wiring: take what it needs as a parameter (functions/app builds it).',
+            },
+            { group: ['**/test/**', '**/tools/**', '**/scripts/**', '**/bench/**'], message: 'The domain never imports tests or tools.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Tools users run (the simulator, npm run simulate, the bench) stand on their own; the tests import them.
+    files: ['tools/**/*.ts', 'scripts/**/*.{ts,mjs}', 'bench/**/*.{ts,mjs}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test/**'], message: 'Tools do not depend on the tests; the tests import the tools.' }] },
+      ],
+    },
+  },
+  {
     // vitest's asymmetric matchers (expect.any, expect.stringContaining, …) are typed `any`, and test
     // doubles implement async interfaces without awaiting anything.
     files: ['test/**/*.ts'],

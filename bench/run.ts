@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
 import { TableCallStore } from '../shared/calls/tableCallStore.js';
-import { azuriteConnectionString, startAzurite, type RunningAzurite } from '../test/support/azurite.js';
-import { GraphSimulator, incomingCallNotification, SIM_BOT_APP_ID, SIM_TENANT_ID } from '../test/support/graphSimulator.js';
-import { loopbackCertificate } from '../test/support/loopbackCertificate.js';
+import { azuriteConnectionString, startAzurite, type RunningAzurite } from '../tools/azurite.js';
+import { GraphSimulator, incomingCallNotification, SIM_BOT_APP_ID, SIM_TENANT_ID } from '../tools/graphSimulator.js';
+import { loopbackCertificate } from '../tools/loopbackCertificate.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -3,7 +3,7 @@ import { listCalls, parseListQuery, showCall } from '../shared/calls/callControl
 import { isCallId } from '../shared/calls/callId.js';
 import { hangUpCall } from '../shared/calls/hangUp.js';
 import { statusForCaller } from '../shared/graph/graphCalls.js';
-import { appRuntime, type Runtime } from '../shared/runtime.js';
+import { appRuntime, type Runtime } from './app/runtime.js';
 
 // Inspection and hang-up of tracked calls. `POST /api/calls` belongs to the notifications function;
 // these routes differ from it by method.

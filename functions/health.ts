@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { checkHealth } from '../shared/health/checkHealth.js';
-import { appRuntime, type Runtime } from '../shared/runtime.js';
+import { appRuntime, type Runtime } from './app/runtime.js';
 
 /** `GET /api/health`: 200 while calls are being kept alive, 503 with the problems otherwise. */
 export function createHealthHandler(runtime: () => Runtime) {

@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { joinMeeting } from '../shared/meetings/joinMeeting.js';
 import { parseJoinRequest } from '../shared/meetings/joinRequest.js';
-import { appRuntime, joinDepsOf, type Runtime } from '../shared/runtime.js';
+import { appRuntime, joinDepsOf, type Runtime } from './app/runtime.js';
 
 /** `POST /api/calls/join`: join a Teams meeting by link or by join meeting id. */
 export function createJoinMeetingHandler(runtime: () => Runtime) {

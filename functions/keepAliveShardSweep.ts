@@ -1,8 +1,8 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { SHARD_MAX_DEQUEUE_COUNT, SHARD_POISON_QUEUE_NAME, SHARD_QUEUE_NAME } from '../shared/keepAlive/shardQueue.js';
-import { fanOutDepsOf, sweepShardFromMessage, type ShardSweepResult } from '../shared/keepAlive/sweepFanOut.js';
+import { sweepShardFromMessage, type ShardSweepResult } from '../shared/keepAlive/sweepFanOut.js';
 import { logSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
-import { appRuntime, type Runtime } from '../shared/runtime.js';
+import { appRuntime, fanOutDepsOf, type Runtime } from './app/runtime.js';
 
 export function createKeepAliveShardSweepHandler(runtime: () => Runtime) {
   return async (message: unknown, context: InvocationContext): Promise<ShardSweepResult> => {

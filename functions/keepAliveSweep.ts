@@ -1,8 +1,8 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { KEEPALIVE_SWEEP_PERIOD_MINUTES } from '../shared/keepAlive/keepAliveSchedule.js';
-import { fanOutDepsOf, runScheduledSweep, type ScheduledSweepResult } from '../shared/keepAlive/sweepFanOut.js';
+import { runScheduledSweep, type ScheduledSweepResult } from '../shared/keepAlive/sweepFanOut.js';
 import { logSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
-import { appRuntime, type Runtime } from '../shared/runtime.js';
+import { appRuntime, fanOutDepsOf, type Runtime } from './app/runtime.js';
 
 // Every 5 minutes, on the clock's marks. The same period bounds KEEPALIVE_INTERVAL_MINUTES in the
 // configuration (see keepAliveSchedule.ts), so the two cannot drift apart.

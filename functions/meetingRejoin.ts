@@ -2,7 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import { parseRejoinMessage, REJOIN_QUEUE_NAME } from '../shared/meetings/rejoinQueue.js';
 import { settlePendingJoin } from '../shared/meetings/adoptJoinedCall.js';
 import { runRejoinAttempt, type RejoinOutcome } from '../shared/meetings/rejoin.js';
-import { appRuntime, joinDepsOf, type Runtime } from '../shared/runtime.js';
+import { appRuntime, joinDepsOf, type Runtime } from './app/runtime.js';
 
 /**
  * The meeting queue: one rejoin attempt per message (its visibility delay was the backoff), or the

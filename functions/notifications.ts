@@ -1,8 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { handleNotificationBatch, notificationDeps } from '../shared/notifications/handleNotifications.js';
+import { handleNotificationBatch } from '../shared/notifications/handleNotifications.js';
 import { readBodyWithin } from '../shared/notifications/notificationBody.js';
 import { parseNotificationBody } from '../shared/notifications/notificationSchema.js';
-import { appRuntime, type Runtime } from '../shared/runtime.js';
+import { appRuntime, notificationDeps, type Runtime } from './app/runtime.js';
 
 /** Graph's call notifications (`commsNotifications`) for the bot's callback URL. */
 export function createNotificationsHandler(runtime: () => Runtime) {

@@ -1,6 +1,6 @@
 import { app } from '@azure/functions';
 import type { Logger } from '../shared/logger.js';
-import { appRuntime, type Runtime } from '../shared/runtime.js';
+import { appRuntime, type Runtime } from './app/runtime.js';
 import { warmUp } from '../shared/warmUp.js';
 
 /**

@@ -19,15 +19,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { azuriteConnectionString, startAzurite, type RunningAzurite } from '../test/support/azurite.js';
-import {
-  GraphSimulator,
-  incomingCallNotification,
-  SIM_BOT_APP_ID,
-  SIM_TENANT_ID,
-  stateNotification,
-} from '../test/support/graphSimulator.js';
-import { loopbackCertificate } from '../test/support/loopbackCertificate.js';
+import { azuriteConnectionString, startAzurite, type RunningAzurite } from '../tools/azurite.js';
+import { GraphSimulator, incomingCallNotification, SIM_BOT_APP_ID, SIM_TENANT_ID, stateNotification } from '../tools/graphSimulator.js';
+import { loopbackCertificate } from '../tools/loopbackCertificate.js';
 import { inProcessApp, httpApp, type AppUnderTest } from './simulate/appUnderTest.js';
 
 const { values: args } = parseArgs({

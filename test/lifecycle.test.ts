@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { incomingCallNotification, stateNotification, terminatedNotification, GraphSimulator } from './support/graphSimulator.js';
+import { incomingCallNotification, stateNotification, terminatedNotification, GraphSimulator } from '../tools/graphSimulator.js';
 import { notificationRequest, testContext, testSettings, timer, type LogEntry } from './support/harness.js';
 import { inject } from 'vitest';
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   Object.assign(process.env, testSettings(sim, { KEEPALIVE_INTERVAL_MINUTES: '0' }));
   ({ notifications } = await import('../functions/notifications.js'));
   ({ keepAliveSweep } = await import('../functions/keepAliveSweep.js'));
-  store = (await import('../shared/runtime.js')).appRuntime().store;
+  store = (await import('../functions/app/runtime.js')).appRuntime().store;
   sim.onNotification = async (body, authorization) => {
     await notifications(notificationRequest(body, authorization), testContext('notifications', logs));
   };
@@ -60,7 +60,7 @@ it('a call that Graph reports terminated is gone before the next sweep', async (
 
 it('a call the bot hangs up (Graph: delete 204, then a terminated notification) leaves no row', async () => {
   const { createGraphClient, createGraphCredential } = await import('../shared/graph/graphClient.js');
-  const { appRuntime } = await import('../shared/runtime.js');
+  const { appRuntime } = await import('../functions/app/runtime.js');
   const { config, managedIdentity } = appRuntime();
   const client = createGraphClient(config.graphBaseUrl, createGraphCredential(config.bot, managedIdentity));
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { HttpResponseInit } from '@azure/functions';
-import type { GraphSimulator } from '../../test/support/graphSimulator.js';
-import { timer } from '../../test/support/timer.js';
+import type { GraphSimulator } from '../../tools/graphSimulator.js';
+import { timer } from '../../tools/timer.js';
 
 /** The app as `npm run simulate` drives it: in this process, or a `func start` over HTTP. */
 export interface AppUnderTest {

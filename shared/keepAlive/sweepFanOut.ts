@@ -1,9 +1,6 @@
 import { CALL_PARTITIONS } from '../calls/partitionKey.js';
-import type { Logger } from '../logger.js';
-import type { Runtime } from '../runtime.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
-import { sweepDeadline } from './sweepBudget.js';
 import { sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
 import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from './sweepStatus.js';
 
@@ -13,23 +10,6 @@ export interface FanOutDeps extends SweepDeps {
   fanOutThreshold: number;
   /** Where each sweep's outcome is kept for the health check. */
   sweepStatus: SweepStatusStore;
-}
-
-export function fanOutDepsOf({ store, graph, clock, shardQueue, sweepStatus, config }: Runtime, log: Logger): FanOutDeps {
-  return {
-    store,
-    graph,
-    clock,
-    log,
-    queue: shardQueue,
-    sweepStatus,
-    intervalMinutes: config.keepAlive.intervalMinutes,
-    maxInFlight: config.keepAlive.maxInFlight,
-    leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
-    fanOutThreshold: config.keepAlive.fanOutThreshold,
-    // Built once per invocation, so the budget counts from its start (the count before an inline sweep included).
-    deadline: sweepDeadline(),
-  };
 }
 
 export type ScheduledSweepResult =

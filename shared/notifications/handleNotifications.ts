@@ -6,7 +6,6 @@ import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logSafe } from '../logSafe.js';
-import { joinDepsOf, type Runtime } from '../runtime.js';
 import { claimEnd } from '../calls/endClaim.js';
 import {
   adoptJoinedCall,
@@ -31,12 +30,6 @@ export interface NotificationDeps extends JoinDeps {
   activeCalls: { count(onStaleCount?: (error: unknown) => void): Promise<number>; noteAnswered(): void };
   /** When the notification arrived (`Date.now()` scale): answer deadlines count from here. */
   arrivedAt: number;
-}
-
-/** The notification handler's parts, from the process runtime. */
-export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: number = Date.now()): NotificationDeps {
-  const { config, activeCalls } = runtime;
-  return { ...joinDepsOf(runtime, log), botAppId: config.bot.appId, policy: config.incomingCalls, activeCalls, arrivedAt };
 }
 
 export type NotificationOutcome =

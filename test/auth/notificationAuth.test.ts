@@ -1,7 +1,7 @@
 import { generateKeyPair, SignJWT, base64url } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { JwtNotificationAuthenticator, type NotificationAuthOptions } from '../../shared/auth/notificationAuth.js';
-import { GraphSimulator, SIM_BOT_APP_ID, SIM_TENANT_ID } from '../support/graphSimulator.js';
+import { GraphSimulator, SIM_BOT_APP_ID, SIM_TENANT_ID } from '../../tools/graphSimulator.js';
 
 let sim: GraphSimulator;
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls } from '../../shared/graph/graphCalls.js';
 import { inject } from 'vitest';
-import { incomingCallNotification, SIM_TENANT_ID } from '../support/graphSimulator.js';
+import { incomingCallNotification, SIM_TENANT_ID } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { SlowProxy, tablePortOf } from '../support/slowProxy.js';
 

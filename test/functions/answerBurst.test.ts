@@ -1,5 +1,5 @@
 import { afterEach, expect, inject, it } from 'vitest';
-import { incomingCallNotification } from '../support/graphSimulator.js';
+import { incomingCallNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;

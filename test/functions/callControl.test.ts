@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallView } from '../../shared/calls/callView.js';
-import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
+import { incomingCallNotification, stateNotification } from '../../tools/graphSimulator.js';
 import { writeRawColumns } from '../support/callTable.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

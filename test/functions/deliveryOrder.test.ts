@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageRejoinQueue } from '../../shared/meetings/rejoinQueue.js';
 import { NO_TOKEN_CREDENTIAL } from '../../shared/storage/storageClients.js';
-import { freePort } from '../support/azurite.js';
-import { incomingCallNotification, stateNotification, terminatedNotification } from '../support/graphSimulator.js';
+import { freePort } from '../../tools/azurite.js';
+import { incomingCallNotification, stateNotification, terminatedNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 const JOIN = { joinMeetingId: '7654321', passcode: 'abc123', tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47' };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { incomingCallNotification, SIM_TENANT_ID } from '../support/graphSimulator.js';
+import { incomingCallNotification, SIM_TENANT_ID } from '../../tools/graphSimulator.js';
 import { ANSWER_DEADLINE_MS, POLICY_RECORDING_ANSWER_DEADLINE_MS } from '../../shared/notifications/incomingCallPolicy.js';
 import type { Deadline } from '../../shared/deadline.js';
 import { startHarness, type Harness } from '../support/harness.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stateNotification, terminatedNotification } from '../support/graphSimulator.js';
+import { stateNotification, terminatedNotification } from '../../tools/graphSimulator.js';
 import { createMeetingRejoinHandler } from '../../functions/meetingRejoin.js';
 import { startHarness, testContext, type Harness } from '../support/harness.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIM_TENANT_ID, stateNotification } from '../support/graphSimulator.js';
+import { SIM_TENANT_ID, stateNotification } from '../../tools/graphSimulator.js';
 import { BOT_CALLBACK_URL, startHarness, type Harness } from '../support/harness.js';
 
 const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SWEEP_BUDGET_MS } from '../../shared/keepAlive/sweepBudget.js';
-import { fanOutDepsOf, runScheduledSweep } from '../../shared/keepAlive/sweepFanOut.js';
+import { runScheduledSweep } from '../../shared/keepAlive/sweepFanOut.js';
+import { fanOutDepsOf } from '../../functions/app/runtime.js';
 import { sweepKeepAlive } from '../../shared/keepAlive/sweepKeepAlive.js';
 import { startHarness, testContext, type Harness } from '../support/harness.js';
 import { writeRawColumns } from '../support/callTable.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { incomingCallNotification, stateNotification } from '../support/graphSimulator.js';
+import { incomingCallNotification, stateNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ENDED_ROW_GRACE_MINUTES } from '../../shared/keepAlive/sweepKeepAlive.js';
 

@@ -13,7 +13,7 @@ import {
   SIM_TENANT_ID,
   stateNotification,
   terminatedNotification,
-} from '../support/graphSimulator.js';
+} from '../../tools/graphSimulator.js';
 import { BOT_CALLBACK_URL, notificationRequest, startHarness, testContext, type Harness } from '../support/harness.js';
 
 let h: Harness;

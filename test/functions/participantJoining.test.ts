@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallStore } from '../../shared/calls/callStore.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
-import { incomingCallNotification, participantJoiningNotification, SIM_TENANT_ID, stateNotification } from '../support/graphSimulator.js';
+import { incomingCallNotification, participantJoiningNotification, SIM_TENANT_ID, stateNotification } from '../../tools/graphSimulator.js';
 import { BOT_CALLBACK_URL, startHarness, type Harness } from '../support/harness.js';
 
 // Policy-based recording with participantCapacity: after the bot answers the invitation, Graph

@@ -1,6 +1,6 @@
 import { base64url } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { incomingCallNotification, SIM_BOT_APP_ID } from '../support/graphSimulator.js';
+import { incomingCallNotification, SIM_BOT_APP_ID } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;

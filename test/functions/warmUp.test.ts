@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { warmUpOnStart } from '../../functions/warmUp.js';
 import { ConfigError } from '../../shared/config.js';
 import { warmUp } from '../../shared/warmUp.js';
-import { incomingCallNotification } from '../support/graphSimulator.js';
+import { incomingCallNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness, type LogEntry } from '../support/harness.js';
 
 let h: Harness;

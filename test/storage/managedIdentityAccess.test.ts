@@ -6,7 +6,7 @@ import { afterEach, expect, inject, it } from 'vitest';
 import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
 import { StorageShardQueue } from '../../shared/keepAlive/shardQueue.js';
-import { incomingCallNotification } from '../support/graphSimulator.js';
+import { incomingCallNotification } from '../../tools/graphSimulator.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
 
 /**

@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { inject } from 'vitest';
 import { partitionKeyOf } from '../../shared/calls/partitionKey.js';
-import type { Runtime } from '../../shared/runtime.js';
+import type { Runtime } from '../../functions/app/runtime.js';
 
 /**
  * Writes columns straight into a call's row, past the app's store, as another version of the app

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { azuriteConnectionString, azuriteEndpoint, startAzurite } from './azurite.js';
-import { loopbackCertificate } from './loopbackCertificate.js';
+import { azuriteConnectionString, azuriteEndpoint, startAzurite } from '../../tools/azurite.js';
+import { loopbackCertificate } from '../../tools/loopbackCertificate.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tls = await loopbackCertificate();

@@ -12,8 +12,8 @@ import { StorageRejoinQueue, type RejoinMessage, type RejoinQueue } from '../../
 import { NO_TOKEN_CREDENTIAL } from '../../shared/storage/storageClients.js';
 import { loadConfig } from '../../shared/config.js';
 import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
-import { createRuntime, type Runtime } from '../../shared/runtime.js';
-import { timer } from './timer.js';
+import { createRuntime, type Runtime } from '../../functions/app/runtime.js';
+import { timer } from '../../tools/timer.js';
 import {
   GraphSimulator,
   incomingCallNotification,
@@ -21,7 +21,7 @@ import {
   SIM_TENANT_ID,
   stateNotification,
   type SimCall,
-} from './graphSimulator.js';
+} from '../../tools/graphSimulator.js';
 
 export interface LogEntry {
   level: string;
@@ -88,7 +88,7 @@ export function controlRequest(
   });
 }
 
-export { timer } from './timer.js';
+export { timer } from '../../tools/timer.js';
 
 export interface Harness {
   sim: GraphSimulator;

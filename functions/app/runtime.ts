@@ -1,22 +1,31 @@
 import type { TokenCredential } from '@azure/identity';
-import { JwtNotificationAuthenticator, type NotificationAuthenticator } from './auth/notificationAuth.js';
-import { ActiveCallCounter } from './calls/activeCallCount.js';
-import type { CallStore } from './calls/callStore.js';
-import { TableCallStore } from './calls/tableCallStore.js';
-import { JOIN_LEDGER_TABLE_SUFFIX, loadConfig, SWEEP_STATUS_TABLE_SUFFIX, type AppConfig } from './config.js';
-import { createGraphClient, createGraphCredential } from './graph/graphClient.js';
-import { GraphClientCalls, type GraphCalls } from './graph/graphCalls.js';
-import { StorageShardQueue, type ShardQueue } from './keepAlive/shardQueue.js';
-import type { SweepStatusStore } from './keepAlive/sweepStatus.js';
-import { TableSweepStatusStore } from './keepAlive/tableSweepStatusStore.js';
-import { createManagedIdentityCredential } from './managedIdentity.js';
-import type { JoinLedger } from './meetings/joinLedger.js';
-import type { JoinDeps } from './meetings/joinMeeting.js';
-import { StorageRejoinQueue, type RejoinQueue } from './meetings/rejoinQueue.js';
-import { TableJoinLedger } from './meetings/tableJoinLedger.js';
-import type { Logger } from './logger.js';
+import { JwtNotificationAuthenticator, type NotificationAuthenticator } from '../../shared/auth/notificationAuth.js';
+import { ActiveCallCounter } from '../../shared/calls/activeCallCount.js';
+import type { CallStore } from '../../shared/calls/callStore.js';
+import { TableCallStore } from '../../shared/calls/tableCallStore.js';
+import { JOIN_LEDGER_TABLE_SUFFIX, loadConfig, SWEEP_STATUS_TABLE_SUFFIX, type AppConfig } from '../../shared/config.js';
+import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
+import { GraphClientCalls, type GraphCalls } from '../../shared/graph/graphCalls.js';
+import { StorageShardQueue, type ShardQueue } from '../../shared/keepAlive/shardQueue.js';
+import type { SweepStatusStore } from '../../shared/keepAlive/sweepStatus.js';
+import { TableSweepStatusStore } from '../../shared/keepAlive/tableSweepStatusStore.js';
+import { createManagedIdentityCredential } from '../../shared/managedIdentity.js';
+import type { JoinLedger } from '../../shared/meetings/joinLedger.js';
+import type { JoinDeps } from '../../shared/meetings/joinMeeting.js';
+import { StorageRejoinQueue, type RejoinQueue } from '../../shared/meetings/rejoinQueue.js';
+import { TableJoinLedger } from '../../shared/meetings/tableJoinLedger.js';
+import type { Logger } from '../../shared/logger.js';
+import type { NotificationDeps } from '../../shared/notifications/handleNotifications.js';
+import type { FanOutDeps } from '../../shared/keepAlive/sweepFanOut.js';
+import { sweepDeadline } from '../../shared/keepAlive/sweepBudget.js';
 
-/** The per-process parts every function shares. Built on first use, so loading a function file does no I/O. */
+/**
+ * The composition root: the one place that reads the settings, builds the adapters (Table Storage,
+ * Graph, the queues, the authenticator) and hands each domain operation the parts it needs. The
+ * domain (`shared/`) never imports it; lint keeps it so.
+ *
+ * The per-process parts every function shares. Built on first use, so loading a function file does no I/O.
+ */
 export interface Runtime {
   config: AppConfig;
   store: CallStore;
@@ -86,5 +95,29 @@ export function joinDepsOf(runtime: Runtime, log: Logger): JoinDeps {
     log,
     callbackUrl: config.bot.callbackUrl,
     rejoin: { attempts: config.meetings.rejoinAttempts, backoffSeconds: config.meetings.rejoinBackoffSeconds },
+  };
+}
+
+/** The notification handler's parts, for one delivery that arrived at `arrivedAt`. */
+export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: number = Date.now()): NotificationDeps {
+  const { config, activeCalls } = runtime;
+  return { ...joinDepsOf(runtime, log), botAppId: config.bot.appId, policy: config.incomingCalls, activeCalls, arrivedAt };
+}
+
+/** What a sweep (the timer's or a shard's) needs, with a time budget counted from now. */
+export function fanOutDepsOf({ store, graph, clock, shardQueue, sweepStatus, config }: Runtime, log: Logger): FanOutDeps {
+  return {
+    store,
+    graph,
+    clock,
+    log,
+    queue: shardQueue,
+    sweepStatus,
+    intervalMinutes: config.keepAlive.intervalMinutes,
+    maxInFlight: config.keepAlive.maxInFlight,
+    leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
+    fanOutThreshold: config.keepAlive.fanOutThreshold,
+    // Built once per invocation, so the budget counts from its start (the count before an inline sweep included).
+    deadline: sweepDeadline(),
   };
 }

@@ -18,11 +18,7 @@ export function createKeepAliveShardSweepHandler(runtime: () => Runtime) {
       context.error(`keepAlive shard sweep failed (${next}): ${error instanceof Error ? error.message : String(error)}`);
       throw error;
     }
-    if (result.kind === 'poisoned') {
-      context.error(`keepAlive shard sweep: message refused (${result.reason}); moved to ${SHARD_POISON_QUEUE_NAME}`);
-    } else {
-      logSweepSummary(context, result.summary, result.shard);
-    }
+    logSweepSummary(context, result.summary, result.shard);
     return result;
   };
 }

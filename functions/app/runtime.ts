@@ -6,7 +6,7 @@ import { TableCallStore } from '../../shared/calls/tableCallStore.js';
 import { JOIN_LEDGER_TABLE_SUFFIX, loadConfig, SWEEP_STATUS_TABLE_SUFFIX, type AppConfig } from '../../shared/config.js';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls, type GraphCalls } from '../../shared/graph/graphCalls.js';
-import { StorageShardQueue, type ShardQueue } from '../../shared/keepAlive/shardQueue.js';
+import type { ShardQueue } from '../../shared/keepAlive/shardQueue.js';
 import type { SweepStatusStore } from '../../shared/keepAlive/sweepStatus.js';
 import { TableSweepStatusStore } from '../../shared/keepAlive/tableSweepStatusStore.js';
 import { createManagedIdentityCredential } from '../../shared/managedIdentity.js';
@@ -31,7 +31,6 @@ export interface Runtime {
   store: CallStore;
   graph: GraphCalls;
   authenticator: NotificationAuthenticator;
-  shardQueue: ShardQueue;
   /** Each sweep's outcome, for the health check. */
   sweepStatus: SweepStatusStore;
   clock: () => Date;
@@ -60,7 +59,6 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
     authenticator:
       parts.authenticator ??
       new JwtNotificationAuthenticator({ openIdConfigUrl: config.notificationOpenIdConfigUrl, audience: config.bot.appId }),
-    shardQueue: parts.shardQueue ?? new StorageShardQueue(config.hostQueue, managedIdentity),
     sweepStatus:
       parts.sweepStatus ??
       TableSweepStatusStore.open(config.callsTable.access, `${config.callsTable.tableName}${SWEEP_STATUS_TABLE_SUFFIX}`, managedIdentity),
@@ -104,14 +102,21 @@ export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: numbe
   return { ...joinDepsOf(runtime, log), botAppId: config.bot.appId, policy: config.incomingCalls, activeCalls, arrivedAt };
 }
 
-/** What a sweep (the timer's or a shard's) needs, with a time budget counted from now. */
-export function fanOutDepsOf({ store, graph, clock, shardQueue, sweepStatus, config }: Runtime, log: Logger): FanOutDeps {
+/**
+ * What a sweep (the timer's or a shard's) needs, with a time budget counted from now. `queue` is
+ * where a fan-out's shard messages go (the timer's output binding); a shard sweep enqueues nothing.
+ */
+export function fanOutDepsOf(
+  { store, graph, clock, sweepStatus, config }: Runtime,
+  log: Logger,
+  queue: ShardQueue = NO_SHARD_QUEUE,
+): FanOutDeps {
   return {
     store,
     graph,
     clock,
     log,
-    queue: shardQueue,
+    queue,
     sweepStatus,
     intervalMinutes: config.keepAlive.intervalMinutes,
     maxInFlight: config.keepAlive.maxInFlight,
@@ -121,3 +126,7 @@ export function fanOutDepsOf({ store, graph, clock, shardQueue, sweepStatus, con
     deadline: sweepDeadline(),
   };
 }
+
+const NO_SHARD_QUEUE: ShardQueue = {
+  enqueue: () => Promise.reject(new Error('only the timer hands a sweep out; a shard sweep has no shard queue')),
+};

@@ -62,19 +62,22 @@ async function fanOutStretchStart(deps: FanOutDeps, startedAt: Date): Promise<Da
   }
 }
 
-export type ShardSweepResult = { kind: 'swept'; shard: string; summary: SweepSummary } | { kind: 'poisoned'; reason: string };
+export type ShardSweepResult = { kind: 'swept'; shard: string; summary: SweepSummary };
+
+/** A queue message that is not a shard sweep message: thrown, so the host's retries end in the poison queue. */
+export class ShardMessageRefused extends Error {
+  override readonly name = 'ShardMessageRefused';
+}
 
 /**
  * Sweeps the partition a queue message names. A call already kept alive this period is not due,
- * so a message delivered twice sends no extra keepAlives. A message that can never be processed
- * goes straight to the poison queue rather than through the host's retries.
+ * so a message delivered twice sends no extra keepAlives. A message that is not a shard sweep
+ * message is refused with a `ShardMessageRefused`; the host retries it up to `maxDequeueCount` and
+ * then moves it to the poison queue, as it does any message that keeps failing.
  */
 export async function sweepShardFromMessage(input: unknown, deps: FanOutDeps): Promise<ShardSweepResult> {
   const parsed = parseShardSweepMessage(input);
-  if (!parsed.ok) {
-    await deps.queue.sendToPoison(typeof input === 'string' ? input : JSON.stringify(input));
-    return { kind: 'poisoned', reason: parsed.reason };
-  }
+  if (!parsed.ok) throw new ShardMessageRefused(`not a shard sweep message: ${parsed.reason}`);
   const { shard, sweepStartedAt } = parsed.message;
   const startedAt = new Date(sweepStartedAt);
   const summary = await recordingFailure(deps, shard, startedAt, () => sweepKeepAlive({ ...deps, partition: shard }));

@@ -1,10 +1,9 @@
 import { TableClient } from '@azure/data-tables';
 import { afterEach, expect, it } from 'vitest';
 import { createKeepAliveShardSweepHandler } from '../../functions/keepAliveShardSweep.js';
-import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
+import { createKeepAliveSweepHandler, shardQueueOutput } from '../../functions/keepAliveSweep.js';
 import type { HealthReport } from '../../shared/health/assessHealth.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
-import type { ShardQueue } from '../../shared/keepAlive/shardQueue.js';
 import type { SweepStatusStore } from '../../shared/keepAlive/sweepStatus.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
 
@@ -99,13 +98,14 @@ it('logs, and does not fail the sweep, when its outcome cannot be recorded', asy
 });
 
 it('follows a fanned-out sweep through its shard sweeps', async () => {
-  const enqueued: unknown[] = [];
-  const queue: ShardQueue = { enqueue: async (messages) => void enqueued.push(...messages), sendToPoison: async () => undefined };
-  h = await startHarness({ SWEEP_FANOUT_THRESHOLD: '0' }, { shardQueue: queue });
+  h = await startHarness({ SWEEP_FANOUT_THRESHOLD: '0' });
   await h.establishedCall();
   h.clock.advanceMinutes(15);
-  const fanOut = await createKeepAliveSweepHandler(() => h.runtime)(timer, testContext('keepAliveSweep', h.logs));
+  const context = testContext('keepAliveSweep', h.logs);
+  const fanOut = await createKeepAliveSweepHandler(() => h.runtime)(timer, context);
   expect(fanOut.mode).toBe('fanned-out');
+  // What the timer's queue output binding hands the host.
+  const enqueued = context.extraOutputs.get(shardQueueOutput) as unknown[];
   expect(enqueued).toHaveLength(32);
 
   const shardSweep = createKeepAliveShardSweepHandler(() => h.runtime);
@@ -138,8 +138,7 @@ it('follows a fanned-out sweep through its shard sweeps', async () => {
 });
 
 it('answers 503 when the timer hands the sweep out but no shard sweep has ever run', async () => {
-  const queue: ShardQueue = { enqueue: async () => undefined, sendToPoison: async () => undefined };
-  h = await startHarness({ SWEEP_FANOUT_THRESHOLD: '0' }, { shardQueue: queue });
+  h = await startHarness({ SWEEP_FANOUT_THRESHOLD: '0' });
   await h.establishedCall();
   const timerSweep = createKeepAliveSweepHandler(() => h.runtime);
   await timerSweep(timer, testContext('keepAliveSweep', h.logs));

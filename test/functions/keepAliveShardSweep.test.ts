@@ -1,45 +1,29 @@
-import { randomUUID } from 'node:crypto';
-import { QueueClient } from '@azure/storage-queue';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createKeepAliveShardSweepHandler } from '../../functions/keepAliveShardSweep.js';
-import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
+import { createKeepAliveSweepHandler, shardQueueOutput } from '../../functions/keepAliveSweep.js';
 import type { CallStore } from '../../shared/calls/callStore.js';
 import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
-import { SHARD_MAX_DEQUEUE_COUNT, StorageShardQueue } from '../../shared/keepAlive/shardQueue.js';
-import { NO_TOKEN_CREDENTIAL } from '../../shared/storage/storageClients.js';
-import type { ShardSweepResult } from '../../shared/keepAlive/sweepFanOut.js';
+import { SHARD_MAX_DEQUEUE_COUNT } from '../../shared/keepAlive/shardQueue.js';
+import type { ShardSweepMessage } from '../../shared/keepAlive/shardSweepMessage.js';
+import { ShardMessageRefused, type ShardSweepResult } from '../../shared/keepAlive/sweepFanOut.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
 
 let h: Harness;
 afterEach(() => h.stop());
 
-const connection = () => inject('storageConnectionString');
-
-/** A harness whose shard queue is a queue of its own on Azurite, read back with a plain client. */
+/** A harness, the timer's sweep with the shard messages its queue output binding hands the host, and one shard sweep. */
 async function fanOutHarness(settings: Record<string, string>, store?: CallStore) {
-  const queueName = `shards${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  h = await startHarness(settings, {
-    shardQueue: new StorageShardQueue({ kind: 'connectionString', connectionString: connection() }, NO_TOKEN_CREDENTIAL, queueName),
-    ...(store && { store }),
-  });
-  const queue = new QueueClient(connection(), queueName);
-  const poison = new QueueClient(connection(), `${queueName}-poison`);
+  h = await startHarness(settings, store ? { store } : {});
   const shardSweep = createKeepAliveShardSweepHandler(() => h.runtime);
-  /** What the queue trigger would hand the function: the decoded message text, parsed when it is JSON. */
-  const drain = async (client: QueueClient): Promise<string[]> => {
-    const texts: string[] = [];
-    for (;;) {
-      const { receivedMessageItems } = await client.receiveMessages({ numberOfMessages: 32 });
-      if (receivedMessageItems.length === 0) return texts;
-      for (const item of receivedMessageItems) {
-        texts.push(Buffer.from(item.messageText, 'base64').toString('utf8'));
-        await client.deleteMessage(item.messageId, item.popReceipt);
-      }
-    }
+  const timerHandler = createKeepAliveSweepHandler(() => h.runtime);
+  const timerSweep = async () => {
+    const context = testContext('keepAliveSweep', h.logs);
+    const result = await timerHandler(timer, context);
+    return { result, messages: (context.extraOutputs.get(shardQueueOutput) ?? []) as ShardSweepMessage[] };
   };
   const runShard = (message: unknown, dequeueCount = 1) =>
     shardSweep(message, testContext('keepAliveShardSweep', h.logs, { dequeueCount }));
-  return { queue, poison, drain, runShard, timerSweep: createKeepAliveSweepHandler(() => h.runtime) };
+  return { runShard, timerSweep };
 }
 
 async function establishedCalls(count: number) {
@@ -54,16 +38,15 @@ describe('above SWEEP_FANOUT_THRESHOLD', () => {
     const ids = await establishedCalls(3);
     h.clock.advanceMinutes(15);
 
-    const result = await f.timerSweep(timer, testContext('keepAliveSweep', h.logs));
+    const { result, messages } = await f.timerSweep();
     expect(result).toEqual({ mode: 'fanned-out', activeAtLeast: 3, shards: 32, fannedOutSince: h.clock.now() });
     expect(h.sim.requestsTo('keepAlive')).toHaveLength(0);
     expect(h.logs.some((l) => /handed out as 32 shard messages/.test(l.message))).toBe(true);
-
-    const messages = await f.drain(f.queue);
-    expect(messages.map((m) => JSON.parse(m).shard).sort()).toEqual([...CALL_PARTITIONS]);
+    expect(messages.map((m) => m.shard).sort()).toEqual([...CALL_PARTITIONS]);
 
     const results: ShardSweepResult[] = [];
-    for (const text of messages) results.push(await f.runShard(JSON.parse(text)));
+    // The trigger hands the function the message as it was written: JSON text, parsed.
+    for (const message of messages) results.push(await f.runShard(JSON.parse(JSON.stringify(message))));
     const swept = results.filter((r) => r.kind === 'swept');
     expect(swept).toHaveLength(32);
     expect(swept.reduce((sum, r) => sum + r.summary.ok, 0)).toBe(3);
@@ -86,19 +69,17 @@ describe('above SWEEP_FANOUT_THRESHOLD', () => {
     expect(h.sim.calls.get(id!)!.keepAlives).toBe(1);
   });
 
-  it('parks a message that is not a shard sweep in the poison queue with an error line, without retries', async () => {
+  it('refuses a message that is not a shard sweep, so the host’s retries end in the poison queue', async () => {
     const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '0' });
     await establishedCalls(1);
     h.clock.advanceMinutes(15);
 
-    expect(await f.runShard({ shard: 'shard-99', sweepStartedAt: 'yesterday' })).toMatchObject({ kind: 'poisoned' });
-    expect(await f.runShard('not json')).toEqual({ kind: 'poisoned', reason: 'message is not JSON' });
-
-    expect(await f.drain(f.poison)).toEqual(['{"shard":"shard-99","sweepStartedAt":"yesterday"}', 'not json']);
+    await expect(f.runShard({ shard: 'shard-99', sweepStartedAt: 'yesterday' })).rejects.toThrow(ShardMessageRefused);
+    await expect(f.runShard('not json', SHARD_MAX_DEQUEUE_COUNT)).rejects.toThrow('message is not JSON');
     const errors = h.logs.filter((l) => l.level === 'error').map((l) => l.message);
     expect(errors).toHaveLength(2);
-    expect(errors[0]).toMatch(/shard is not a call partition.*sweepStartedAt/);
-    expect(errors[0]).toMatch(/-poison$/);
+    expect(errors[0]).toMatch(/attempt 1 of 5: it will be retried.*shard is not a call partition.*sweepStartedAt/);
+    expect(errors[1]).toMatch(/attempt 5 of 5: the host moves it to keepalive-shards-poison/);
     expect(h.sim.requestsTo('keepAlive')).toHaveLength(0);
   });
 
@@ -132,12 +113,9 @@ it('at or below the threshold the timer sweeps in-process and enqueues nothing',
   const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '3' });
   await establishedCalls(3);
   h.clock.advanceMinutes(15);
-  expect(await f.timerSweep(timer, testContext('keepAliveSweep', h.logs))).toMatchObject({
-    mode: 'inline',
-    summary: { active: 3, ok: 3 },
-  });
-  await f.queue.createIfNotExists();
-  expect(await f.drain(f.queue)).toEqual([]);
+  const { result, messages } = await f.timerSweep();
+  expect(result).toMatchObject({ mode: 'inline', summary: { active: 3, ok: 3 } });
+  expect(messages).toEqual([]);
 });
 
 it('host.json gives up on a shard message after the attempts the function counts with', async () => {

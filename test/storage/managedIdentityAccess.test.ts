@@ -3,9 +3,9 @@ import { QueueClient } from '@azure/storage-queue';
 import { randomUUID } from 'node:crypto';
 import { UnsecuredJWT } from 'jose';
 import { afterEach, expect, inject, it } from 'vitest';
-import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
+import { createKeepAliveSweepHandler, shardQueueOutput } from '../../functions/keepAliveSweep.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
-import { StorageShardQueue } from '../../shared/keepAlive/shardQueue.js';
+import { StorageRejoinQueue } from '../../shared/meetings/rejoinQueue.js';
 import { incomingCallNotification } from '../../tools/graphSimulator.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
 
@@ -70,7 +70,7 @@ it('is refused by the service when the identity token has expired (the token is 
   await expect(store.get(randomUUID())).rejects.toMatchObject({ statusCode: 403 }); // Storage answers AuthenticationFailed with 403;
 });
 
-it('runs the app on identity-based storage: an answered call gets its row, a fanned-out sweep its shard messages', async () => {
+it('runs the app on identity-based storage: an answered call gets its row, a rejoin its queue message', async () => {
   const identity = new StorageTokenIssuer();
   const queueName = `mi${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   h = await startHarness(
@@ -84,7 +84,7 @@ it('runs the app on identity-based storage: an answered call gets its row, a fan
     {
       managedIdentity: () => identity,
       // The production queue name is fixed by the trigger binding; this test's queue is its own.
-      shardQueue: new StorageShardQueue({ kind: 'managedIdentity', endpoint: endpoints.queue }, () => identity, queueName),
+      rejoinQueue: new StorageRejoinQueue({ kind: 'managedIdentity', endpoint: endpoints.queue }, () => identity, queueName),
     },
   );
   expect(h.runtime.config.callsTable.access.kind).toBe('managedIdentity');
@@ -94,9 +94,13 @@ it('runs the app on identity-based storage: an answered call gets its row, a fan
   expect(call.answerRequests).toHaveLength(1);
   expect((await h.runtime.store.get(call.id))?.state).toBe('incoming');
 
-  const sweep = createKeepAliveSweepHandler(() => h!.runtime);
-  const result = await sweep(timer, testContext('keepAliveSweep', h.logs));
-  expect(result).toMatchObject({ mode: 'fanned-out', shards: 32 });
+  // A fan-out's shard messages go out through the timer's output binding (the host writes them with its own identity).
+  const context = testContext('keepAliveSweep', h.logs);
+  expect(await createKeepAliveSweepHandler(() => h!.runtime)(timer, context)).toMatchObject({ mode: 'fanned-out', shards: 32 });
+  expect(context.extraOutputs.get(shardQueueOutput)).toHaveLength(32);
+
+  // The host's own queue endpoint, reached with the identity: a rejoin's message lands there.
+  await h.runtime.rejoinQueue.schedule({ kind: 'rejoin', callId: call.id, joinInfo: { meetingInfo: {}, tenantId: 't' }, attempt: 1 }, 0);
   const queue = new QueueClient(`${endpoints.queue}/${queueName}`, identity);
-  expect((await queue.getProperties()).approximateMessagesCount).toBe(32);
+  expect((await queue.getProperties()).approximateMessagesCount).toBe(1);
 });

@@ -4,34 +4,6 @@ import { CALL_STATES } from './callState.js';
 import type { CallChange, CallRecord, StoredCall, UnreadableCall } from './callStore.js';
 import { partitionKeyOf } from './partitionKey.js';
 
-/** A call's row in Table Storage: JSON objects are kept as strings, dates as DateTime. */
-export interface CallEntity {
-  partitionKey: string;
-  rowKey: string;
-  state: string;
-  createdAt: Date;
-  keepAliveFailures: number;
-  direction?: string;
-  tenantId?: string;
-  source?: string;
-  chatInfo?: string;
-  meetingInfo?: string;
-  establishedAt?: Date;
-  lastKeepAliveAt?: Date;
-  joinInfo?: string;
-  myParticipantId?: string;
-  participantCount?: number;
-  alone?: boolean;
-  aloneSince?: Date;
-  hangUpRequestedAt?: Date;
-  endedAt?: Date;
-  claim?: string;
-  endClaim?: string;
-  rejoinAttempts?: number;
-  rejoinedFrom?: string;
-  handledParticipants?: number;
-}
-
 export type ReadRow = { ok: true; call: StoredCall } | { ok: false; unreadable: UnreadableCall };
 
 type JsonObject = Record<string, unknown>;
@@ -62,34 +34,70 @@ const joinInfo = jsonObject.pipe(
   }),
 );
 
-// Every column a call row may hold, with the type this version writes. Columns this version does not
-// know (a newer version's) are ignored; a known column of another type makes the row unreadable.
+/** How one field of a call is kept in its column: read (and checked) with `read`, written with `write`. */
+interface Column<T> {
+  read: z.ZodType<T, unknown>;
+  write: (value: T) => unknown;
+}
+
+const asIs = <T>(read: z.ZodType<T, unknown>): Column<T> => ({ read, write: (value) => value });
+// JSON objects are kept as strings (a Table Storage property holds no object); dates as DateTime.
+const asJson = <T extends object>(read: z.ZodType<T, unknown>): Column<T> => ({ read, write: (value) => JSON.stringify(value) });
+const count = z.number().int().nonnegative();
+
+/**
+ * Every column a call row holds, written once: the entity written, the change merged and the row
+ * read all come from this table. `satisfies` makes a field added to `CallRecord` without a column
+ * here a compile error. Columns this version does not know (a newer version's) are ignored when
+ * reading; a known column of another type makes the row unreadable.
+ */
+const COLUMNS = {
+  state: asIs(z.enum(CALL_STATES, { error: (issue) => `"${String(issue.input)}" is not a call state` })),
+  createdAt: asIs(z.date()),
+  keepAliveFailures: asIs(count),
+  direction: asIs(z.string()),
+  tenantId: asIs(z.string()),
+  source: asJson(jsonObject),
+  chatInfo: asJson(jsonObject),
+  meetingInfo: asJson(jsonObject),
+  establishedAt: asIs(z.date()),
+  lastKeepAliveAt: asIs(z.date()),
+  joinInfo: asJson(joinInfo),
+  myParticipantId: asIs(z.string()),
+  participantCount: asIs(count),
+  alone: asIs(z.boolean()),
+  aloneSince: asIs(z.date()),
+  hangUpRequestedAt: asIs(z.date()),
+  endedAt: asIs(z.date()),
+  claim: asIs(z.string()),
+  endClaim: asIs(z.string()),
+  rejoinAttempts: asIs(count),
+  rejoinedFrom: asIs(z.string()),
+  handledParticipants: asIs(count),
+} satisfies { [K in keyof Omit<CallRecord, 'callId'>]-?: Column<NonNullable<CallRecord[K]>> };
+
+type ColumnName = keyof typeof COLUMNS;
+const REQUIRED: ReadonlySet<ColumnName> = new Set(['state', 'createdAt', 'keepAliveFailures']);
+const COLUMN_NAMES = Object.keys(COLUMNS) as ColumnName[];
+
 const callRow = z.object({
   rowKey: z.string(),
   etag: z.string(),
-  state: z.enum(CALL_STATES, { error: (issue) => `"${String(issue.input)}" is not a call state` }),
-  createdAt: z.date(),
-  keepAliveFailures: z.number().int().nonnegative(),
-  direction: z.string().optional(),
-  tenantId: z.string().optional(),
-  source: jsonObject.optional(),
-  chatInfo: jsonObject.optional(),
-  meetingInfo: jsonObject.optional(),
-  establishedAt: z.date().optional(),
-  lastKeepAliveAt: z.date().optional(),
-  joinInfo: joinInfo.optional(),
-  myParticipantId: z.string().optional(),
-  participantCount: z.number().int().nonnegative().optional(),
-  alone: z.boolean().optional(),
-  aloneSince: z.date().optional(),
-  hangUpRequestedAt: z.date().optional(),
-  endedAt: z.date().optional(),
-  claim: z.string().optional(),
-  endClaim: z.string().optional(),
-  rejoinAttempts: z.number().int().nonnegative().optional(),
-  rejoinedFrom: z.string().optional(),
-  handledParticipants: z.number().int().nonnegative().optional(),
+  ...Object.fromEntries(COLUMN_NAMES.map((name) => [name, REQUIRED.has(name) ? COLUMNS[name].read : COLUMNS[name].read.optional()])),
 });
+
+/** A call's row in Table Storage, as written. */
+export type CallEntity = { partitionKey: string; rowKey: string } & Partial<Record<ColumnName, unknown>>;
+
+/** The columns for the fields given (undefined and null ones left out). */
+function columnsOf(fields: Partial<Record<ColumnName, unknown>>): Partial<Record<ColumnName, unknown>> {
+  const columns: Partial<Record<ColumnName, unknown>> = {};
+  for (const name of COLUMN_NAMES) {
+    const value = fields[name];
+    if (value !== undefined && value !== null) columns[name] = (COLUMNS[name].write as (value: unknown) => unknown)(value);
+  }
+  return columns;
+}
 
 /**
  * A row as a call, or, when this version cannot read it (another version's state, a hand edit, bad
@@ -100,7 +108,8 @@ export function readCallEntity(entity: TableEntityResult<Record<string, unknown>
   const parsed = callRow.safeParse(entity);
   if (parsed.success) {
     const { rowKey, ...call } = parsed.data;
-    return { ok: true, call: { callId: rowKey, ...call } };
+    // The schema is built from COLUMNS, which `satisfies` ties to CallRecord field by field.
+    return { ok: true, call: { callId: rowKey, ...call } as StoredCall };
   }
   const problem = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'row'}: ${issue.message}`).join('; ');
   return {
@@ -119,63 +128,12 @@ function dateOr(value: unknown): Date | undefined {
 }
 
 export function toEntity(call: CallRecord): CallEntity {
-  return withoutUndefined({
-    partitionKey: partitionKeyOf(call.callId),
-    rowKey: call.callId,
-    state: call.state,
-    createdAt: call.createdAt,
-    keepAliveFailures: call.keepAliveFailures,
-    direction: call.direction,
-    tenantId: call.tenantId,
-    source: json(call.source),
-    chatInfo: json(call.chatInfo),
-    meetingInfo: json(call.meetingInfo),
-    establishedAt: call.establishedAt,
-    lastKeepAliveAt: call.lastKeepAliveAt,
-    joinInfo: json(call.joinInfo),
-    myParticipantId: call.myParticipantId,
-    participantCount: call.participantCount,
-    alone: call.alone,
-    aloneSince: call.aloneSince,
-    hangUpRequestedAt: call.hangUpRequestedAt,
-    endedAt: call.endedAt,
-    claim: call.claim,
-    endClaim: call.endClaim,
-    rejoinAttempts: call.rejoinAttempts,
-    rejoinedFrom: call.rejoinedFrom,
-    handledParticipants: call.handledParticipants,
-  }) as CallEntity;
+  return { partitionKey: partitionKeyOf(call.callId), rowKey: call.callId, ...columnsOf(call) };
 }
 
 /** The columns a change sets (a Merge writes only these); a cleared column is not among them. */
-export function changeEntity(callId: string, change: CallChange): Partial<CallEntity> & { partitionKey: string; rowKey: string } {
-  return {
-    ...withoutUndefined({
-      state: change.state,
-      keepAliveFailures: change.keepAliveFailures,
-      direction: change.direction,
-      tenantId: change.tenantId,
-      source: json(change.source),
-      chatInfo: json(change.chatInfo),
-      meetingInfo: json(change.meetingInfo),
-      establishedAt: change.establishedAt,
-      lastKeepAliveAt: change.lastKeepAliveAt,
-      joinInfo: json(change.joinInfo),
-      myParticipantId: change.myParticipantId,
-      participantCount: change.participantCount,
-      alone: change.alone,
-      aloneSince: change.aloneSince,
-      hangUpRequestedAt: change.hangUpRequestedAt ?? undefined,
-      endedAt: change.endedAt,
-      claim: change.claim,
-      endClaim: change.endClaim,
-      rejoinAttempts: change.rejoinAttempts,
-      rejoinedFrom: change.rejoinedFrom,
-      handledParticipants: change.handledParticipants,
-    }),
-    partitionKey: partitionKeyOf(callId),
-    rowKey: callId,
-  };
+export function changeEntity(callId: string, change: CallChange): CallEntity {
+  return { ...columnsOf(change), partitionKey: partitionKeyOf(callId), rowKey: callId };
 }
 
 /** The columns a change removes (`null` in the change). */
@@ -199,8 +157,4 @@ export function storedColumns(entity: TableEntityResult<Record<string, unknown>>
 
 export function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function json(value: Record<string, unknown> | undefined): string | undefined {
-  return value === undefined ? undefined : JSON.stringify(value);
 }

@@ -1,0 +1,59 @@
+// `npm run package:check`: what `func azure functionapp publish <app> --build remote` uploads, read
+// from the files git tracks plus the build output, filtered by .funcignore as Core Tools filters
+// it (gitignore rules). Fails when the package would miss what the host needs or carry what it
+// must not (tests, tools, infra, local settings, node_modules: the remote build installs those).
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ignore from 'ignore';
+
+const root = process.cwd();
+const tracked = execFileSync('git', ['ls-files'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+const built = walk('dist').map((file) => relative(root, file));
+const filter = ignore().add(readFileSync('.funcignore', 'utf8'));
+const shipped = [...tracked, ...built].filter((file) => !filter.ignores(file)).sort();
+
+const problems = [];
+const must = ['host.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+for (const file of must) if (!shipped.includes(file)) problems.push(`missing ${file}`);
+const entryFiles = readdirSync('functions')
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`);
+for (const file of [...entryFiles, 'dist/functions/app/runtime.js'])
+  if (!shipped.includes(file)) problems.push(`missing ${file} (npm run build first)`);
+const forbidden = [
+  /^test\//,
+  /^tools\//,
+  /^scripts\//,
+  /^bench\//,
+  /^infra\//,
+  /^docs\//,
+  /^node_modules\//,
+  /^local\.settings\.json$/,
+  /\.map$/,
+];
+for (const file of shipped) if (forbidden.some((pattern) => pattern.test(file))) problems.push(`must not ship ${file}`);
+
+console.log(`${shipped.length} files would be published:`);
+for (const file of shipped.filter((f) => !f.startsWith('dist/') && !f.startsWith('functions/') && !f.startsWith('shared/')))
+  console.log(`  ${file}`);
+console.log(`  functions/, shared/ (sources for the remote build) and dist/ (${built.filter((f) => !filter.ignores(f)).length} files)`);
+if (problems.length > 0) {
+  console.error(`\nThe package is wrong:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+
+function walk(dir) {
+  let files = [];
+  let names = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return files; // no build output yet: the checks above say so
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    files = statSync(path).isDirectory() ? [...files, ...walk(path)] : [...files, path];
+  }
+  return files;
+}

@@ -30,7 +30,7 @@ export interface AppConfig {
     /** Above this many active calls the timer hands the sweep out shard by shard over a queue. */
     fanOutThreshold: number;
   };
-  /** The queue service of the Functions host's storage (`AzureWebJobsStorage`), where the shard queue lives. */
+  /** The queue service of the Functions host's storage (`AzureWebJobsStorage`), where the queues live (the rejoin queue is written by the app, the shard queue by the timer's output binding). */
   hostQueue: StorageAccess;
   graphBaseUrl: string;
   notificationOpenIdConfigUrl: string;
@@ -203,7 +203,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       : endpoint !== undefined
         ? { kind: 'managedIdentity', endpoint: endpoint.replace(/\/+$/, '') }
         : undefined;
-  // The Functions host needs its storage for the timer and queue triggers; the shard queue lives there too.
+  // The Functions host needs its storage for the timer and queue triggers; the app's rejoin queue lives there too.
   const hostQueue = access(s.AzureWebJobsStorage, s.AzureWebJobsStorage__queueServiceUri ?? accountEndpoint('queue'));
   if (hostQueue === undefined) {
     throw new ConfigError(

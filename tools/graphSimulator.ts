@@ -246,15 +246,6 @@ export class GraphSimulator {
     return this.requests.filter((r) => r.method === 'POST' && /\/oauth2\/v2\.0\/token$/.test(r.path));
   }
 
-  /** Resolves once a request for `action` (on `callId`) has been answered. */
-  async waitForRequest(action: GraphAction, callId?: string): Promise<RecordedRequest> {
-    for (;;) {
-      const found = this.requestsTo(action, callId).find((r) => r.status !== 0);
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
   requestsTo(action: GraphAction, callId?: string): RecordedRequest[] {
     return this.requests.filter((r) => actionOf(r.method, r.path)?.action === action && (!callId || r.path.includes(callId)));
   }

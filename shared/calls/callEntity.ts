@@ -70,7 +70,6 @@ const COLUMNS = {
   hangUpRequestedAt: asIs(z.date()),
   endedAt: asIs(z.date()),
   claim: asIs(z.string()),
-  endClaim: asIs(z.string()),
   rejoinAttempts: asIs(count),
   rejoinedFrom: asIs(z.string()),
   handledParticipants: asIs(count),

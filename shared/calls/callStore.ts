@@ -49,8 +49,6 @@ export interface CallRecord extends CallDetails {
   endedAt?: Date | undefined;
   /** Written by the delivery that inserted an incoming call's row, to know its own row again. */
   claim?: string | undefined;
-  /** Written by the one delivery that handles the call's end (see `claimEnd`). */
-  endClaim?: string | undefined;
   /** Rejoins made since the meeting was last established. */
   rejoinAttempts?: number | undefined;
   /** The call this one rejoined. */

@@ -6,7 +6,6 @@ import type { Logger } from '../logger.js';
 import { callbackUrlForJoin } from './joinCorrelation.js';
 import type { JoinLedger, PendingJoin } from './joinLedger.js';
 import { createCallRequest } from './joinRequest.js';
-import { claimEnd } from '../calls/endClaim.js';
 import { scheduleRejoin, type RejoinDeps } from './rejoin.js';
 import type { RejoinAttempt } from './rejoinQueue.js';
 
@@ -201,8 +200,7 @@ async function settleAfterTracking(callId: string, joinId: string, deps: JoinDep
   const pending = await joinLedger.get(joinId);
   const ended = pending?.ended;
   if (ended?.callId === callId) {
-    const row = await store.get(callId);
-    const call = row && (await claimEnd(row, store));
+    const call = await store.get(callId);
     if (call) {
       await store.remove(callId);
       log.warn(

@@ -6,7 +6,6 @@ import { rosterChange } from '../calls/roster.js';
 import type { AnswerRequest } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { logSafe } from '../logSafe.js';
-import { claimEnd } from '../calls/endClaim.js';
 import {
   adoptJoinedCall,
   endOfUntrackedJoin,
@@ -419,15 +418,16 @@ export async function endCall(
   // A join's create may not have answered yet: it must find the end on its ledger entry, or it
   // would store the row of this call again after it is gone.
   if (call && joinId !== undefined) await noteEndOfTrackedJoin(callId, joinId, resultInfo, deps);
-  // Only the delivery that claims the end handles it (a redelivered or duplicated termination does not rejoin twice).
-  const owned = call && (await claimEnd(call, store));
+  // Every delivery that found the row handles the end, whatever its delete answered (a delete whose
+  // response was lost is repeated by the storage SDK and answers 404). A rejoin scheduled twice (two
+  // deliveries at once) is made once: each attempt's join id is derived from the call and the attempt.
+  const owned = call;
   await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
   if (report.keepAliveTimeout) logEvent(log, 'error', 'callDroppedForMissingKeepAlive', { callId, resultInfo });
   if (!call && joinId !== undefined && (await endOfUntrackedJoin(callId, joinId, resultInfo, deps)) === 'noted') {
     // The join may have stored the row in the meantime: the end is then handled as any other.
-    const late = await store.get(callId);
-    const lateOwned = late && (await claimEnd(late, store));
+    const lateOwned = await store.get(callId);
     if (lateOwned) {
       await store.remove(callId);
       log[report.level](report.message);
@@ -435,7 +435,7 @@ export async function endCall(
     }
     return 'ended';
   }
-  log[report.level](owned ? report.message : `${report.message}; ${call ? 'another delivery is handling its end' : 'it was not tracked'}`);
+  log[report.level](owned ? report.message : `${report.message}; it was not tracked`);
   if (owned) await rejoinOrRestore(owned, resultInfo, deps, joinId);
   return 'ended';
 }
@@ -472,7 +472,7 @@ async function rejoinOrRestore(
   try {
     await scheduleRejoin(call, resultInfo, deps);
   } catch (error) {
-    const { etag: _, endClaim: _claimed, ...record } = call;
+    const { etag: _, ...record } = call;
     await deps.store.insert(record);
     // The end is not handled after all: a create answer arriving meanwhile must deal with it.
     if (joinId !== undefined) await reopenEndOfTrackedJoin(call.callId, joinId, deps);

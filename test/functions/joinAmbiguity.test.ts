@@ -306,3 +306,42 @@ describe('a rejoin message the host runs again', () => {
     expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: callId, rejoinAttempts: 2 });
   });
 });
+
+describe('a termination delivered twice at once', () => {
+  it('rejoins the meeting once', async () => {
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    await h.sim.sendState(callId, 'established');
+    const call = h.sim.calls.get(callId)!;
+    call.state = 'terminated';
+    const body = terminatedNotification(callId, MEDIA_LOST) as { value: Record<string, unknown>[] };
+    body.value[0]!['callbackUri'] = call.callbackUri;
+    const creates = h.sim.requestsTo('create').length;
+    await Promise.all([h.post(body), h.post(body)]);
+    await h.drainRejoins();
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+  });
+});
+
+describe('a termination whose handling fails half-way', () => {
+  it('is rejoined by Graph’s redelivery', async () => {
+    const { callId } = (await h.join(JOIN)).jsonBody as { callId: string };
+    await h.sim.sendState(callId, 'established');
+    const call = h.sim.calls.get(callId)!;
+    call.state = 'terminated';
+    const body = terminatedNotification(callId, MEDIA_LOST) as { value: Record<string, unknown>[] };
+    body.value[0]!['callbackUri'] = call.callbackUri;
+    const store = h.runtime.store;
+    h.runtime.store = Object.assign(Object.create(store) as typeof store, {
+      remove: () => Promise.reject(new Error('storage unavailable')),
+    });
+    try {
+      expect((await h.post(body)).status).toBe(503);
+    } finally {
+      h.runtime.store = store;
+    }
+    const creates = h.sim.requestsTo('create').length;
+    expect((await h.post(body)).status).toBe(202);
+    expect(h.sim.requestsTo('create')).toHaveLength(creates + 1);
+    expect(await h.runtime.store.get(h.sim.lastCreatedCall()!.id)).toMatchObject({ rejoinedFrom: callId });
+  });
+});

@@ -49,6 +49,9 @@ param alwaysReady int = 1
 @description('Accept only Microsoft Entra authenticated telemetry in Application Insights.')
 param appInsightsDisableLocalAuth bool = true
 
+@description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID): granted read access to the call tables.')
+param principalId string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -91,6 +94,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     principalId: identity.outputs.principalId
+    readerPrincipalId: principalId
   }
 }
 

@@ -1,5 +1,5 @@
-// Storage account of the app: Functions host storage (timer leases, the keep-alive shard queue),
-// the call table and the Flex Consumption deployment container. Shared keys are disabled, so
+// Storage account of the app: Functions host storage (timer leases, the keep-alive shard queue and
+// the rejoin queue), the call tables and the Flex Consumption deployment container. Shared keys are disabled, so
 // every client (host, app, platform deployment) signs in with the user-assigned identity, which
 // gets the data roles below on this account.
 
@@ -19,6 +19,12 @@ param deploymentContainerName string
 
 @description('Principal (object) id of the app identity that gets the data roles.')
 param principalId string
+
+@description('Principal (object) id of the deploying user, who may read the call tables (shared keys are off); empty = nobody.')
+param readerPrincipalId string = ''
+
+@description('The call table (CALLS_TABLE_NAME); the sweep records and the join ledger sit beside it with suffixes.')
+param callsTableName string = 'calls'
 
 // Built-in role definitions granted to the app identity on the account.
 var storageRoleIds = [
@@ -61,6 +67,45 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deploymentContainerName
   properties: {
     publicAccess: 'None'
+  }
+}
+
+// Created at deployment, so the first call does not pay for it; the app still creates them on first
+// use (for Azurite and for deployments made otherwise).
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for table in [callsTableName, '${callsTableName}sweeps', '${callsTableName}joins']: {
+    parent: tableService
+    name: table
+  }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// The fan-out's shard queue (written by the timer's output binding), the rejoin queue, and the
+// poison queues the host moves failing messages to.
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for queue in ['keepalive-shards', 'keepalive-shards-poison', 'meeting-rejoins', 'meeting-rejoins-poison']: {
+    parent: queueService
+    name: queue
+  }
+]
+
+// Storage Table Data Reader, so an operator can look at the calls in the portal or Storage Explorer.
+resource readerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(readerPrincipalId)) {
+  name: guid(storage.id, readerPrincipalId, '76199698-9eea-4c19-bc75-cec21354c6b6')
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '76199698-9eea-4c19-bc75-cec21354c6b6')
+    principalId: readerPrincipalId
+    principalType: 'User'
   }
 }
 

@@ -18,8 +18,15 @@ export interface AppConfig {
   bot: {
     appId: string;
     tenantId: string;
-    /** Absent: the app authenticates to Graph with its managed identity. */
+    /** Absent: the app authenticates to Graph without a secret (see `graphAuth`). */
     appSecret: string | undefined;
+    /**
+     * How the app gets its Graph token as the bot: `secret` (BOT_APP_SECRET), `federated` (its managed
+     * identity's token as a client assertion for the bot's app registration, which trusts that
+     * identity through a federated credential: no secret to rotate), or `managedIdentity` (the
+     * identity's own token, only right when that identity is itself the calling bot).
+     */
+    graphAuth: 'secret' | 'federated' | 'managedIdentity';
     /** Entra authority that issues the client-secret token; undefined = the public cloud. */
     authorityHost: string | undefined;
     callbackUrl: string;
@@ -162,6 +169,9 @@ const settingsSchema = z.object({
   BOT_APP_ID: guidSetting("the app registration's application (client) id"),
   BOT_TENANT_ID: guidSetting("the app registration's tenant id"),
   BOT_APP_SECRET: optionalText,
+  BOT_GRAPH_AUTH: optionalText.pipe(
+    z.enum(['secret', 'federated', 'managedIdentity'], { error: 'must be secret, federated or managedIdentity' }).optional(),
+  ),
   AZURE_AUTHORITY_HOST: optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
   // Graph requires the callback to be https (https://learn.microsoft.com/en-us/graph/api/resources/call: callbackUri).
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
@@ -218,6 +228,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       'Invalid app settings: the call table needs CALLS_TABLE_CONNECTION, CALLS_TABLE_ENDPOINT, or AzureWebJobsStorage with a table endpoint (AzureWebJobsStorage__tableServiceUri or __accountName)',
     );
   }
+  const graphAuth = s.BOT_GRAPH_AUTH ?? (s.BOT_APP_SECRET === undefined ? 'federated' : 'secret');
+  if (graphAuth === 'secret' && s.BOT_APP_SECRET === undefined) {
+    throw new ConfigError('Invalid app settings: BOT_GRAPH_AUTH is secret, but BOT_APP_SECRET is not set');
+  }
   return {
     callsTable: { access: callsTable, tableName: s.CALLS_TABLE_NAME },
     managedIdentityClientId: s.AZURE_CLIENT_ID ?? s.AzureWebJobsStorage__clientId,
@@ -225,6 +239,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       appId: s.BOT_APP_ID,
       tenantId: s.BOT_TENANT_ID,
       appSecret: s.BOT_APP_SECRET,
+      graphAuth,
       authorityHost: s.AZURE_AUTHORITY_HOST,
       callbackUrl: s.BOT_CALLBACK_URL,
     },

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
         appId: '0b1e3f55-7d2a-4c8e-9f00-5a1c2d3e4f50',
         tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
         appSecret: undefined,
+        graphAuth: 'federated',
         authorityHost: undefined,
         callbackUrl: 'https://bot.example.test/api/calls',
       },
@@ -154,5 +155,28 @@ describe('loadConfig', () => {
 
   it('names every bad setting at once', () => {
     expect(() => loadConfig({})).toThrow(/BOT_APP_ID is required.*BOT_TENANT_ID is required.*BOT_CALLBACK_URL is required/);
+  });
+});
+
+describe('BOT_GRAPH_AUTH', () => {
+  const base = {
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    BOT_APP_ID: '0b1e3f55-7d2a-4c8e-9f00-5a1c2d3e4f50',
+    BOT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+    BOT_CALLBACK_URL: 'https://bot.example.test/api/calls',
+  };
+  it.each([
+    [{}, 'federated'],
+    [{ BOT_APP_SECRET: 's' }, 'secret'],
+    [{ BOT_APP_SECRET: 's', BOT_GRAPH_AUTH: 'federated' }, 'federated'],
+    [{ BOT_GRAPH_AUTH: 'managedIdentity' }, 'managedIdentity'],
+  ])('%o -> %s', (env, graphAuth) => {
+    expect(loadConfig({ ...base, ...env }).bot.graphAuth).toBe(graphAuth);
+  });
+  it.each([
+    [{ BOT_GRAPH_AUTH: 'secret' }, 'BOT_GRAPH_AUTH is secret, but BOT_APP_SECRET is not set'],
+    [{ BOT_GRAPH_AUTH: 'certificate' }, 'BOT_GRAPH_AUTH must be secret, federated or managedIdentity'],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
   });
 });

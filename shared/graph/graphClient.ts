@@ -1,4 +1,4 @@
-import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { ClientAssertionCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import {
   AuthenticationHandler,
   Client,
@@ -13,16 +13,33 @@ import { CachedTokenCredential } from './cachedTokenCredential.js';
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
+// The audience of a managed identity's token used as a federated client assertion in the public
+// cloud (https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity).
+export const FEDERATED_ASSERTION_SCOPE = 'api://AzureADTokenExchange/.default';
+
 /**
  * One credential per process: it caches its token, so sharing it avoids a token request per call.
- * Without a secret, the app's managed identity (shared with storage access) is used.
+ * The bot signs in as its app registration with a secret, or, without one, with its managed identity
+ * (shared with storage access) as a federated credential of that registration.
  */
 export function createGraphCredential(bot: AppConfig['bot'], managedIdentity: () => TokenCredential): TokenCredential {
-  if (bot.appSecret === undefined) return managedIdentity();
   // A configured authority (national or private cloud, or the local Graph simulator) is trusted
   // as given: instance discovery would ask the public cloud about it.
   const authority = bot.authorityHost === undefined ? {} : { authorityHost: bot.authorityHost, disableInstanceDiscovery: true };
-  return new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret, authority);
+  switch (bot.graphAuth) {
+    case 'managedIdentity':
+      return managedIdentity();
+    case 'federated':
+      return new ClientAssertionCredential(bot.tenantId, bot.appId, () => federatedAssertion(managedIdentity()), authority);
+    case 'secret':
+      return new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret!, authority);
+  }
+}
+
+async function federatedAssertion(identity: TokenCredential): Promise<string> {
+  const token = await identity.getToken(FEDERATED_ASSERTION_SCOPE);
+  if (!token) throw new Error('the managed identity gave no token for the federated credential');
+  return token.token;
 }
 
 /**

@@ -49,6 +49,9 @@ param alwaysReady int = 1
 @description('Accept only Microsoft Entra authenticated telemetry in Application Insights.')
 param appInsightsDisableLocalAuth bool = true
 
+@description('E-mail address for the alert rules (a dropped call, a keepAlive older than 30 minutes, a failed sweep, health 503); empty = none.')
+param alertEmail string = ''
+
 @description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID): granted read access to the call tables.')
 param principalId string = ''
 
@@ -108,6 +111,18 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     publisherPrincipalId: identity.outputs.principalId
     disableLocalAuth: appInsightsDisableLocalAuth
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    namePrefix: 'calling-bot-${resourceToken}'
   }
 }
 

@@ -1,10 +1,57 @@
-import type { Logger } from './logger.js';
+import { metrics } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+
+// The signals that matter most, through OpenTelemetry's API: metrics are not sampled, and a custom
+// event is a record of its own, not a line inside a trace message that sampling may drop. Without a
+// registered SDK (tests, local runs) the API does nothing; the composition root registers Azure
+// Monitor's (functions/app/telemetry.ts). https://learn.microsoft.com/en-us/azure/azure-monitor/app/opentelemetry-add-modify
+
+const meter = () => metrics.getMeter('teams-calling-bot');
+const eventLogger = () => logs.getLogger('teams-calling-bot');
+
+// Azure Monitor turns a log record with this attribute into a row of `customEvents`.
+const CUSTOM_EVENT_NAME = 'microsoft.custom_event.name';
+
+/** What a finished sweep reports. */
+export interface SweepFigures {
+  active: number;
+  due: number;
+  sent: number;
+  ok: number;
+  ended: number;
+  failed: number;
+  unreadable: number;
+  skippedForBudget: number;
+  oldestKeepAliveAgeMinutes: number | undefined;
+}
+
+const SWEEP_COUNTS = ['active', 'due', 'sent', 'ok', 'ended', 'failed', 'unreadable', 'skippedForBudget'] as const;
 
 /**
- * Logs a named event as one line of JSON after its name, so Application Insights can chart its
- * fields: `traces | where message startswith "<name> " | extend f = parse_json(substring(message, strlen("<name> ")))`.
- * (A Node.js function's context log reaches Application Insights as a trace message only.)
+ * A sweep's figures as metrics: `keepalive.sweep.calls` (one gauge, the figure in the `count`
+ * attribute), `keepalive.oldest_age_minutes`, and `keepalive.sweeps` counted by outcome; `scope` is
+ * `timer` or the shard.
  */
-export function logEvent(log: Logger, level: 'info' | 'warn' | 'error', name: string, fields: Record<string, unknown>): void {
-  log[level](`${name} ${JSON.stringify({ event: name, ...fields })}`);
+export function recordSweep(figures: SweepFigures, scope: string, outcome: string): void {
+  const m = meter();
+  const calls = m.createGauge('keepalive.sweep.calls', { description: 'Calls a keepAlive sweep saw, by what happened to them' });
+  for (const count of SWEEP_COUNTS) calls.record(figures[count], { scope, count });
+  if (figures.oldestKeepAliveAgeMinutes !== undefined) {
+    m.createGauge('keepalive.oldest_age_minutes', { unit: 'min', description: 'Oldest last successful keepAlive after a sweep' }).record(
+      figures.oldestKeepAliveAgeMinutes,
+      { scope },
+    );
+  }
+  m.createCounter('keepalive.sweeps', { description: 'keepAlive sweeps, by outcome' }).add(1, { scope, outcome });
+}
+
+/** Graph dropped a call for a missing keepAlive (408/8537): a counter and a custom event with the call id. */
+export function recordCallDropped(callId: string, code: number | undefined, subcode: number | undefined): void {
+  meter().createCounter('calls.dropped_for_missing_keepalive', { description: 'Calls Graph ended for a missing keepAlive' }).add(1);
+  eventLogger().emit({
+    severityNumber: SeverityNumber.ERROR,
+    severityText: 'ERROR',
+    body: `Call ${callId} was dropped by Graph for a missing keepAlive`,
+    attributes: { [CUSTOM_EVENT_NAME]: 'CallDroppedForMissingKeepAlive', callId, resultCode: code ?? -1, resultSubcode: subcode ?? -1 },
+  });
 }

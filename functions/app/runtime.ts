@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
+import { startTelemetry } from './telemetry.js';
 import { JwtNotificationAuthenticator, type NotificationAuthenticator } from '../../shared/auth/notificationAuth.js';
 import { ActiveCallCounter } from '../../shared/calls/activeCallCount.js';
 import type { CallStore } from '../../shared/calls/callStore.js';
@@ -18,6 +19,9 @@ import type { Logger } from '../../shared/logger.js';
 import type { NotificationDeps } from '../../shared/notifications/handleNotifications.js';
 import type { FanOutDeps } from '../../shared/keepAlive/sweepFanOut.js';
 import { sweepDeadline } from '../../shared/keepAlive/sweepBudget.js';
+
+// Before any function runs (the worker awaits this module's load): telemetry, when configured.
+await startTelemetry();
 
 /**
  * The composition root: the one place that reads the settings, builds the adapters (Table Storage,

@@ -58,5 +58,6 @@ resource publisherRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output applicationInsightsName string = applicationInsights.name
+output applicationInsightsId string = applicationInsights.id
 output connectionString string = applicationInsights.properties.ConnectionString
 output logAnalyticsId string = logAnalytics.id

@@ -5,7 +5,8 @@ import { leaveEmptyMeeting } from '../calls/hangUp.js';
 import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
-import { logEvent } from '../telemetry.js';
+import { recordSweep } from '../telemetry.js';
+import { outcomeOf } from './sweepStatus.js';
 import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
 import { sweepDeadline } from './sweepBudget.js';
 
@@ -360,13 +361,13 @@ async function recordResults(results: KeepAliveResult[], { store, log }: SweepDe
 }
 
 /**
- * Logs a sweep's summary: the readable line (a warning when keepAlives failed) and the same
- * figures as a `keepAliveSweepSummary` event for Application Insights to chart.
+ * Reports a sweep: the readable line (a warning when keepAlives failed) and the same figures as
+ * metrics (see `recordSweep`), which sampling never drops.
  */
 export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: string): void {
   const level = summary.failed > 0 || summary.unreadable > 0 || summary.skippedForBudget > 0 || summary.budgetExhausted ? 'warn' : 'info';
   log[level](formatSweepSummary(summary, shard));
-  logEvent(log, level, 'keepAliveSweepSummary', { scope: shard ?? 'timer', ...summary });
+  recordSweep(summary, shard ?? 'timer', outcomeOf(summary));
 }
 
 /** The sweep's one summary line; `shard` names the partition of a fanned-out sweep. */

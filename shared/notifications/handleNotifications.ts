@@ -15,7 +15,7 @@ import {
 } from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
-import { logEvent } from '../telemetry.js';
+import { recordCallDropped } from '../telemetry.js';
 import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import { deadlineIn, type Deadline } from '../deadline.js';
 import { parseNotification, type CommsNotifications, type ResultInfo } from './notificationSchema.js';
@@ -424,7 +424,7 @@ export async function endCall(
   const owned = call;
   await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
-  if (report.keepAliveTimeout) logEvent(log, 'error', 'callDroppedForMissingKeepAlive', { callId, resultInfo });
+  if (report.keepAliveTimeout) recordCallDropped(callId, resultInfo?.code, resultInfo?.subcode);
   if (!call && joinId !== undefined && (await endOfUntrackedJoin(callId, joinId, resultInfo, deps)) === 'noted') {
     // The join may have stored the row in the meantime: the end is then handled as any other.
     const lateOwned = await store.get(callId);

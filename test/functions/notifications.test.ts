@@ -384,7 +384,10 @@ describe('bodies as Graph really sends them', () => {
     body.value[0]!.resourceData.resultInfo['extra'] = DEEP;
     expect((await h.post(withRawJson(body, deepJson('inner', 100_000)))).status).toBe(202);
     expect(await h.runtime.store.get(call.id)).toBeUndefined();
-    expect(h.logs).toContainEqual({ level: 'error', message: expect.stringContaining('callDroppedForMissingKeepAlive') });
+    expect(h.logs).toContainEqual({
+      level: 'error',
+      message: expect.stringContaining(`Call ${call.id} was dropped by Graph for a missing keepAlive`),
+    });
   });
 });
 

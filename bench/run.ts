@@ -74,7 +74,10 @@ interface WorkerResult {
   peakRssMb: number;
   peakHeapMb: number;
   errors: string[];
-  sweep?: { mode: string; summary?: { active: number; sent: number; ok: number; failed: number } };
+  sweep?: {
+    mode: string;
+    summary?: { active: number; sent: number; ok: number; failed: number; skippedForBudget: number; budgetExhausted: boolean };
+  };
   receivedAt?: Record<string, number>;
   statuses?: Record<string, number>;
 }
@@ -163,24 +166,30 @@ async function main(): Promise<void> {
       sim.peakInFlight = 0;
       const worker = await runWorker('sweep', settingsFor(tableName));
       const summary = worker.sweep?.summary;
-      if (!summary || summary.ok !== calls) {
+      // A sweep stops at its time budget (shared/keepAlive/sweepBudget.ts); the rest is the next
+      // sweep's (in Azure, a table this large is fanned out over instances long before).
+      const cutByBudget = summary !== undefined && (summary.budgetExhausted || summary.skippedForBudget > 0);
+      if (!summary || (summary.ok !== calls && !cutByBudget)) {
         throw new Error(`sweep of ${calls} calls did not keep them all alive: ${JSON.stringify(worker)}`);
       }
+      const keptAlive = summary.ok;
       const wallSeconds = worker.wallMs / 1000;
       const bound = inFlight / (latencyMs / 1000);
-      const rate = calls / wallSeconds;
+      const rate = keptAlive / wallSeconds;
       sweepRows.push({
         calls,
+        keptAlive,
+        cutByBudget,
         seedSeconds: round(seedSeconds),
         wallSeconds: round(wallSeconds, 2),
         keepAlivesPerSecond: round(rate, 0),
         boundPerSecond: round(bound, 0),
         ratioToBound: round(rate / bound, 2),
-        sequentialSeconds: round((calls * latencyMs) / 1000, 0),
-        speedupOverSequential: round((calls * latencyMs) / 1000 / wallSeconds, 1),
+        sequentialSeconds: round((keptAlive * latencyMs) / 1000, 0),
+        speedupOverSequential: round((keptAlive * latencyMs) / 1000 / wallSeconds, 1),
         peakInFlight: sim.peakInFlight,
         tableRequests: proxy.count(),
-        tableRequestsPerKeepAlive: round(proxy.count() / calls, 4),
+        tableRequestsPerKeepAlive: round(proxy.count() / keptAlive, 4),
         peakRssMb: round(worker.peakRssMb, 0),
         peakHeapMb: round(worker.peakHeapMb, 0),
         moduleLoadMs: round(worker.moduleLoadMs, 0),

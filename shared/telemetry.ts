@@ -1,5 +1,6 @@
 import { metrics } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import type { SweepSummary } from './keepAlive/sweepKeepAlive.js';
 
 // The signals that matter most, through OpenTelemetry's API: metrics are not sampled, and a custom
 // event is a record of its own, not a line inside a trace message that sampling may drop. Without a
@@ -12,18 +13,11 @@ const eventLogger = () => logs.getLogger('teams-calling-bot');
 // Azure Monitor turns a log record with this attribute into a row of `customEvents`.
 const CUSTOM_EVENT_NAME = 'microsoft.custom_event.name';
 
-/** What a finished sweep reports. */
-export interface SweepFigures {
-  active: number;
-  due: number;
-  sent: number;
-  ok: number;
-  ended: number;
-  failed: number;
-  unreadable: number;
-  skippedForBudget: number;
-  oldestKeepAliveAgeMinutes: number | undefined;
-}
+/** What a finished sweep reports (its summary's figures). */
+export type SweepFigures = Pick<
+  SweepSummary,
+  'active' | 'due' | 'sent' | 'ok' | 'ended' | 'failed' | 'unreadable' | 'skippedForBudget' | 'oldestKeepAliveAgeMinutes'
+>;
 
 const SWEEP_COUNTS = ['active', 'due', 'sent', 'ok', 'ended', 'failed', 'unreadable', 'skippedForBudget'] as const;
 

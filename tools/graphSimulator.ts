@@ -196,8 +196,8 @@ export class GraphSimulator {
     await this.notify(this.fromCall(stateNotification(id, state, meeting), call));
   }
 
-  /** Graph repeats the call's callbackUri in each notification (create-call doc, "Notification - establishing"). */
-  private fromCall(body: Record<string, unknown>, call: SimCall | undefined): Record<string, unknown> {
+  /** The body as Graph sends it for this call: with the call's callbackUri in each notification (create-call doc, "Notification - establishing"). */
+  fromCall(body: Record<string, unknown>, call: SimCall | undefined): Record<string, unknown> {
     if (!call?.callbackUri) return body;
     const value = (body['value'] as Record<string, unknown>[]).map((n) => ({ ...n, callbackUri: call.callbackUri }));
     return { ...body, value };

@@ -264,8 +264,7 @@ describe('an early end whose rejoin cannot be queued', () => {
       await h.sim.sendState(call.id, 'established'); // adopted
       h.runtime.rejoinQueue = failing;
       try {
-        const body = terminatedNotification(call.id, MEDIA_LOST) as { value: Record<string, unknown>[] };
-        body.value[0]!['callbackUri'] = call.callbackUri;
+        const body = h.sim.fromCall(terminatedNotification(call.id, MEDIA_LOST), call);
         statuses.push((await h.post(body)).status ?? 200);
       } finally {
         h.runtime.rejoinQueue = working;
@@ -313,8 +312,7 @@ describe('a termination delivered twice at once', () => {
     await h.sim.sendState(callId, 'established');
     const call = h.sim.calls.get(callId)!;
     call.state = 'terminated';
-    const body = terminatedNotification(callId, MEDIA_LOST) as { value: Record<string, unknown>[] };
-    body.value[0]!['callbackUri'] = call.callbackUri;
+    const body = h.sim.fromCall(terminatedNotification(callId, MEDIA_LOST), call);
     const creates = h.sim.requestsTo('create').length;
     await Promise.all([h.post(body), h.post(body)]);
     await h.drainRejoins();
@@ -328,8 +326,7 @@ describe('a termination whose handling fails half-way', () => {
     await h.sim.sendState(callId, 'established');
     const call = h.sim.calls.get(callId)!;
     call.state = 'terminated';
-    const body = terminatedNotification(callId, MEDIA_LOST) as { value: Record<string, unknown>[] };
-    body.value[0]!['callbackUri'] = call.callbackUri;
+    const body = h.sim.fromCall(terminatedNotification(callId, MEDIA_LOST), call);
     const store = h.runtime.store;
     h.runtime.store = Object.assign(Object.create(store) as typeof store, {
       remove: () => Promise.reject(new Error('storage unavailable')),

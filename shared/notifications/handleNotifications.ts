@@ -19,7 +19,7 @@ import { recordCallDropped } from '../telemetry.js';
 import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import { deadlineIn, type Deadline } from '../deadline.js';
 import { parseNotification, type CommsNotifications, type ResultInfo } from './notificationSchema.js';
-import { answerParticipantJoining, type JoinOutcome, type ParticipantJoiningResponse } from './participantJoining.js';
+import { answerParticipantJoining, type ParticipantJoinOutcome, type ParticipantJoiningResponse } from './participantJoining.js';
 import { planNotification, type NotificationPlan, type PlanResult } from './planNotification.js';
 
 export interface NotificationDeps extends JoinDeps {
@@ -46,7 +46,7 @@ export type NotificationOutcome =
   | 'unknownCall'
   | 'ended'
   | 'ignored'
-  | JoinOutcome
+  | ParticipantJoinOutcome
   /** The entry is not a notification the bot understands; logged and skipped. */
   | 'invalid'
   /** Carrying the entry out threw. */

@@ -43,7 +43,7 @@ export function joinDecision(handled: number | undefined, capacity: number): Joi
   return now < capacity ? { kind: 'accept', handled: now + 1 } : { kind: 'busy', handled: now };
 }
 
-export type JoinOutcome = 'joinAccepted' | 'joinRejected' | 'newBotInvited';
+export type ParticipantJoinOutcome = 'joinAccepted' | 'joinRejected' | 'newBotInvited';
 
 export interface JoinDeps {
   store: CallStore;
@@ -63,7 +63,7 @@ export async function answerParticipantJoining(
   callId: string,
   tenantId: string | undefined,
   { store, callbackUrl, log, policy }: JoinDeps,
-): Promise<{ outcome: JoinOutcome; response: ParticipantJoiningResponse }> {
+): Promise<{ outcome: ParticipantJoinOutcome; response: ParticipantJoiningResponse }> {
   if (!tenantAllowed(tenantId, policy)) {
     log.info(
       `Call ${callId}: joining participant rejected (forbidden): tenant ${tenantId === undefined ? '(none)' : logSafe(tenantId)} is not in ALLOWED_TENANT_IDS`,

@@ -1,12 +1,12 @@
-import { app } from '@azure/functions';
+import { createRequire } from 'node:module';
 
 /**
  * Registers Azure Monitor's OpenTelemetry distribution when the app has an Application Insights
- * connection string: the app's metrics and custom events (shared/telemetry.ts), its logs, and
- * Graph and Table requests as dependencies with their status codes (the distribution's HTTP and
- * Azure SDK instrumentations). The host sends its own telemetry through OpenTelemetry too
- * (host.json `telemetryMode`). Loaded only when configured: it is the heaviest module of the app,
- * and a cold start must stay inside Graph's answer window.
+ * connection string: the app's metrics and custom events (shared/telemetry.ts), its logs, Table
+ * requests as dependencies (the distribution's HTTP and Azure SDK instrumentations), and what the
+ * distribution leaves out (`registerAppInstrumentations`). The host sends its own telemetry through
+ * OpenTelemetry too (host.json `telemetryMode`). Loaded only when configured: it is the heaviest
+ * module of the app, and a cold start must stay inside Graph's answer window.
  * https://learn.microsoft.com/en-us/azure/azure-functions/opentelemetry-howto
  */
 export async function startTelemetry(env: Readonly<Record<string, string | undefined>> = process.env): Promise<boolean> {
@@ -25,6 +25,30 @@ export async function startTelemetry(env: Readonly<Record<string, string | undef
       ...(aad && { credential: clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential() }),
     },
   });
-  app.setup({ capabilities: { WorkerOpenTelemetryEnabled: true } });
+  await registerAppInstrumentations();
   return true;
+}
+
+/**
+ * Two instrumentations the distribution does not register, on the global OpenTelemetry providers:
+ * - undici: the Graph client sends with Node's `fetch`, which the distribution's HTTP
+ *   instrumentation (node:http) does not see; without it no Graph request is a dependency.
+ * - Azure Functions: carries the host's trace context into each invocation (so a Graph request is
+ *   a child of the notification that caused it) and sends `context.log` lines from the worker. It
+ *   also tells the host the worker exports its own logs (`WorkerOpenTelemetryEnabled`), so the
+ *   host stops forwarding them: without this hook they would not reach Application Insights at all.
+ */
+export async function registerAppInstrumentations(): Promise<void> {
+  const [{ registerInstrumentations }, { UndiciInstrumentation }, functionsInstrumentation] = await Promise.all([
+    import('@opentelemetry/instrumentation'),
+    import('@opentelemetry/instrumentation-undici'),
+    import('@azure/functions-opentelemetry-instrumentation'),
+  ]);
+  // A bundled CommonJS module: Node finds no named exports in it, only the default.
+  const { AzureFunctionsInstrumentation } = functionsInstrumentation.default;
+  registerInstrumentations({ instrumentations: [new UndiciInstrumentation(), new AzureFunctionsInstrumentation()] });
+  // The instrumentation patches `@azure/functions` when it is required. The composition root
+  // imported it before telemetry started, so require it once more: the instrumentation's hook sees
+  // that require and patches the one shared module instance (its `app`).
+  createRequire(import.meta.url)('@azure/functions');
 }

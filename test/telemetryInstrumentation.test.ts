@@ -1,0 +1,44 @@
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { registerAppInstrumentations } from '../functions/app/telemetry.js';
+import { startHarness, type Harness } from './support/harness.js';
+
+// The instrumentations the composition root adds to Azure Monitor's distribution, on a real
+// OpenTelemetry tracer provider that keeps its spans in memory.
+const spans = new InMemorySpanExporter();
+let h: Harness;
+const warnings: string[] = [];
+
+beforeAll(async () => {
+  trace.setGlobalTracerProvider(new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+  // Outside the Functions worker, @azure/functions is in test mode: registering a hook only warns.
+  // The warning is the sign that the instrumentation reached the app's `@azure/functions`.
+  vi.spyOn(console, 'warn').mockImplementation((message: string) => void warnings.push(message));
+  vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  await registerAppInstrumentations();
+  vi.restoreAllMocks();
+  h = await startHarness();
+});
+afterAll(() => h.stop());
+
+it('hooks the Functions app: invocations carry the host trace context, logs go out from the worker', () => {
+  expect(warnings).toEqual(
+    expect.arrayContaining([expect.stringContaining('register preInvocation hook'), expect.stringContaining('register log hook')]),
+  );
+});
+
+it('records each Graph request (sent with fetch) as a client span with its status code', async () => {
+  const call = await h.establishedCall();
+  h.sim.failNext('keepAlive', { status: 503, retryAfterSeconds: 0, times: 1 });
+  h.clock.advanceMinutes(15);
+  await h.sweep();
+  const keepAlives = spans
+    .getFinishedSpans()
+    .filter((s) => String(s.attributes['url.full']).endsWith(`/communications/calls/${call.id}/keepAlive`))
+    .map((s) => ({ method: s.attributes['http.request.method'], status: s.attributes['http.response.status_code'] }));
+  expect(keepAlives).toEqual([
+    { method: 'POST', status: 503 },
+    { method: 'POST', status: 200 },
+  ]);
+});

@@ -9,7 +9,10 @@ if (!existsSync('local.settings.json')) {
   process.exit(1);
 }
 if (spawnSync('func', ['--version'], { stdio: 'ignore', shell: process.platform === 'win32' }).status !== 0) {
-  console.error('Azure Functions Core Tools v4 (`func`) is not on PATH; install it to run the app locally.');
+  console.error(
+    'Azure Functions Core Tools v4 (`func`) is not on PATH. Install it (`npm install -g azure-functions-core-tools@4`, or see ' +
+      'https://learn.microsoft.com/azure/azure-functions/functions-run-local) and run `npm start` again.',
+  );
   process.exit(1);
 }
 

@@ -55,7 +55,7 @@ if (mode === 'sweep') {
   const timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: undefined };
   result.sweep = await modules.keepAliveSweep.keepAliveSweep(timer, context('keepAliveSweep'));
 } else if (mode === 'burst') {
-  // Seed-shaped incoming-call notifications, built by the parent with the simulator's builders.
+  // Incoming-call notifications shaped as in the Graph docs, built by the parent with the simulator's builders.
   const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));
   result.receivedAt = {};
   result.statuses = {};

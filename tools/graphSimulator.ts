@@ -474,7 +474,7 @@ export class GraphSimulator {
   }
 }
 
-// ---- notification bodies, as in the seeds ------------------------------------------------------
+// ---- notification bodies, as the Graph docs show them (https://learn.microsoft.com/en-us/graph/api/resources/commsnotifications) ----
 
 export function incomingCallNotification(callId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return notificationBody('created', `/communications/calls/${callId}`, {

@@ -7,7 +7,7 @@ const OID = '4b444206-207c-42f8-92a6-e332b41c88a2';
 const LINK = `https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=${encodeURIComponent(JSON.stringify({ Tid: TID, Oid: OID }))}`;
 
 describe('parseJoinRequest', () => {
-  it('turns a meetup-join link into the seed chatInfo and organizerMeetingInfo, in the meeting tenant', () => {
+  it('turns a meetup-join link into the chatInfo and organizerMeetingInfo of the create-call doc, in the meeting tenant', () => {
     expect(parseJoinRequest({ joinUrl: LINK }, BOT_TENANT)).toEqual({
       ok: true,
       joinInfo: {
@@ -45,12 +45,12 @@ describe('parseJoinRequest', () => {
       BOT_TENANT,
     ],
     [
-      'joinMeetingId with passcode and tenant (seed example 7)',
+      'joinMeetingId with passcode and tenant (create-call doc, example 7)',
       { joinMeetingId: '1234567', passcode: 'psw123', tenantId: TID },
       { joinMeetingId: '1234567', passcode: 'psw123' },
       TID,
     ],
-    ['joinMeetingId alone (seed example 8)', { joinMeetingId: '1234567' }, { joinMeetingId: '1234567' }, BOT_TENANT],
+    ['joinMeetingId alone (create-call doc, example 8)', { joinMeetingId: '1234567' }, { joinMeetingId: '1234567' }, BOT_TENANT],
     ['joinMeetingId with spaces, as Teams shows it', { joinMeetingId: '123 456 789 012' }, { joinMeetingId: '123456789012' }, BOT_TENANT],
     ['joinMeetingId as a JSON number', { joinMeetingId: 1234567 }, { joinMeetingId: '1234567' }, BOT_TENANT],
   ])('%s', (_name, body, meeting, tenantId) => {

@@ -59,6 +59,16 @@ export interface AppConfig {
     /** Wait before the first rejoin attempt; doubled for each further one. */
     rejoinBackoffSeconds: number;
   };
+  outgoingCalls: {
+    /** The application instance (with a phone number) that calls phone numbers; absent: no PSTN calls. */
+    pstn: { applicationInstanceId: string; displayName: string | undefined } | undefined;
+    /** `hangUpAfter: "tone"`: hang up when no key came this long after the prompt finished (or the call was established). */
+    toneTimeoutSeconds: number;
+  };
+  /** Played once on every answered incoming call; absent: none. */
+  welcomePromptUrl: string | undefined;
+  /** How long ended calls stay in the history table. */
+  callHistoryDays: number;
 }
 
 export class ConfigError extends Error {
@@ -189,6 +199,14 @@ const settingsSchema = z.object({
   LEAVE_WHEN_ALONE_MINUTES: integerSetting(5, 0, 24 * 60),
   REJOIN_ATTEMPTS: integerSetting(3, 0, 10),
   REJOIN_BACKOFF_SECONDS: integerSetting(2, 0, 60),
+  PSTN_APPLICATION_INSTANCE_ID: optionalText.pipe(
+    z.string().regex(GUID, { error: 'must be the object id of an application instance (a GUID)' }).optional(),
+  ),
+  PSTN_APPLICATION_INSTANCE_DISPLAY_NAME: optionalText,
+  // Graph fetches the prompt itself, so it must be a public https URL (https://learn.microsoft.com/en-us/graph/api/resources/mediainfo).
+  WELCOME_PROMPT_URL: httpsEndpoint,
+  TONE_TIMEOUT_SECONDS: integerSetting(60, 5, 3600),
+  CALL_HISTORY_DAYS: integerSetting(7, 1, 365),
 });
 
 /**
@@ -262,5 +280,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       rejoinAttempts: s.REJOIN_ATTEMPTS,
       rejoinBackoffSeconds: s.REJOIN_BACKOFF_SECONDS,
     },
+    outgoingCalls: {
+      pstn:
+        s.PSTN_APPLICATION_INSTANCE_ID === undefined
+          ? undefined
+          : { applicationInstanceId: s.PSTN_APPLICATION_INSTANCE_ID, displayName: s.PSTN_APPLICATION_INSTANCE_DISPLAY_NAME },
+      toneTimeoutSeconds: s.TONE_TIMEOUT_SECONDS,
+    },
+    welcomePromptUrl: s.WELCOME_PROMPT_URL,
+    callHistoryDays: s.CALL_HISTORY_DAYS,
   };
 }

@@ -32,7 +32,27 @@ describe('loadConfig', () => {
         policyRecordingParticipantCapacity: 200,
       },
       meetings: { leaveWhenAloneMinutes: 5, rejoinAttempts: 3, rejoinBackoffSeconds: 2 },
+      outgoingCalls: { pstn: undefined, toneTimeoutSeconds: 60 },
+      welcomePromptUrl: undefined,
+      callHistoryDays: 7,
     });
+  });
+
+  it('reads the outgoing-call, prompt and history settings', () => {
+    const config = loadConfig({
+      ...minimal,
+      PSTN_APPLICATION_INSTANCE_ID: '3d913abb-aec0-4964-8fa6-3c6850c4f278',
+      PSTN_APPLICATION_INSTANCE_DISPLAY_NAME: 'Calling Bot',
+      WELCOME_PROMPT_URL: 'https://cdn.example.test/welcome.wav',
+      TONE_TIMEOUT_SECONDS: '30',
+      CALL_HISTORY_DAYS: '30',
+    });
+    expect(config.outgoingCalls).toEqual({
+      pstn: { applicationInstanceId: '3d913abb-aec0-4964-8fa6-3c6850c4f278', displayName: 'Calling Bot' },
+      toneTimeoutSeconds: 30,
+    });
+    expect(config.welcomePromptUrl).toBe('https://cdn.example.test/welcome.wav');
+    expect(config.callHistoryDays).toBe(30);
   });
 
   it('prefers CALLS_TABLE_CONNECTION over AzureWebJobsStorage and reads every setting', () => {
@@ -67,6 +87,13 @@ describe('loadConfig', () => {
       'NOTIFICATION_OPENID_CONFIG_URL must use https:',
     ],
     [{ BOT_CALLBACK_URL: undefined }, 'BOT_CALLBACK_URL is required'],
+    [
+      { PSTN_APPLICATION_INSTANCE_ID: '+14255550100' },
+      'PSTN_APPLICATION_INSTANCE_ID must be the object id of an application instance (a GUID)',
+    ],
+    [{ WELCOME_PROMPT_URL: 'http://cdn.example.test/welcome.wav' }, 'WELCOME_PROMPT_URL must be an https URL'],
+    [{ TONE_TIMEOUT_SECONDS: '0' }, 'TONE_TIMEOUT_SECONDS must be a whole number from 5'],
+    [{ CALL_HISTORY_DAYS: '0' }, 'CALL_HISTORY_DAYS must be a whole number from 1'],
     [{ BOT_CALLBACK_URL: 'http://bot.example.test/api/calls' }, 'BOT_CALLBACK_URL must use https:'],
     [{ BOT_CALLBACK_URL: 'not a url' }, 'BOT_CALLBACK_URL must be an absolute URL'],
     [{ AzureWebJobsStorage: undefined }, 'AzureWebJobsStorage is required'],

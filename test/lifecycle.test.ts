@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { incomingCallNotification, stateNotification, terminatedNotification, GraphSimulator } from '../tools/graphSimulator.js';
 import { notificationRequest, testContext, testSettings, timer, type LogEntry } from './support/harness.js';
@@ -67,8 +68,15 @@ it('a call the bot hangs up (Graph: delete 204, then a terminated notification) 
   const created = (await client.api('/communications/calls').post({
     '@odata.type': '#microsoft.graph.call',
     callbackUri: config.bot.callbackUrl,
+    targets: [
+      {
+        '@odata.type': '#microsoft.graph.invitationParticipantInfo',
+        identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: randomUUID() } },
+      },
+    ],
     requestedModalities: ['audio'],
     mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+    tenantId: config.bot.tenantId,
   })) as { id: string; state: string };
   expect(created.state).toBe('establishing');
   await store.insert({ callId: created.id, state: 'establishing', createdAt: new Date(), keepAliveFailures: 0, direction: 'outgoing' });

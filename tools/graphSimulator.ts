@@ -420,8 +420,8 @@ export class GraphSimulator {
         if (!request || typeof request['callbackUri'] !== 'string' || !request['mediaConfig']) {
           return reply(400, graphError('BadRequest', 'callbackUri and mediaConfig are required'));
         }
-        const invalidJoin = joinProblem(request);
-        if (invalidJoin) return reply(400, graphError('BadRequest', invalidJoin));
+        const invalid = request['meetingInfo'] ? joinProblem(request) : outgoingProblem(request);
+        if (invalid) return reply(400, graphError('BadRequest', invalid));
         const created: SimCall = {
           id: randomUUID(),
           state: 'establishing',
@@ -609,6 +609,43 @@ function joinProblem(request: Record<string, unknown>): string | undefined {
     return typeof organizer?.['id'] === 'string' ? undefined : 'meetingInfo.organizer.user.id is required';
   }
   return `unsupported meetingInfo ${String(type)}`;
+}
+
+// What Graph would refuse in a call the bot places (https://learn.microsoft.com/en-us/graph/api/application-post-calls,
+// examples 1 and 3 and the PSTN example): invitationParticipantInfo targets with a user or a phone
+// identity, at most five users, one phone number from an application instance source, a tenant.
+function outgoingProblem(request: Record<string, unknown>): string | undefined {
+  const targets = request['targets'];
+  if (!Array.isArray(targets) || targets.length === 0) return 'targets or meetingInfo is required';
+  if (typeof request['tenantId'] !== 'string') return 'tenantId is required';
+  if (JSON.stringify(request['requestedModalities']) !== '["audio"]') return 'requestedModalities must be ["audio"]';
+  const identities = (targets as Record<string, unknown>[]).map((t) => {
+    if (t['@odata.type'] !== '#microsoft.graph.invitationParticipantInfo') return undefined;
+    const set = t['identity'] as Record<string, unknown> | undefined;
+    return set?.['@odata.type'] === '#microsoft.graph.identitySet' ? set : undefined;
+  });
+  if (identities.some((i) => i === undefined)) return 'each target must be an invitationParticipantInfo with an identitySet';
+  const phones = identities.filter((i) => i!['phone'] !== undefined);
+  const users = identities.filter((i) => i!['user'] !== undefined);
+  if (phones.length + users.length !== identities.length) return 'each target must name a user or a phone';
+  const source = (request['source'] as Record<string, Record<string, unknown>> | undefined)?.['identity'];
+  if (phones.length > 0) {
+    if (phones.length > 1 || users.length > 0) return 'a PSTN call has exactly one phone target';
+    const phone = (phones[0]!['phone'] as Record<string, unknown>)['id'];
+    if (typeof phone !== 'string' || !/^\+[1-9]\d{6,14}$/.test(phone)) return 'the phone target must be an E.164 number';
+    const instance = source?.['applicationInstance'] as Record<string, unknown> | undefined;
+    if (typeof instance?.['id'] !== 'string') return 'a PSTN call needs source.identity.applicationInstance';
+    return undefined;
+  }
+  if (users.length > 5) return 'a group call takes at most five users';
+  if (users.some((u) => typeof (u!['user'] as Record<string, unknown>)['id'] !== 'string')) return 'each user target needs an id';
+  if (users.length > 1) {
+    if (request['direction'] !== 'outgoing') return 'a group call has direction "outgoing"';
+    if (typeof (source?.['application'] as Record<string, unknown> | undefined)?.['id'] !== 'string') {
+      return 'a group call needs source.identity.application';
+    }
+  }
+  return undefined;
 }
 
 function isValidAnswer(body: unknown): boolean {

@@ -34,6 +34,55 @@ const joinInfo = jsonObject.pipe(
   }),
 );
 
+/** A JSON column read as `schema` (an object or an array). */
+const jsonOf = <T>(schema: z.ZodType<T, unknown>) =>
+  z
+    .string()
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const resultInfo = z.object({ code: z.number().optional(), subcode: z.number().optional(), message: z.string().optional() });
+
+const outgoing = jsonOf(
+  z.object({
+    targets: z.array(
+      z.union([
+        z.object({ kind: z.literal('user'), userId: z.string(), tenantId: z.string().optional(), displayName: z.string().optional() }),
+        z.object({ kind: z.literal('phone'), phone: z.string() }),
+      ]),
+    ),
+    tenantId: z.string(),
+    source: z.union([
+      z.object({ kind: z.literal('application'), id: z.string() }),
+      z.object({ kind: z.literal('applicationInstance'), id: z.string(), displayName: z.string().optional() }),
+    ]),
+    prompt: z.string().optional(),
+    collectTone: z.boolean(),
+    hangUpAfter: z.enum(['prompt', 'tone']).optional(),
+    clientContext: z.string().optional(),
+  }),
+);
+
+const prompt = jsonOf(
+  z.object({
+    uri: z.string(),
+    status: z.enum(['requested', 'running', 'completed', 'failed']),
+    operationId: z.string().optional(),
+    requestedAt: z.string(),
+    finishedAt: z.string().optional(),
+    resultInfo: resultInfo.optional(),
+  }),
+);
+
+const tones = jsonOf(z.array(z.object({ sequenceId: z.number().int(), tone: z.string(), at: z.string() })));
+
 /** How one field of a call is kept in its column: read (and checked) with `read`, written with `write`. */
 interface Column<T> {
   read: z.ZodType<T, unknown>;
@@ -73,6 +122,11 @@ const COLUMNS = {
   rejoinAttempts: asIs(count),
   rejoinedFrom: asIs(z.string()),
   handledParticipants: asIs(count),
+  outgoing: asJson(outgoing),
+  prompt: asJson(prompt),
+  tones: asJson(tones),
+  toneSubscribedAt: asIs(z.date()),
+  keepAlivesSent: asIs(count),
 } satisfies { [K in keyof Omit<CallRecord, 'callId'>]-?: Column<NonNullable<CallRecord[K]>> };
 
 type ColumnName = keyof typeof COLUMNS;

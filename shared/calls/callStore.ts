@@ -1,4 +1,5 @@
 import type { CallState } from './callState.js';
+import type { OutgoingCall } from '../outgoing/outgoingCall.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -21,6 +22,28 @@ export type JoinInfo = {
   meetingInfo: JsonObject;
   tenantId: string;
 };
+
+/**
+ * A prompt played in the call (https://learn.microsoft.com/en-us/graph/api/call-playprompt): an
+ * outgoing call's own, or the welcome prompt of an answered incoming call. Times are ISO strings.
+ */
+export interface PromptPlayback {
+  uri: string;
+  /** `requested`: claimed on the row, so no other delivery plays it; then Graph's operation status. */
+  status: 'requested' | 'running' | 'completed' | 'failed';
+  operationId?: string | undefined;
+  requestedAt: string;
+  finishedAt?: string | undefined;
+  /** Graph's resultInfo of the finished operation, or why the request failed. */
+  resultInfo?: { code?: number | undefined; subcode?: number | undefined; message?: string | undefined } | undefined;
+}
+
+/** One key press (https://learn.microsoft.com/en-us/graph/api/resources/toneinfo). */
+export interface TonePress {
+  sequenceId: number;
+  tone: string;
+  at: string;
+}
 
 export interface CallRecord extends CallDetails {
   callId: string;
@@ -59,6 +82,15 @@ export interface CallRecord extends CallDetails {
    * one more. Compared with POLICY_RECORDING_PARTICIPANT_CAPACITY.
    */
   handledParticipants?: number | undefined;
+  /** Present on calls the bot placed (`POST /api/calls/outgoing`): what to play, collect, and when to hang up. */
+  outgoing?: OutgoingCall | undefined;
+  prompt?: PromptPlayback | undefined;
+  /** Key presses in the order pressed, one per Graph sequenceId (a redelivery adds none). */
+  tones?: TonePress[] | undefined;
+  /** When the bot subscribed to the call's key presses (once per call). */
+  toneSubscribedAt?: Date | undefined;
+  /** keepAlives Graph accepted for this call. */
+  keepAlivesSent?: number | undefined;
 }
 
 /** A call as read from the store, with the ETag that guards the next write. */
@@ -127,7 +159,11 @@ export interface RecordedKeepAlives {
 export function keepAliveChange(result: KeepAliveResult, current: CallRecord): CallChange {
   if (result.outcome === 'failed') return { keepAliveFailures: current.keepAliveFailures + 1 };
   const last = current.lastKeepAliveAt;
-  return { lastKeepAliveAt: last && last > result.at ? last : result.at, keepAliveFailures: 0 };
+  return {
+    lastKeepAliveAt: last && last > result.at ? last : result.at,
+    keepAliveFailures: 0,
+    keepAlivesSent: (current.keepAlivesSent ?? 0) + 1,
+  };
 }
 
 export interface PageOptions {

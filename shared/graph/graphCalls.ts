@@ -25,14 +25,20 @@ export interface AnswerRequest {
 
 export type GraphFailure = Extract<GraphOutcome, { ok: false }>;
 
-/** The body of `POST /communications/calls` (https://learn.microsoft.com/en-us/graph/api/application-post-calls); meeting joins carry chatInfo/meetingInfo. */
+/**
+ * The body of `POST /communications/calls` (https://learn.microsoft.com/en-us/graph/api/application-post-calls):
+ * meeting joins carry chatInfo/meetingInfo, calls the bot places carry targets (and a source).
+ */
 export interface CreateCallRequest {
   '@odata.type': '#microsoft.graph.call';
+  direction?: 'outgoing';
   callbackUri: string;
+  source?: Record<string, unknown>;
+  targets?: Record<string, unknown>[];
   requestedModalities: string[];
   mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
   chatInfo?: Record<string, unknown>;
-  meetingInfo: Record<string, unknown>;
+  meetingInfo?: Record<string, unknown>;
   tenantId: string;
 }
 

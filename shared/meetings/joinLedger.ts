@@ -1,16 +1,21 @@
 import type { JoinInfo } from '../calls/callStore.js';
 import type { ResultInfo } from '../notifications/notificationSchema.js';
+import type { OutgoingCall } from '../outgoing/outgoingCall.js';
+
+/** What a create asks Graph for: to join a meeting, or to call people (`POST /api/calls/outgoing`). */
+export type CallAsk = { joinInfo: JoinInfo; outgoing?: undefined } | { outgoing: OutgoingCall; joinInfo?: undefined };
 
 /**
- * A join the bot asked Graph for, written before `POST /communications/calls` is sent and kept until
+ * A create the bot asked Graph for (a meeting join, or a call it places), written before `POST /communications/calls` is sent and kept until
  * the call it made has a row. Create-call is not idempotent
  * (https://learn.microsoft.com/en-us/graph/api/application-post-calls): when its answer is lost,
  * Graph may have made a call the bot cannot name. That call's notifications come to the callback URL
  * the create named, which carries the join id (see `joinCorrelation.ts`), so the bot can adopt it.
  */
-export interface PendingJoin {
+export type PendingJoin = CallAsk & PendingJoinState;
+
+export interface PendingJoinState {
   joinId: string;
-  joinInfo: JoinInfo;
   requestedAt: Date;
   /**
    * `creating`: the create is under way; `unknown`: its outcome was ambiguous, so its call may exist;
@@ -39,16 +44,19 @@ export interface PendingJoin {
   claim?: string | undefined;
 }
 
-export interface StoredPendingJoin extends PendingJoin {
+export type StoredPendingJoin = PendingJoin & {
   etag: string;
-}
+};
 
 export interface JoinLedger {
   /** `exists` when an entry with this join id is already there (a repeated rejoin message). */
   open(join: PendingJoin): Promise<'opened' | 'exists'>;
   get(joinId: string): Promise<StoredPendingJoin | undefined>;
   /** Under the entry's ETag, retried on conflict; `missing` when it was closed meanwhile. */
-  update(joinId: string, decide: (current: StoredPendingJoin) => Partial<PendingJoin> | undefined): Promise<StoredPendingJoin | 'missing'>;
+  update(
+    joinId: string,
+    decide: (current: StoredPendingJoin) => Partial<PendingJoinState> | undefined,
+  ): Promise<StoredPendingJoin | 'missing'>;
   /** Marks the entry settled (see `stage`). */
   close(joinId: string): Promise<void>;
   /** Deletes the entry for good. */

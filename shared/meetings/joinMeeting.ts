@@ -4,7 +4,9 @@ import type { CallStore, JoinInfo } from '../calls/callStore.js';
 import { statusForCaller, type GraphCalls, type GraphFailure } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
 import { callbackUrlForJoin } from './joinCorrelation.js';
-import type { JoinLedger, PendingJoin } from './joinLedger.js';
+import type { CallAsk, JoinLedger, PendingJoin } from './joinLedger.js';
+import { describeOutgoing, type OutgoingCall } from '../outgoing/outgoingCall.js';
+import { outgoingCallBody } from '../outgoing/outgoingCallBody.js';
 import { createCallRequest } from './joinRequest.js';
 import { scheduleRejoin, type RejoinDeps } from './rejoin.js';
 import type { RejoinAttempt } from './rejoinQueue.js';
@@ -57,11 +59,20 @@ export function rejoinJoinId(rejoinedFrom: string, attempt: number): string {
  * clear refusal leaves nothing. `next` is the rejoin attempt to make should this one prove to have
  * made no call.
  */
-export async function joinMeeting(joinInfo: JoinInfo, deps: JoinDeps, rejoinOf?: RejoinOf, next?: RejoinAttempt): Promise<JoinOutcome> {
+export function joinMeeting(joinInfo: JoinInfo, deps: JoinDeps, rejoinOf?: RejoinOf, next?: RejoinAttempt): Promise<JoinOutcome> {
+  return createTrackedCall({ joinInfo }, deps, rejoinOf, next);
+}
+
+/** Places a call to people (`POST /api/calls/outgoing`) through the same safe create path as a join. */
+export function placeCall(outgoing: OutgoingCall, deps: JoinDeps): Promise<JoinOutcome> {
+  return createTrackedCall({ outgoing }, deps);
+}
+
+async function createTrackedCall(ask: CallAsk, deps: JoinDeps, rejoinOf?: RejoinOf, next?: RejoinAttempt): Promise<JoinOutcome> {
   const { graph, joinLedger, rejoinQueue, callbackUrl, clock, log } = deps;
-  const meeting = describeMeeting(joinInfo);
+  const meeting = describeAsk(ask);
   const joinId = rejoinOf ? rejoinJoinId(rejoinOf.rejoinedFrom, rejoinOf.rejoinAttempts) : randomUUID();
-  const join: PendingJoin = { joinId, joinInfo, requestedAt: clock(), stage: 'creating', claim: randomUUID(), ...rejoinOf };
+  const join: PendingJoin = { ...ask, joinId, requestedAt: clock(), stage: 'creating', claim: randomUUID(), ...rejoinOf };
   try {
     if ((await joinLedger.open(join)) === 'exists') {
       const existing = await joinLedger.get(joinId);
@@ -81,7 +92,10 @@ export async function joinMeeting(joinInfo: JoinInfo, deps: JoinDeps, rejoinOf?:
     log.error(`Joining ${meeting}: not asked of Graph, the join could not be recorded (${reason})`);
     return { kind: 'failed', status: 503, code: 'CallStoreUnavailable', message: `The join could not be recorded: ${reason}` };
   }
-  const created = await graph.create(createCallRequest(joinInfo, callbackUrlForJoin(callbackUrl, joinId)));
+  const callbackUri = callbackUrlForJoin(callbackUrl, joinId);
+  const created = await graph.create(
+    ask.joinInfo ? createCallRequest(ask.joinInfo, callbackUri) : outgoingCallBody(ask.outgoing, callbackUri),
+  );
   if (!created.ok) return createFailed(join, meeting, created, deps);
 
   const { id: callId, myParticipantId } = created.call;
@@ -165,30 +179,26 @@ function createRefused(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408;
 }
 
-/** The row of a call a join made, with what a rejoin needs. `exists` when it was already adopted. */
+/** The row of a call a join made, with what a rejoin needs (or what a placed call plays). `exists` when it was already adopted. */
 export async function trackJoinedCall(
   callId: string,
   state: CallState,
-  join: Pick<PendingJoin, 'joinId' | 'joinInfo' | 'rejoinedFrom' | 'rejoinAttempts'>,
+  join: Pick<PendingJoin, 'joinId' | 'joinInfo' | 'outgoing' | 'rejoinedFrom' | 'rejoinAttempts'>,
   { store, clock }: Pick<JoinDeps, 'store' | 'clock'>,
   myParticipantId?: string,
 ): Promise<'inserted' | 'exists'> {
+  const common = { callId, state, createdAt: clock(), keepAliveFailures: 0, direction: 'outgoing', myParticipantId };
+  if (join.outgoing) return store.insert({ ...common, tenantId: join.outgoing.tenantId, outgoing: join.outgoing });
   const { joinInfo } = join;
-  const inserted = await store.insert({
-    callId,
-    state,
-    createdAt: clock(),
-    keepAliveFailures: 0,
-    direction: 'outgoing',
-    tenantId: joinInfo.tenantId,
-    chatInfo: joinInfo.chatInfo,
-    meetingInfo: joinInfo.meetingInfo,
+  return store.insert({
+    ...common,
+    tenantId: joinInfo?.tenantId,
+    chatInfo: joinInfo?.chatInfo,
+    meetingInfo: joinInfo?.meetingInfo,
     joinInfo,
-    myParticipantId,
     rejoinAttempts: join.rejoinAttempts,
     rejoinedFrom: join.rejoinedFrom,
   });
-  return inserted;
 }
 
 /**
@@ -220,6 +230,12 @@ async function closeQuietly(joinId: string, joinLedger: JoinLedger, log: Logger)
   // A leftover entry only lets a late notification adopt the call for PENDING_JOIN_ADOPTION_MINUTES;
   // a call adopted after it ended answers its first keepAlive with 404 and its row goes.
   await joinLedger.close(joinId).catch((error: unknown) => log.warn(`Join ${joinId}: ledger entry not closed (${String(error)})`));
+}
+
+/** A few words naming what a create asked for, for logs. */
+export function describeAsk(ask: Pick<CallAsk, 'joinInfo' | 'outgoing'>): string {
+  if (ask.outgoing) return describeOutgoing(ask.outgoing);
+  return ask.joinInfo ? describeMeeting(ask.joinInfo) : 'call';
 }
 
 export function describeMeeting(joinInfo: JoinInfo): string {

@@ -3,13 +3,15 @@ import type { TokenCredential } from '@azure/identity';
 import type { JoinInfo } from '../calls/callStore.js';
 import type { StorageAccess } from '../config.js';
 import type { ResultInfo } from '../notifications/notificationSchema.js';
+import type { OutgoingCall } from '../outgoing/outgoingCall.js';
 import { tableClientFor, tableCreatedOnFirstUse } from '../storage/storageClients.js';
-import type { JoinLedger, PendingJoin, StoredPendingJoin } from './joinLedger.js';
+import type { JoinLedger, PendingJoin, PendingJoinState, StoredPendingJoin } from './joinLedger.js';
 
 interface PendingJoinEntity {
   partitionKey: string;
   rowKey: string;
-  joinInfo: string;
+  joinInfo?: string;
+  outgoing?: string;
   requestedAt: Date;
   stage: string;
   rejoinedFrom?: string;
@@ -61,7 +63,7 @@ export class TableJoinLedger implements JoinLedger {
 
   async update(
     joinId: string,
-    decide: (current: StoredPendingJoin) => Partial<PendingJoin> | undefined,
+    decide: (current: StoredPendingJoin) => Partial<PendingJoinState> | undefined,
   ): Promise<StoredPendingJoin | 'missing'> {
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.get(joinId);
@@ -99,7 +101,8 @@ function toEntity(join: PendingJoin): PendingJoinEntity {
   return {
     partitionKey: PARTITION,
     rowKey: join.joinId,
-    joinInfo: JSON.stringify(join.joinInfo),
+    ...(join.joinInfo !== undefined && { joinInfo: JSON.stringify(join.joinInfo) }),
+    ...(join.outgoing !== undefined && { outgoing: JSON.stringify(join.outgoing) }),
     requestedAt: join.requestedAt,
     stage: join.stage,
     ...(join.rejoinedFrom !== undefined && { rejoinedFrom: join.rejoinedFrom }),
@@ -118,7 +121,9 @@ function fromEntity(entity: PendingJoinEntity & { etag: string }): StoredPending
   return {
     joinId: entity.rowKey,
     etag: entity.etag,
-    joinInfo: JSON.parse(entity.joinInfo) as JoinInfo,
+    ...(entity.outgoing !== undefined
+      ? { outgoing: JSON.parse(entity.outgoing) as OutgoingCall }
+      : { joinInfo: JSON.parse(entity.joinInfo ?? 'null') as JoinInfo }),
     requestedAt: entity.requestedAt,
     stage: entity.stage === 'creating' || entity.stage === 'closed' ? entity.stage : 'unknown',
     rejoinedFrom: entity.rejoinedFrom,

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { createGetCallHandler, createHangUpCallHandler, createListCallsHandler } from '../../functions/callControl.js';
 import { createHealthHandler } from '../../functions/health.js';
 import { createJoinMeetingHandler } from '../../functions/joinMeeting.js';
+import { createPlaceCallHandler } from '../../functions/placeCall.js';
 import { createKeepAliveSweepHandler } from '../../functions/keepAliveSweep.js';
 import { createMeetingRejoinHandler } from '../../functions/meetingRejoin.js';
 import { createNotificationsHandler } from '../../functions/notifications.js';
@@ -102,6 +103,8 @@ export interface Harness {
   establishedCall(): Promise<SimCall>;
   /** `POST /api/calls/join` with this body (a string is sent as is). */
   join(body: unknown): Promise<HttpResponseInit>;
+  /** `POST /api/calls/outgoing` with this body (a string is sent as is). */
+  placeCall(body: unknown): Promise<HttpResponseInit>;
   /** `GET /api/calls` with this query string (without `?`). */
   list(query?: string): Promise<HttpResponseInit>;
   getCall(id: string): Promise<HttpResponseInit>;
@@ -169,6 +172,7 @@ export async function startHarness(
     }
   };
   const joinHandler = createJoinMeetingHandler(() => runtime);
+  const placeCallHandler = createPlaceCallHandler(() => runtime);
   const listHandler = createListCallsHandler(() => runtime);
   const getHandler = createGetCallHandler(() => runtime);
   const hangUpHandler = createHangUpCallHandler(() => runtime);
@@ -207,6 +211,11 @@ export async function startHarness(
     },
     join: async (body) => {
       const response = await joinHandler(controlRequest('POST', '/api/calls/join', { body }), testContext('joinMeeting', logs));
+      await drainRejoins();
+      return response;
+    },
+    placeCall: async (body) => {
+      const response = await placeCallHandler(controlRequest('POST', '/api/calls/outgoing', { body }), testContext('placeCall', logs));
       await drainRejoins();
       return response;
     },

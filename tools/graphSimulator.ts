@@ -32,6 +32,11 @@ export interface SimCall {
   rejectReason?: string;
   /** Where Graph posts this call's notifications; repeated in each of them. */
   callbackUri?: string;
+  /** playPrompt requests, in order, with the operation each started. */
+  prompts?: { operationId: string; body: unknown }[];
+  toneSubscribed?: boolean;
+  /** The last key press's sequenceId. */
+  toneSequence?: number;
 }
 
 export interface RecordedRequest {
@@ -80,7 +85,7 @@ const SIGNER_PATHS: Record<SignerDocument, string> = {
   openIdConfig: '/botframework/.well-known/openidconfiguration',
   jwks: '/botframework/keys',
 };
-export type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get';
+export type GraphAction = 'answer' | 'keepAlive' | 'create' | 'delete' | 'reject' | 'get' | 'playPrompt' | 'subscribeToTone';
 
 export type NotificationSink = (body: Record<string, unknown>, authorization: string) => Promise<void>;
 
@@ -105,6 +110,11 @@ export class GraphSimulator {
   jwksUriOverride: string | undefined;
   /** Told of each Graph request as it arrives, before latency or faults: lets a test act at an exact point. */
   onGraphRequest: ((action: GraphAction, callId: string | undefined) => void) | undefined;
+  /**
+   * How a prompt ends once playPrompt is accepted: its operation notification is sent at once with
+   * this status, or with `held` not until `finishPrompt` is called.
+   */
+  promptOutcome: 'completed' | 'failed' | 'held' = 'completed';
   /** Latency of one kind of request, in place of `latencyMs` (a slow endpoint among quick ones). */
   readonly latencyFor: Partial<Record<GraphAction, number>> = {};
 
@@ -216,6 +226,38 @@ export class GraphSimulator {
       rosterParticipant(randomUUID(), { user: { displayName: `Person ${i + 1}`, id: randomUUID() } }),
     );
     await this.notify(this.fromCall(rosterNotification(id, [...people, bot]), call));
+  }
+
+  /** The callee picks up a call the bot placed: Graph reports it established. */
+  async answerOutgoing(id: string): Promise<void> {
+    await this.sendState(id, 'established');
+  }
+
+  /**
+   * The callee never picks up: Graph gives up and ends the call with the reason it documents for
+   * that, 408/10057 (https://learn.microsoft.com/en-us/graph/api/call-delete, "Call end reason codes").
+   */
+  async ringUnanswered(id: string): Promise<void> {
+    await this.terminate(id, { code: 408, subcode: 10057, message: 'Call timed out due to no signaling from callee endpoints.' });
+  }
+
+  /** The callee presses a key (`tone0`…`tone9`, `star`, `pound`, …): a call notification with toneInfo, once subscribed. */
+  async pressKey(id: string, tone: string): Promise<void> {
+    const call = this.calls.get(id);
+    if (!call?.toneSubscribed) throw new Error(`call ${id} has no tone subscription: Graph would not report the key`);
+    call.toneSequence = (call.toneSequence ?? 0) + 1;
+    const body = stateNotification(id, 'established', {
+      toneInfo: { '@odata.type': '#microsoft.graph.toneInfo', sequenceId: call.toneSequence, tone },
+    });
+    await this.notify(this.fromCall(body, call));
+  }
+
+  /** Ends the call's latest prompt with `status`: Graph's operation notification (changeType `deleted`). */
+  async finishPrompt(id: string, status: 'completed' | 'failed'): Promise<void> {
+    const call = this.calls.get(id);
+    const operation = call?.prompts?.at(-1);
+    if (!call || !operation) throw new Error(`call ${id} has no prompt to finish`);
+    await this.notify(this.fromCall(promptOperationNotification(id, operation.operationId, status, id), call));
   }
 
   /** Resolves once every notification the simulator started on its own (e.g. after a hang-up) was handled. */
@@ -452,6 +494,39 @@ export class GraphSimulator {
         void early(created).then(answer, answer);
         return;
       }
+      case 'playPrompt': {
+        if (!live) return notFound();
+        const request = body as Record<string, unknown> | undefined;
+        const prompts = request?.['prompts'];
+        const first = Array.isArray(prompts) ? (prompts[0] as Record<string, unknown> | undefined) : undefined;
+        const mediaInfo = first?.['mediaInfo'] as Record<string, unknown> | undefined;
+        if (
+          !Array.isArray(prompts) ||
+          prompts.length < 1 ||
+          prompts.length > 20 ||
+          first?.['@odata.type'] !== '#microsoft.graph.mediaPrompt' ||
+          typeof mediaInfo?.['uri'] !== 'string'
+        ) {
+          return reply(400, graphError('BadRequest', 'prompts must hold 1 to 20 mediaPrompt with mediaInfo.uri'));
+        }
+        const clientContext = typeof request?.['clientContext'] === 'string' ? request['clientContext'] : undefined;
+        const operationId = randomUUID();
+        (call.prompts ??= []).push({ operationId, body });
+        reply(200, { '@odata.type': '#microsoft.graph.playPromptOperation', id: operationId, status: 'running', clientContext });
+        const outcome = this.promptOutcome;
+        if (outcome !== 'held')
+          this.later(() => this.notify(this.fromCall(promptOperationNotification(call.id, operationId, outcome, clientContext), call)));
+        return;
+      }
+      case 'subscribeToTone':
+        if (!live) return notFound();
+        call.toneSubscribed = true;
+        return reply(200, {
+          '@odata.type': '#microsoft.graph.subscribeToToneOperation',
+          id: randomUUID(),
+          status: 'completed',
+          clientContext: (body as Record<string, unknown> | undefined)?.['clientContext'],
+        });
       case 'get':
         if (!live) return notFound();
         return reply(200, { '@odata.type': '#microsoft.graph.call', id: call.id, state: call.state, direction: call.direction });
@@ -460,17 +535,20 @@ export class GraphSimulator {
         call.state = 'terminated';
         reply(204);
         // Graph confirms a hang-up with a terminated notification.
-        const delivery = new Promise<void>((resolve) => setImmediate(resolve))
-          .then(() =>
-            this.notify(
-              this.fromCall(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' }), call),
-            ),
-          )
-          .finally(() => this.deliveries.delete(delivery));
-        this.deliveries.add(delivery);
+        this.later(() =>
+          this.notify(
+            this.fromCall(terminatedNotification(call.id, { code: 200, subcode: 7000, message: 'Call ended by the application' }), call),
+          ),
+        );
         return;
       }
     }
+  }
+
+  /** A notification Graph sends on its own after answering a request; `idle()` waits for it. */
+  private later(send: () => Promise<void>): void {
+    const delivery = new Promise<void>((resolve) => setImmediate(resolve)).then(send).finally(() => this.deliveries.delete(delivery));
+    this.deliveries.add(delivery);
   }
 }
 
@@ -517,6 +595,31 @@ export function terminatedNotification(
     '@odata.id': `/communications/calls/${callId}`,
     state: 'terminated',
     resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', ...resultInfo },
+  });
+}
+
+/**
+ * The end of a playPrompt operation, as the call-playprompt page shows it
+ * (https://learn.microsoft.com/en-us/graph/api/call-playprompt, "Notification - operation completed"):
+ * changeType `deleted`, and the ids in the resource URL in upper case without dashes.
+ */
+export function promptOperationNotification(
+  callId: string,
+  operationId: string,
+  status: 'completed' | 'failed',
+  clientContext: string | undefined,
+): Record<string, unknown> {
+  const compact = (id: string) => id.replace(/-/g, '').toUpperCase();
+  const resourceUrl = `/communications/calls/${compact(callId)}/operations/${compact(operationId)}`;
+  return notificationBody('deleted', resourceUrl, {
+    '@odata.type': '#microsoft.graph.playPromptOperation',
+    '@odata.id': resourceUrl,
+    resultInfo:
+      status === 'completed'
+        ? { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 0, message: 'Action completed successfully.' }
+        : { '@odata.type': '#microsoft.graph.resultInfo', code: 400, subcode: 8507, message: 'The prompt could not be played.' },
+    ...(clientContext === undefined ? {} : { clientContext }),
+    status,
   });
 }
 
@@ -582,10 +685,10 @@ export function notificationBody(
 // ---- helpers -------------------------------------------------------------------------------
 
 function actionOf(method: string, path: string): { action: GraphAction; callId: string | undefined } | undefined {
-  const match = /^\/v1\.0\/communications\/calls(?:\/([^/]+))?(?:\/(answer|keepAlive|reject))?$/.exec(path);
+  const match = /^\/v1\.0\/communications\/calls(?:\/([^/]+))?(?:\/(answer|keepAlive|reject|playPrompt|subscribeToTone))?$/.exec(path);
   if (!match) return undefined;
   const [, callId, verb] = match;
-  if (method === 'POST' && callId && verb) return { action: verb as 'answer' | 'keepAlive' | 'reject', callId };
+  if (method === 'POST' && callId && verb) return { action: verb as GraphAction, callId };
   if (method === 'POST' && !callId) return { action: 'create', callId: undefined };
   if (method === 'DELETE' && callId && !verb) return { action: 'delete', callId };
   if (method === 'GET' && callId && !verb) return { action: 'get', callId };

@@ -103,7 +103,14 @@ export function joinDepsOf(runtime: Runtime, log: Logger): JoinDeps {
 /** The notification handler's parts, for one delivery that arrived at `arrivedAt`. */
 export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: number = Date.now()): NotificationDeps {
   const { config, activeCalls } = runtime;
-  return { ...joinDepsOf(runtime, log), botAppId: config.bot.appId, policy: config.incomingCalls, activeCalls, arrivedAt };
+  return {
+    ...joinDepsOf(runtime, log),
+    botAppId: config.bot.appId,
+    policy: config.incomingCalls,
+    activeCalls,
+    arrivedAt,
+    welcomePromptUrl: config.welcomePromptUrl,
+  };
 }
 
 /**
@@ -125,6 +132,7 @@ export function fanOutDepsOf(
     intervalMinutes: config.keepAlive.intervalMinutes,
     maxInFlight: config.keepAlive.maxInFlight,
     leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
+    toneTimeoutSeconds: config.outgoingCalls.toneTimeoutSeconds,
     fanOutThreshold: config.keepAlive.fanOutThreshold,
     // Built once per invocation, so the budget counts from its start (the count before an inline sweep included).
     deadline: sweepDeadline(),

@@ -1,4 +1,5 @@
-import type { StoredCall } from './callStore.js';
+import type { PromptPlayback, StoredCall, TonePress } from './callStore.js';
+import type { OutgoingTarget } from '../outgoing/outgoingCall.js';
 
 /** A call as the control routes show it. */
 export interface CallView {
@@ -16,6 +17,12 @@ export interface CallView {
   participantCount: number | null;
   rejoinedFrom: string | null;
   hangUpRequested: boolean;
+  /** Calls the bot placed: whom it called, and the caller's own id for the call. */
+  targets: OutgoingTarget[] | null;
+  clientContext: string | null;
+  prompt: PromptPlayback | null;
+  /** Key presses in the order pressed. */
+  tones: TonePress[];
 }
 
 /** Pure: the view of a stored call at `now`. */
@@ -35,6 +42,10 @@ export function callView(call: StoredCall, now: Date): CallView {
     participantCount: call.participantCount ?? null,
     rejoinedFrom: call.rejoinedFrom ?? null,
     hangUpRequested: call.hangUpRequestedAt !== undefined,
+    targets: call.outgoing?.targets ?? null,
+    clientContext: call.outgoing?.clientContext ?? null,
+    prompt: call.prompt ?? null,
+    tones: call.tones ?? [],
   };
 }
 

@@ -54,16 +54,17 @@ export async function hangUpCall(
 }
 
 /**
- * The sweep's step for a meeting the bot has had to itself for LEAVE_WHEN_ALONE_MINUTES: hang up
- * instead of sending another keepAlive. Whether the call is on its way out; when it is not (a
- * failed hang-up, a fault, logged), the call lives on and the sweep must still keep it alive.
+ * The sweep's step for a call it ends instead of keeping alive (a meeting the bot has had to itself
+ * for LEAVE_WHEN_ALONE_MINUTES, a placed call whose key press never came). Whether the call is on
+ * its way out; when it is not (a failed hang-up, a fault, logged), the call lives on and the sweep
+ * must still keep it alive.
  */
-export async function leaveEmptyMeeting(callId: string, minutes: number, deps: HangUpDeps, deadline?: AbortSignal): Promise<boolean> {
+export async function hangUpFromSweep(callId: string, why: string, deps: HangUpDeps, deadline?: AbortSignal): Promise<boolean> {
   try {
-    const outcome = await hangUpCall(callId, `alone in the meeting for ${minutes} minutes or more`, deps, deadline);
+    const outcome = await hangUpCall(callId, why, deps, deadline);
     return outcome.kind !== 'failed';
   } catch (error) {
-    deps.log.error(`Call ${callId}: leaving the empty meeting failed: ${error instanceof Error ? error.message : String(error)}`);
+    deps.log.error(`Call ${callId}: hanging up (${why}) failed: ${error instanceof Error ? error.message : String(error)}`);
     return false;
   }
 }

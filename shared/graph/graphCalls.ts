@@ -51,6 +51,9 @@ export interface CreatedCall {
 
 export type CreateCallOutcome = { ok: true; call: CreatedCall } | GraphFailure;
 
+/** Graph's answer to playPrompt: the operation whose end a notification reports (https://learn.microsoft.com/en-us/graph/api/call-playprompt). */
+export type PlayPromptOutcome = { ok: true; operationId: string | undefined; status: string | undefined } | GraphFailure;
+
 /** The reasons `POST /communications/calls/{id}/reject` accepts. */
 export type RejectReason = 'none' | 'busy' | 'forbidden';
 
@@ -66,6 +69,10 @@ export interface GraphCalls {
   /** `DELETE /communications/calls/{id}`. */
   hangUp(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
   reject(callId: string, reason: RejectReason, deadline?: Deadline): Promise<GraphOutcome>;
+  /** `POST /communications/calls/{id}/playPrompt` with one WAV prompt; `clientContext` comes back in the operation's notifications. */
+  playPrompt(callId: string, uri: string, clientContext: string): Promise<PlayPromptOutcome>;
+  /** `POST /communications/calls/{id}/subscribeToTone`: key presses then arrive as `toneInfo` on call notifications. */
+  subscribeToTone(callId: string, clientContext: string): Promise<GraphOutcome>;
 }
 
 // Used when the caller gives no deadline: Graph gives up on an unanswered call after 15 s
@@ -132,6 +139,32 @@ export class GraphClientCalls implements GraphCalls {
     return { ok: true, call: { id, state, myParticipantId } };
   }
 
+  async playPrompt(callId: string, uri: string, clientContext: string): Promise<PlayPromptOutcome> {
+    // Not idempotent: a repeat would play the prompt twice (or talk over the first).
+    const sent = await this.send('notIdempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) =>
+      this.client
+        .api(callPath(callId, 'playPrompt'))
+        .option('signal', signal)
+        .post({
+          clientContext,
+          prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { '@odata.type': '#microsoft.graph.mediaInfo', uri } }],
+        }),
+    );
+    if (!sent.ok) return sent;
+    const operation = sent.body as Record<string, unknown> | undefined;
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    return { ok: true, operationId: text(operation?.['id']), status: text(operation?.['status']) };
+  }
+
+  async subscribeToTone(callId: string, clientContext: string): Promise<GraphOutcome> {
+    // A second subscription to the same call changes nothing: safe to repeat.
+    return outcomeOf(
+      await this.send('idempotent', deadlineIn(CONTROL_TIMEOUT_MS), (signal) =>
+        this.client.api(callPath(callId, 'subscribeToTone')).option('signal', signal).post({ clientContext }),
+      ),
+    );
+  }
+
   async hangUp(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
     // A repeated DELETE of a call that is gone answers 404, which the caller reads as "already ended": safe to retry.
     return outcomeOf(
@@ -188,7 +221,7 @@ export class GraphClientCalls implements GraphCalls {
   }
 }
 
-function callPath(callId: string, verb?: 'answer' | 'reject' | 'keepAlive'): string {
+function callPath(callId: string, verb?: 'answer' | 'reject' | 'keepAlive' | 'playPrompt' | 'subscribeToTone'): string {
   return `/communications/calls/${encodeURIComponent(callId)}${verb ? `/${verb}` : ''}`;
 }
 

@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
 import type { CallRows, CallStore, KeepAliveResult, StoredCall, UnreadableCall } from '../calls/callStore.js';
 import { isCallId } from '../calls/callId.js';
-import { leaveEmptyMeeting } from '../calls/hangUp.js';
+import { hangUpFromSweep } from '../calls/hangUp.js';
+import { toneWaitOver } from '../media/tones.js';
 import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
@@ -22,6 +23,8 @@ export interface SweepDeps {
   partition?: string;
   /** LEAVE_WHEN_ALONE_MINUTES; 0 or absent = never leave. */
   leaveWhenAloneMinutes?: number;
+  /** TONE_TIMEOUT_SECONDS: a call placed with `hangUpAfter: "tone"` is hung up when no key came this long; absent = never. */
+  toneTimeoutSeconds?: number;
   /**
    * The sweep's time budget: once aborted, no further keepAlive is sent and those under way are cut
    * short (and any wait for a retry with them). A budget of `SWEEP_BUDGET_MS` from now when absent.
@@ -157,13 +160,18 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
           if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
         }
       };
-      if (leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)) {
-        // Alone in a meeting long enough: hang up rather than keep an empty meeting alive. If the
-        // hang-up fails the call lives on, so it still gets its keepAlive when due: a call is
-        // either kept alive or ended, never left to Graph's 45-minute drop.
+      const hangUpWhy = leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)
+        ? `alone in the meeting for ${deps.leaveWhenAloneMinutes} minutes or more`
+        : deps.toneTimeoutSeconds !== undefined && toneWaitOver(call, now, deps.toneTimeoutSeconds)
+          ? `no key was pressed within ${deps.toneTimeoutSeconds} s`
+          : undefined;
+      if (hangUpWhy !== undefined) {
+        // Alone in a meeting long enough, or done waiting for a key: hang up rather than keep the
+        // call alive. If the hang-up fails the call lives on, so it still gets its keepAlive when
+        // due: a call is either kept alive or ended, never left to Graph's 45-minute drop.
         work.push(
           limit(async () => {
-            if (deadline.aborted || (await leaveEmptyMeeting(call.callId, deps.leaveWhenAloneMinutes!, deps, deadline))) {
+            if (deadline.aborted || (await hangUpFromSweep(call.callId, hangUpWhy, deps, deadline))) {
               track(keepAliveBasis(call));
               return;
             }

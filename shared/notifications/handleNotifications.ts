@@ -15,6 +15,8 @@ import {
 } from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
+import { applyOperation, afterTone, startCallMedia } from '../media/callMedia.js';
+import { toneChange } from '../media/tones.js';
 import { recordCallDropped } from '../telemetry.js';
 import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import { deadlineIn, type Deadline } from '../deadline.js';
@@ -29,6 +31,8 @@ export interface NotificationDeps extends JoinDeps {
   activeCalls: { count(onStaleCount?: (error: unknown) => void): Promise<number>; noteAnswered(): void };
   /** When the notification arrived (`Date.now()` scale): answer deadlines count from here. */
   arrivedAt: number;
+  /** WELCOME_PROMPT_URL: played once on every answered incoming call. */
+  welcomePromptUrl: string | undefined;
 }
 
 export type NotificationOutcome =
@@ -46,6 +50,8 @@ export type NotificationOutcome =
   | 'unknownCall'
   | 'ended'
   | 'ignored'
+  /** An operation of the call (a prompt) moved on; recorded on the row. */
+  | 'operation'
   | ParticipantJoinOutcome
   /** The entry is not a notification the bot understands; logged and skipped. */
   | 'invalid'
@@ -169,7 +175,9 @@ function carryOut(
     case 'roster':
       return updateRoster(plan.callId, plan.participants, deps, plan.joinId);
     case 'updateState':
-      return updateCallState(plan.callId, plan.state, plan.details, deps, plan.joinId);
+      return updateCallState(plan.callId, plan.state, plan.details, deps, plan.joinId, plan.tone);
+    case 'operation':
+      return applyOperation(plan.callId, plan, deps);
     case 'end':
       return endCall(plan.callId, plan.resultInfo, deps, plan.joinId);
     case 'ignore':
@@ -331,30 +339,44 @@ export async function updateCallState(
   details: CallDetails,
   deps: NotificationDeps,
   joinId?: string,
+  tone?: { sequenceId: number; tone: string },
 ): Promise<NotificationOutcome> {
   const { store, clock, log } = deps;
-  const apply = () => store.update(callId, (current) => stateChange(current, reported, details, clock()));
+  // Set by the decision that was written (a decision may run again after a conflicting write).
+  let toneAdded = false;
+  const apply = () =>
+    store.update(callId, (current) => {
+      const now = clock();
+      const state = stateChange(current, reported, details, now);
+      const pressed = tone && current.state !== 'terminated' ? toneChange(current, tone, now) : undefined;
+      toneAdded = pressed !== undefined;
+      return state || pressed ? { ...state, ...pressed } : undefined;
+    });
   let result = await apply();
   // Never create a row from an update alone: a late update after `terminated` would resurrect the
   // call. Only a call of one of the bot's own joins, whose row is not there yet, is adopted.
   if (result.outcome === 'missing' && joinId !== undefined && (await adoptOrEnd(callId, joinId, deps)) === 'adopted') {
     result = await apply();
   }
-  switch (result.outcome) {
-    case 'missing':
-      log.warn(`Call ${callId}: "${reported}" notification for a call that is not tracked; ignored`);
-      return 'unknownCall';
-    case 'unchanged':
-      log.info(`Call ${callId}: "${reported}" does not move the call from "${result.call.state}"; ignored`);
-      return 'stale';
-    case 'updated':
-      if (result.call.state !== reported) {
-        log.info(`Call ${callId}: kept "${result.call.state}" over the stale "${reported}"; its details were recorded`);
-      } else {
-        log.info(`Call ${callId}: now ${result.call.state}`);
-      }
-      return 'updated';
+  if (result.outcome === 'missing') {
+    log.warn(`Call ${callId}: "${reported}" notification for a call that is not tracked; ignored`);
+    return 'unknownCall';
   }
+  const call = result.call;
+  if (result.outcome === 'unchanged') {
+    log.info(`Call ${callId}: "${reported}" does not move the call from "${call.state}"; ignored`);
+  } else if (toneAdded) {
+    log.info(`Call ${callId}: key ${tone!.tone} pressed`);
+  } else if (call.state !== reported) {
+    log.info(`Call ${callId}: kept "${call.state}" over the stale "${reported}"; its details were recorded`);
+  } else {
+    log.info(`Call ${callId}: now ${call.state}`);
+  }
+  // Checked on every report of an established call, not only the first: a delivery that failed
+  // after the state was written is redelivered, and finds the prompt still to be played.
+  if (call.state === 'established' && call.hangUpRequestedAt === undefined) await startCallMedia(call, deps);
+  if (toneAdded) await afterTone(call, deps);
+  return result.outcome === 'unchanged' ? 'stale' : 'updated';
 }
 
 /**

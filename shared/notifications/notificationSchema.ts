@@ -65,9 +65,24 @@ export const callResourceDataSchema = z.looseObject({
   // Present on policy-based recording invitations
   // (https://learn.microsoft.com/en-us/graph/api/call-answer, example 3).
   applicationMetadata: absentIfNull(jsonObject),
+  // A key press, once the bot subscribed to tones (https://learn.microsoft.com/en-us/graph/api/call-subscribetotone).
+  toneInfo: absentIfNull(z.looseObject({ sequenceId: z.number().int(), tone: z.string().min(1).max(16) })),
 });
 
 export type CallResourceData = z.infer<typeof callResourceDataSchema>;
+
+/**
+ * An operation of a call (playPrompt, subscribeToTone, ...) as its notification reports it; a
+ * finished one comes with changeType `deleted` (https://learn.microsoft.com/en-us/graph/api/call-playprompt,
+ * "Notification - operation completed").
+ */
+export const operationDataSchema = z.looseObject({
+  '@odata.type': absentIfNull(z.string()),
+  id: absentIfNull(z.string()),
+  status: absentIfNull(knownSpelling(['notStarted', 'running', 'completed', 'failed'])),
+  clientContext: absentIfNull(z.string()),
+  resultInfo: absentIfNull(resultInfoSchema),
+});
 
 export const PARTICIPANT_JOINING_NOTIFICATION = '#microsoft.graph.participantJoiningNotification';
 

@@ -1,3 +1,4 @@
+import { isCallId } from '../calls/callId.js';
 import { isCallState, type CallState } from '../calls/callState.js';
 import { joinIdOf } from '../meetings/joinCorrelation.js';
 import type { CallDetails } from '../calls/callStore.js';
@@ -6,6 +7,7 @@ import { boundedJson, boundedString, type Bounded } from './boundedJson.js';
 import {
   callResourceDataSchema,
   firstIssue,
+  operationDataSchema,
   participantJoiningSchema,
   PARTICIPANT_JOINING_NOTIFICATION,
   type CallResourceData,
@@ -24,7 +26,21 @@ type PlanKind =
   | { kind: 'answer'; callId: string; details: CallDetails; policyRecording: boolean }
   /** The call's participants as the roster notification lists them. */
   | { kind: 'roster'; callId: string; participants: Record<string, unknown>[] }
-  | { kind: 'updateState'; callId: string; state: CallState; details: CallDetails }
+  /** `tone`: a key press the notification reports. */
+  | { kind: 'updateState'; callId: string; state: CallState; details: CallDetails; tone?: { sequenceId: number; tone: string } | undefined }
+  /**
+   * An operation of the call finished or moved on (a prompt played). `callId` is the call the
+   * operation's clientContext names when it names one (the bot sets it to the call id), else the
+   * resource URL's: Graph's documented operation notifications spell the call id differently.
+   */
+  | {
+      kind: 'operation';
+      callId: string;
+      operationId: string;
+      operationType: string | undefined;
+      status: string | undefined;
+      resultInfo: ResultInfo | undefined;
+    }
   | { kind: 'end'; callId: string; resultInfo: ResultInfo | undefined }
   /**
    * Another participant under the recording policy is about to join the recording call `callId`,
@@ -73,6 +89,21 @@ function planCallNotification(notification: CommsNotification): PlanResult {
     }
     return ok({ kind: 'roster', callId, participants: data });
   }
+  const operationId = /^operations\/([^/]+)$/i.exec(subResource ?? '')?.[1];
+  if (operationId !== undefined) {
+    // Never an end of the call, whatever its changeType: a finished operation is "deleted".
+    const operation = operationDataSchema.safeParse(Array.isArray(data) ? undefined : (data ?? {}));
+    if (!operation.success) return { ok: false, reason: `resourceData.${firstIssue(operation.error)}` };
+    const { clientContext, status, resultInfo } = operation.data;
+    return ok({
+      kind: 'operation',
+      callId: clientContext !== undefined && isCallId(clientContext) ? clientContext : callId,
+      operationId: operation.data.id ?? operationId,
+      operationType: operation.data['@odata.type'],
+      status,
+      resultInfo: resultInfoOf(resultInfo),
+    });
+  }
   if (subResource !== undefined) {
     return ok({ kind: 'ignore', callId, reason: `${logSafe(subResource.split('/')[0])} notifications are not handled` });
   }
@@ -100,7 +131,8 @@ function planCallNotification(notification: CommsNotification): PlanResult {
   if (notification.changeType === 'created' && call.state === 'incoming') {
     return ok({ kind: 'answer', callId, details, policyRecording: call.applicationMetadata !== undefined }, dropped);
   }
-  return ok({ kind: 'updateState', callId, state: call.state, details }, dropped);
+  const tone = call.toneInfo && { sequenceId: call.toneInfo.sequenceId, tone: call.toneInfo.tone };
+  return ok({ kind: 'updateState', callId, state: call.state, details, tone }, dropped);
 }
 
 /**

@@ -263,3 +263,57 @@ describe('participant joining notifications', () => {
     expect(plan(joining('nope'))).toEqual({ ok: false, reason: expect.stringContaining('resourceData.call') });
   });
 });
+
+describe('prompts and key presses', () => {
+  // As https://learn.microsoft.com/en-us/graph/api/call-playprompt shows it ("Notification - operation completed").
+  const operationCompleted = {
+    '@odata.type': '#microsoft.graph.commsNotification',
+    changeType: 'deleted',
+    resourceUrl: '/communications/calls/57DAB8B1894C409AB240BD8BEAE78896/operations/0FE0623FD62842EDB4BD8AC290072CC5',
+    resourceData: {
+      '@odata.type': '#microsoft.graph.playPromptOperation',
+      '@odata.id': '/communications/calls/57DAB8B1894C409AB240BD8BEAE78896/operations/0FE0623FD62842EDB4BD8AC290072CC5',
+      '@odata.etag': 'W/"54451"',
+      resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 0, message: 'Action completed successfully.' },
+      clientContext: '57dab8b1-894c-409a-b240-bd8beae78896',
+      status: 'completed',
+    },
+  };
+
+  it('reads a finished operation ("deleted") as an operation of the call its clientContext names, never as an end', () => {
+    expect(plan(operationCompleted)).toEqual({
+      ok: true,
+      dropped: [],
+      plan: {
+        kind: 'operation',
+        callId: '57dab8b1-894c-409a-b240-bd8beae78896',
+        operationId: '0FE0623FD62842EDB4BD8AC290072CC5',
+        operationType: '#microsoft.graph.playPromptOperation',
+        status: 'completed',
+        resultInfo: { code: 200, subcode: 0, message: 'Action completed successfully.' },
+      },
+    });
+  });
+
+  it('falls back to the resource URL when the operation carries no clientContext', () => {
+    const { clientContext: _, ...data } = operationCompleted.resourceData;
+    expect(plan({ ...operationCompleted, resourceData: data })).toMatchObject({
+      plan: { kind: 'operation', callId: '57DAB8B1894C409AB240BD8BEAE78896' },
+    });
+  });
+
+  it('reads toneInfo on a call update as a key press (https://learn.microsoft.com/en-us/graph/api/call-subscribetotone)', () => {
+    expect(
+      plan({
+        '@odata.type': '#microsoft.graph.commsNotification',
+        changeType: 'updated',
+        resourceUrl: '/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896',
+        resourceData: {
+          '@odata.type': '#microsoft.graph.call',
+          state: 'established',
+          toneInfo: { '@odata.type': '#microsoft.graph.toneInfo', sequenceId: 1, tone: 'tone1' },
+        },
+      }),
+    ).toMatchObject({ ok: true, plan: { kind: 'updateState', state: 'established', tone: { sequenceId: 1, tone: 'tone1' } } });
+  });
+});

@@ -3,6 +3,7 @@ import { listCalls, parseListQuery, showCall } from '../shared/calls/callControl
 import { isCallId } from '../shared/calls/callId.js';
 import { hangUpCall } from '../shared/calls/hangUp.js';
 import { statusForCaller } from '../shared/graph/graphCalls.js';
+import { listHistory, parseHistoryQuery } from '../shared/history/historyQuery.js';
 import { appRuntime, type Runtime } from './app/runtime.js';
 
 // Inspection and hang-up of tracked calls. `POST /api/calls` belongs to the notifications function;
@@ -22,15 +23,32 @@ export function createListCallsHandler(runtime: () => Runtime) {
   };
 }
 
-/** `GET /api/calls/{id}` */
-export function createGetCallHandler(runtime: () => Runtime) {
+/** `GET /api/calls/history?since=&pageSize=&continuationToken=`: ended calls, newest first. */
+export function createListHistoryHandler(runtime: () => Runtime) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const { store, clock } = runtime();
+    const { history } = runtime();
+    const query = parseHistoryQuery(request.query);
+    if (!query.ok) return error(context, 400, 'BadRequest', query.reason);
+    const result = await listHistory(history, query.query);
+    if (!result.ok) return error(context, 400, 'BadRequest', result.reason);
+    return { status: 200, jsonBody: result.list };
+  };
+}
+
+/** `GET /api/calls/{id}`: a live call, or an ended one from the history. */
+export function createGetCallHandler(runtime: () => Runtime) {
+  const historyHandler = createListHistoryHandler(runtime);
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { store, history, clock } = runtime();
     const callId = request.params['id'] ?? '';
+    // The host routes the literal `calls/history` before `calls/{id}`; should a request reach here
+    // all the same, it still gets the history, never a lookup of a call named "history".
+    if (callId === 'history') return historyHandler(request, context);
     if (!isCallId(callId)) return error(context, 400, 'BadRequest', 'not a call id');
-    const shown = await showCall(store, callId, clock());
+    const shown = await showCall(store, history, callId, clock());
     switch (shown.kind) {
       case 'found':
+      case 'ended':
         return { status: 200, jsonBody: shown.view };
       case 'unknownCall':
         return error(context, 404, 'NotFound', `call ${callId} is not tracked`);
@@ -45,10 +63,10 @@ export function createGetCallHandler(runtime: () => Runtime) {
 /** `DELETE /api/calls/{id}`: hang up. */
 export function createHangUpCallHandler(runtime: () => Runtime) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const { store, graph, clock } = runtime();
+    const { store, graph, clock, history } = runtime();
     const callId = request.params['id'] ?? '';
     if (!isCallId(callId)) return error(context, 400, 'BadRequest', 'not a call id');
-    const outcome = await hangUpCall(callId, 'asked for through DELETE /api/calls/{id}', { store, graph, clock, log: context });
+    const outcome = await hangUpCall(callId, 'asked for through DELETE /api/calls/{id}', { store, graph, clock, history, log: context });
     switch (outcome.kind) {
       case 'hangingUp':
         return { status: 202, jsonBody: { callId, state: 'terminating' } };
@@ -72,8 +90,10 @@ function error(context: InvocationContext, status: number, code: string, message
 
 export const listCallsHandler = createListCallsHandler(appRuntime);
 export const getCallHandler = createGetCallHandler(appRuntime);
+export const listHistoryHandler = createListHistoryHandler(appRuntime);
 export const hangUpCallHandler = createHangUpCallHandler(appRuntime);
 
 app.http('listCalls', { route: 'calls', methods: ['GET'], authLevel: 'function', handler: listCallsHandler });
+app.http('listCallHistory', { route: 'calls/history', methods: ['GET'], authLevel: 'function', handler: listHistoryHandler });
 app.http('getCall', { route: 'calls/{id}', methods: ['GET'], authLevel: 'function', handler: getCallHandler });
 app.http('hangUpCall', { route: 'calls/{id}', methods: ['DELETE'], authLevel: 'function', handler: hangUpCallHandler });

@@ -119,6 +119,8 @@ const urlSetting = (defaultValue: string | undefined, protocols: readonly string
 export const SWEEP_STATUS_TABLE_SUFFIX = 'sweeps';
 /** Joins asked of Graph and not yet tracked live in a table of their own, named with this suffix (no longer than the one above). */
 export const JOIN_LEDGER_TABLE_SUFFIX = 'joins';
+/** The history of ended calls lives in `<CALLS_TABLE_NAME>ended` (no longer than the sweeps suffix, so the name bound holds). */
+export const CALL_HISTORY_TABLE_SUFFIX = 'ended';
 
 // Azure Table names: 3-63 alphanumeric characters, not starting with a digit; the sweep status
 // table's name adds a suffix, so the call table's name leaves room for it.

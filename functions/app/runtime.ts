@@ -4,7 +4,13 @@ import { JwtNotificationAuthenticator, type NotificationAuthenticator } from '..
 import { ActiveCallCounter } from '../../shared/calls/activeCallCount.js';
 import type { CallStore } from '../../shared/calls/callStore.js';
 import { TableCallStore } from '../../shared/calls/tableCallStore.js';
-import { JOIN_LEDGER_TABLE_SUFFIX, loadConfig, SWEEP_STATUS_TABLE_SUFFIX, type AppConfig } from '../../shared/config.js';
+import {
+  CALL_HISTORY_TABLE_SUFFIX,
+  JOIN_LEDGER_TABLE_SUFFIX,
+  loadConfig,
+  SWEEP_STATUS_TABLE_SUFFIX,
+  type AppConfig,
+} from '../../shared/config.js';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls, type GraphCalls } from '../../shared/graph/graphCalls.js';
 import type { ShardQueue } from '../../shared/keepAlive/shardQueue.js';
@@ -15,6 +21,8 @@ import type { JoinLedger } from '../../shared/meetings/joinLedger.js';
 import type { JoinDeps } from '../../shared/meetings/joinMeeting.js';
 import { StorageRejoinQueue, type RejoinQueue } from '../../shared/meetings/rejoinQueue.js';
 import { TableJoinLedger } from '../../shared/meetings/tableJoinLedger.js';
+import type { CallHistory } from '../../shared/history/callHistory.js';
+import { TableCallHistory } from '../../shared/history/tableCallHistory.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NotificationDeps } from '../../shared/notifications/handleNotifications.js';
 import type { FanOutDeps } from '../../shared/keepAlive/sweepFanOut.js';
@@ -48,6 +56,8 @@ export interface Runtime {
   managedIdentity: () => TokenCredential;
   /** The credential the Graph client gets its token from; the start-up warm-up fetches one ahead. */
   graphCredential: () => TokenCredential;
+  /** Ended calls, kept CALL_HISTORY_DAYS. */
+  history: CallHistory;
 }
 
 export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'config'>> = {}): Runtime {
@@ -72,6 +82,9 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
       parts.joinLedger ??
       TableJoinLedger.open(config.callsTable.access, `${config.callsTable.tableName}${JOIN_LEDGER_TABLE_SUFFIX}`, managedIdentity),
     rejoinQueue: parts.rejoinQueue ?? new StorageRejoinQueue(config.hostQueue, managedIdentity),
+    history:
+      parts.history ??
+      TableCallHistory.open(config.callsTable.access, `${config.callsTable.tableName}${CALL_HISTORY_TABLE_SUFFIX}`, managedIdentity),
     managedIdentity,
     graphCredential,
   };
@@ -87,8 +100,9 @@ export function appRuntime(): Runtime {
 
 /** What joining (and rejoining) a meeting needs, from the runtime. */
 export function joinDepsOf(runtime: Runtime, log: Logger): JoinDeps {
-  const { store, graph, joinLedger, rejoinQueue, clock, config } = runtime;
+  const { store, graph, joinLedger, rejoinQueue, clock, config, history } = runtime;
   return {
+    history,
     store,
     graph,
     joinLedger,
@@ -118,7 +132,7 @@ export function notificationDeps(runtime: Runtime, log: Logger, arrivedAt: numbe
  * where a fan-out's shard messages go (the timer's output binding); a shard sweep enqueues nothing.
  */
 export function fanOutDepsOf(
-  { store, graph, clock, sweepStatus, config }: Runtime,
+  { store, graph, clock, sweepStatus, config, history }: Runtime,
   log: Logger,
   queue: ShardQueue = NO_SHARD_QUEUE,
 ): FanOutDeps {
@@ -127,6 +141,7 @@ export function fanOutDepsOf(
     graph,
     clock,
     log,
+    history,
     queue,
     sweepStatus,
     intervalMinutes: config.keepAlive.intervalMinutes,

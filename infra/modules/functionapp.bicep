@@ -164,6 +164,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     MAX_ACTIVE_CALLS: string(maxActiveCalls)
     LEAVE_WHEN_ALONE_MINUTES: '5'
     REJOIN_ATTEMPTS: '3'
+
+    // Calls the bot places (PSTN_APPLICATION_INSTANCE_ID and WELCOME_PROMPT_URL are set by hand
+    // when wanted: see docs/configuration.md), and the history of ended calls.
+    TONE_TIMEOUT_SECONDS: '60'
+    CALL_HISTORY_DAYS: '7'
   }
 }
 

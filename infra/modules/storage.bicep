@@ -78,7 +78,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 }
 
 resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
-  for table in [callsTableName, '${callsTableName}sweeps', '${callsTableName}joins']: {
+  for table in [callsTableName, '${callsTableName}sweeps', '${callsTableName}joins', '${callsTableName}ended']: {
     parent: tableService
     name: table
   }

@@ -1,5 +1,7 @@
 import { UnreadableCallError, type CallStore } from './callStore.js';
 import { callView, type CallView } from './callView.js';
+import type { CallHistory } from '../history/callHistory.js';
+import { endedView, type EndedCallView } from '../history/historyQuery.js';
 
 export const DEFAULT_LIST_PAGE_SIZE = 100;
 export const MAX_LIST_PAGE_SIZE = 1000;
@@ -60,15 +62,19 @@ export async function listCalls(store: CallStore, query: ListQuery, now: Date): 
 
 export type ShowCallResult =
   | { kind: 'found'; view: CallView }
+  /** No row, but the call's record in the history of ended calls. */
+  | { kind: 'ended'; view: EndedCallView }
   | { kind: 'unknownCall' }
   /** The row is there but this version cannot read it: the problem, for whoever fixes it. */
   | { kind: 'unreadable'; problem: string };
 
-/** `GET /api/calls/{id}`. */
-export async function showCall(store: CallStore, callId: string, now: Date): Promise<ShowCallResult> {
+/** `GET /api/calls/{id}`: the live call, or else its record among the ended calls. */
+export async function showCall(store: CallStore, history: CallHistory, callId: string, now: Date): Promise<ShowCallResult> {
   try {
     const call = await store.get(callId);
-    return call ? { kind: 'found', view: callView(call, now) } : { kind: 'unknownCall' };
+    if (call) return { kind: 'found', view: callView(call, now) };
+    const ended = await history.get(callId);
+    return ended ? { kind: 'ended', view: endedView(ended) } : { kind: 'unknownCall' };
   } catch (error) {
     if (error instanceof UnreadableCallError) return { kind: 'unreadable', problem: error.row.problem };
     throw error;

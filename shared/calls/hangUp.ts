@@ -1,12 +1,11 @@
 import type { GraphCalls, GraphOutcome } from '../graph/graphCalls.js';
+import { recordEndedCall, type HistoryDeps } from '../history/recordEndedCall.js';
 import type { Logger } from '../logger.js';
 import { UnreadableCallError, type CallStore, type UpdateResult } from './callStore.js';
 
-export interface HangUpDeps {
+export interface HangUpDeps extends HistoryDeps {
   store: CallStore;
   graph: GraphCalls;
-  clock: () => Date;
-  log: Logger;
 }
 
 export type HangUpOutcome =
@@ -21,12 +20,8 @@ export type HangUpOutcome =
  * Hangs up a tracked call (`DELETE /communications/calls/{id}`). The row is marked first, so the
  * terminated notification that follows is known to be asked for and does not trigger a rejoin.
  */
-export async function hangUpCall(
-  callId: string,
-  why: string,
-  { store, graph, clock, log }: HangUpDeps,
-  deadline?: AbortSignal,
-): Promise<HangUpOutcome> {
+export async function hangUpCall(callId: string, why: string, deps: HangUpDeps, deadline?: AbortSignal): Promise<HangUpOutcome> {
+  const { store, graph, clock, log } = deps;
   const at = clock();
   const marked = await markHangUp(callId, at, store, log);
   if (marked === 'missing') return { kind: 'unknownCall' };
@@ -42,7 +37,9 @@ export async function hangUpCall(
     return { kind: 'hangingUp' };
   }
   if (result.status === 404) {
+    const call = await store.get(callId).catch(() => undefined);
     await store.remove(callId);
+    if (call) await recordEndedCall(call, { resultInfo: undefined, endedBy: 'hangUp404' }, deps);
     log.info(`Call ${callId}: hang-up answered 404, the call had already ended; removed`);
     return { kind: 'ended' };
   }

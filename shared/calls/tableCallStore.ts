@@ -20,6 +20,7 @@ import {
 } from './callStore.js';
 import type { StorageAccess } from '../config.js';
 import { NO_TOKEN_CREDENTIAL, tableClientFor, tableCreatedOnFirstUse } from '../storage/storageClients.js';
+import { isContinuationToken } from '../storage/continuationToken.js';
 import { CALL_PARTITIONS, partitionKeyOf } from './partitionKey.js';
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -238,17 +239,6 @@ function batchesOf(results: readonly KeepAliveResult[]): KeepAliveResult[][] {
 
 function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : undefined;
-}
-
-// The SDK's token is base64 of {"nextPartitionKey": ..., "nextRowKey": ...}; anything else would
-// make it throw deep inside a query, so a caller's token is checked first.
-function isContinuationToken(token: string): boolean {
-  try {
-    const decoded = JSON.parse(Buffer.from(token, 'base64').toString('latin1')) as unknown;
-    return typeof (decoded as { nextPartitionKey?: unknown } | null)?.nextPartitionKey === 'string';
-  } catch {
-    return false;
-  }
 }
 
 /** A page's rows, read one by one: a row that cannot be read is set apart, the others are kept. */

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { CallRows, CallStore, KeepAliveResult, StoredCall, UnreadableCall } from '../calls/callStore.js';
 import { isCallId } from '../calls/callId.js';
 import { hangUpFromSweep } from '../calls/hangUp.js';
+import { recordEndedCall, type HistoryDeps } from '../history/recordEndedCall.js';
 import { toneWaitOver } from '../media/tones.js';
 import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
@@ -11,7 +12,7 @@ import { outcomeOf } from './sweepStatus.js';
 import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
 import { sweepDeadline } from './sweepBudget.js';
 
-export interface SweepDeps {
+export interface SweepDeps extends HistoryDeps {
   store: CallStore;
   graph: GraphCalls;
   clock: () => Date;
@@ -75,6 +76,8 @@ interface KeepAliveTarget {
   unreadable: string | undefined;
   /** A meeting the bot joined (and did not hang up): its end may call for a rejoin. */
   joined?: boolean;
+  /** The row as read, for the history record of its end; absent for a row that cannot be read. */
+  call?: StoredCall;
 }
 
 // How long the row of a joined meeting whose keepAlive answered 404 waits for the terminated
@@ -150,6 +153,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         failuresBefore: call.keepAliveFailures,
         unreadable: undefined,
         joined: call.joinInfo !== undefined && call.hangUpRequestedAt === undefined,
+        call,
       };
       const onOutcome = (outcome: KeepAliveOutcome) => {
         if (outcome.kind === 'ok') {
@@ -315,7 +319,8 @@ async function confirmEnded(target: KeepAliveTarget, failure: string, deadline: 
   return { kind: 'failed', reason: 'graph' };
 }
 
-async function removeEndedCall(target: KeepAliveTarget, why: string, { store, log, clock }: SweepDeps): Promise<void> {
+async function removeEndedCall(target: KeepAliveTarget, why: string, deps: SweepDeps): Promise<void> {
+  const { store, log, clock } = deps;
   if (target.joined) {
     // The terminated notification (with its resultInfo) may still be on its way: removing the row
     // now would lose the join information, and with it the rejoin an abnormal end calls for.
@@ -334,11 +339,14 @@ async function removeEndedCall(target: KeepAliveTarget, why: string, { store, lo
   await store.remove(target.callId);
   if (target.unreadable) log.warn(`Call ${target.callId}: ${why}; its unreadable row (${target.unreadable}) removed`);
   else log.info(`Call ${target.callId}: ${why}; removed`);
+  if (target.call) await recordEndedCall(target.call, { resultInfo: undefined, endedBy: 'keepAlive404' }, deps);
 }
 
-async function removeUnconfirmedEnd(call: StoredCall, { store, log }: SweepDeps): Promise<void> {
+async function removeUnconfirmedEnd(call: StoredCall, deps: SweepDeps): Promise<void> {
+  const { store, log } = deps;
   try {
     if ((await store.remove(call.callId)) === 'removed') {
+      await recordEndedCall(call, { resultInfo: undefined, endedBy: 'keepAlive404' }, deps);
       log.warn(
         `Call ${call.callId}: ended (keepAlive 404) and no terminated notification came within ${ENDED_ROW_GRACE_MINUTES} minutes; ` +
           'removed without a rejoin (an end without resultInfo is not rejoined)',

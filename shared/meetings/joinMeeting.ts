@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { isCallState, type CallState } from '../calls/callState.js';
 import type { CallStore, JoinInfo } from '../calls/callStore.js';
 import { statusForCaller, type GraphCalls, type GraphFailure } from '../graph/graphCalls.js';
+import type { CallHistory } from '../history/callHistory.js';
 import type { Logger } from '../logger.js';
 import { callbackUrlForJoin } from './joinCorrelation.js';
 import type { CallAsk, JoinLedger, PendingJoin } from './joinLedger.js';
@@ -12,6 +13,8 @@ import { scheduleRejoin, type RejoinDeps } from './rejoin.js';
 import type { RejoinAttempt } from './rejoinQueue.js';
 
 export interface JoinDeps extends RejoinDeps {
+  /** Where ended calls are recorded; absent: no history is kept. */
+  history?: CallHistory | undefined;
   store: CallStore;
   graph: GraphCalls;
   joinLedger: JoinLedger;

@@ -17,6 +17,7 @@ import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
 import { applyOperation, afterTone, startCallMedia } from '../media/callMedia.js';
 import { toneChange } from '../media/tones.js';
+import { recordEndedCall } from '../history/recordEndedCall.js';
 import { recordCallDropped } from '../telemetry.js';
 import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
 import { deadlineIn, type Deadline } from '../deadline.js';
@@ -452,13 +453,17 @@ export async function endCall(
     const lateOwned = await store.get(callId);
     if (lateOwned) {
       await store.remove(callId);
+      await recordEndedCall(lateOwned, { resultInfo, endedBy: 'notification' }, deps);
       log[report.level](report.message);
       await rejoinOrRestore(lateOwned, resultInfo, deps, joinId);
     }
     return 'ended';
   }
   log[report.level](owned ? report.message : `${report.message}; it was not tracked`);
-  if (owned) await rejoinOrRestore(owned, resultInfo, deps, joinId);
+  if (owned) {
+    await rejoinOrRestore(owned, resultInfo, deps, joinId);
+    await recordEndedCall(owned, { resultInfo, endedBy: 'notification' }, deps);
+  }
   return 'ended';
 }
 

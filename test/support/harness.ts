@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { inject } from 'vitest';
-import { createGetCallHandler, createHangUpCallHandler, createListCallsHandler } from '../../functions/callControl.js';
+import {
+  createGetCallHandler,
+  createListHistoryHandler,
+  createHangUpCallHandler,
+  createListCallsHandler,
+} from '../../functions/callControl.js';
 import { createHealthHandler } from '../../functions/health.js';
 import { createJoinMeetingHandler } from '../../functions/joinMeeting.js';
 import { createPlaceCallHandler } from '../../functions/placeCall.js';
@@ -108,6 +113,8 @@ export interface Harness {
   /** `GET /api/calls` with this query string (without `?`). */
   list(query?: string): Promise<HttpResponseInit>;
   getCall(id: string): Promise<HttpResponseInit>;
+  /** `GET /api/calls/history` with this query string (without `?`). */
+  history(query?: string): Promise<HttpResponseInit>;
   hangUp(id: string): Promise<HttpResponseInit>;
   /** `GET /api/health`. */
   health(): Promise<HttpResponseInit>;
@@ -175,6 +182,7 @@ export async function startHarness(
   const placeCallHandler = createPlaceCallHandler(() => runtime);
   const listHandler = createListCallsHandler(() => runtime);
   const getHandler = createGetCallHandler(() => runtime);
+  const historyHandler = createListHistoryHandler(() => runtime);
   const hangUpHandler = createHangUpCallHandler(() => runtime);
   const healthHandler = createHealthHandler(() => runtime);
   const notifications = createNotificationsHandler(() => runtime);
@@ -221,6 +229,8 @@ export async function startHarness(
     },
     drainRejoins,
     list: (query = '') => listHandler(controlRequest('GET', `/api/calls${query ? `?${query}` : ''}`), testContext('listCalls', logs)),
+    history: (query = '') =>
+      historyHandler(controlRequest('GET', `/api/calls/history${query ? `?${query}` : ''}`), testContext('listCallHistory', logs)),
     getCall: (id) =>
       getHandler(controlRequest('GET', `/api/calls/${encodeURIComponent(id)}`, { params: { id } }), testContext('getCall', logs)),
     hangUp: (id) =>

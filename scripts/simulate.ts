@@ -1,6 +1,7 @@
 /**
  * `npm run simulate`: try the bot without a tenant. Starts Azurite and the Graph simulator, then plays
- * call traffic at the app — incoming calls, meeting joins, throttled keepAlives, remote hang-ups,
+ * call traffic at the app — incoming calls, meeting joins, a call to an on-call engineer who hears a
+ * prompt and presses 1, throttled keepAlives, remote hang-ups,
  * calls that end silently (a keepAlive 404 cleans them up), a hang-up through the control route —
  * printing a timeline and a final table. Exits 1 if what the app tracks disagrees with what Graph
  * (the simulator) knows at the end.
@@ -90,6 +91,8 @@ async function defaultPortAzurite(): Promise<{ stop: () => void; reused: boolean
 interface Totals {
   incomingCalls: number;
   answered: number;
+  /** The call to the on-call engineer, as its history record tells it. */
+  outgoingCall: { answered: boolean; tones: string[]; state: string | undefined };
   meetingsJoined: number;
   keepAlivesOk: number;
   throttled: number;
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
           ['incoming calls', totals.incomingCalls],
           ['answered', totals.answered],
           ['meetings joined', totals.meetingsJoined],
+          ['on-call engineer answered, keys pressed', `${totals.outgoingCall.answered}, [${totals.outgoingCall.tones.join(', ')}]`],
           ['keepAlives answered 200', totals.keepAlivesOk],
           ['keepAlives throttled (429, retried)', totals.throttled],
           ['ended by a terminated notification', totals.endedByNotification],
@@ -215,6 +219,30 @@ async function play(
     joined.push(callId);
   }
 
+  say('-- the bot calls the on-call engineer: a prompt, then "press 1 to acknowledge"');
+  const engineer = randomUUID();
+  const placed = await app.placeCall({
+    targets: [{ userId: engineer, displayName: 'On-call engineer' }],
+    prompt: 'https://cdn.example.test/incident-prompt.wav',
+    collectTone: true,
+    hangUpAfter: 'tone',
+    clientContext: 'incident-1',
+  });
+  if (placed.status !== 201 || !placed.callId) throw new Error(`POST /api/calls/outgoing answered ${placed.status}`);
+  const outgoingId = placed.callId;
+  say(`call ${short(outgoingId)}  POST /api/calls/outgoing -> 201 (POST /communications/calls to user ${short(engineer)})`);
+  await sim.answerOutgoing(outgoingId);
+  await sim.idle();
+  say(`call ${short(outgoingId)}  the engineer picks up; the bot subscribes to tones and plays the prompt (completed)`);
+  await sim.pressKey(outgoingId, 'tone1');
+  await sim.idle();
+  const record = (await app.getCall(outgoingId)).body ?? {};
+  const tones = (record['tones'] as string[] | undefined) ?? [];
+  say(
+    `call ${short(outgoingId)}  the engineer pressed 1; the bot hung up. GET /api/calls/{id}: ${String(record['state'])}, ` +
+      `answered ${String(record['answered'])}, tones [${tones.join(', ')}], prompt ${String((record['prompt'] as { status?: string } | null)?.status)}`,
+  );
+
   say('-- keepAlive sweep 1: Graph throttles the first 3 keepAlives (429, Retry-After: 1)');
   sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 1, times: 3, code: 'TooManyRequests' });
   say(`sweep: ${await app.sweep()}`);
@@ -255,6 +283,7 @@ async function play(
     incomingCalls: incomingCount,
     answered: answered.length,
     meetingsJoined: joined.length,
+    outgoingCall: { answered: record['answered'] === true, tones, state: record['state'] as string | undefined },
     keepAlivesOk: sim.requests.filter((r) => r.path.endsWith('/keepAlive') && r.status === 200).length,
     throttled: sim.requests.filter((r) => r.path.endsWith('/keepAlive') && r.status === 429).length,
     endedByNotification: ended.notification,

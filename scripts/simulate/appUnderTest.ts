@@ -10,6 +10,10 @@ export interface AppUnderTest {
   notify(body: Record<string, unknown>, authorization: string): Promise<void>;
   /** `POST /api/calls/join`. */
   join(joinUrl: string): Promise<{ status: number; callId: string | undefined }>;
+  /** `POST /api/calls/outgoing`. */
+  placeCall(body: Record<string, unknown>): Promise<{ status: number; callId: string | undefined }>;
+  /** `GET /api/calls/{id}`: the live call, or its record once it has ended. */
+  getCall(callId: string): Promise<{ status: number; body: Record<string, unknown> | undefined }>;
   /** `DELETE /api/calls/{id}`. */
   hangUp(callId: string): Promise<number>;
   /** Runs the keepAlive timer once and returns its summary line (or what is known of it). */
@@ -43,7 +47,8 @@ export async function inProcessApp(settings: Record<string, string>): Promise<Ap
   // Loaded after the settings are in place; the app reads them on first use.
   const { notifications } = await import('../../functions/notifications.js');
   const { joinMeetingHandler } = await import('../../functions/joinMeeting.js');
-  const { hangUpCallHandler, listCallsHandler } = await import('../../functions/callControl.js');
+  const { placeCallHandler } = await import('../../functions/placeCall.js');
+  const { getCallHandler, hangUpCallHandler, listCallsHandler } = await import('../../functions/callControl.js');
   const { keepAliveSweep } = await import('../../functions/keepAliveSweep.js');
   const { formatSweepSummary } = await import('../../shared/keepAlive/sweepKeepAlive.js');
   const { healthHandler } = await import('../../functions/health.js');
@@ -81,6 +86,14 @@ export async function inProcessApp(settings: Record<string, string>): Promise<Ap
     async join(joinUrl) {
       const response = await joinMeetingHandler(request('POST', '/api/calls/join', { joinUrl }), context('joinMeeting'));
       return { status: response.status ?? 200, callId: (response.jsonBody as { callId?: string } | undefined)?.callId };
+    },
+    async placeCall(body) {
+      const response = await placeCallHandler(request('POST', '/api/calls/outgoing', body), context('placeCall'));
+      return { status: response.status ?? 200, callId: (response.jsonBody as { callId?: string } | undefined)?.callId };
+    },
+    async getCall(callId) {
+      const response = await getCallHandler(request('GET', `/api/calls/${callId}`, undefined, { id: callId }), context('getCall'));
+      return { status: response.status ?? 200, body: response.jsonBody as Record<string, unknown> | undefined };
     },
     async hangUp(callId) {
       const response = await hangUpCallHandler(request('DELETE', `/api/calls/${callId}`, undefined, { id: callId }), context('hangUpCall'));
@@ -137,6 +150,14 @@ export async function httpApp(target: string, sim: GraphSimulator): Promise<AppU
     async join(joinUrl) {
       const { status, json } = await call('POST', '/api/calls/join', { joinUrl });
       return { status, callId: json?.['callId'] as string | undefined };
+    },
+    async placeCall(body) {
+      const { status, json } = await call('POST', '/api/calls/outgoing', body);
+      return { status, callId: json?.['callId'] as string | undefined };
+    },
+    async getCall(callId) {
+      const { status, json } = await call('GET', `/api/calls/${encodeURIComponent(callId)}`);
+      return { status, body: json };
     },
     async hangUp(callId) {
       return (await call('DELETE', `/api/calls/${encodeURIComponent(callId)}`)).status;

@@ -24,6 +24,8 @@ it('plays the call traffic in-process and ends with the app tracking exactly the
       incomingCalls: 4,
       answered: 4,
       meetingsJoined: 2,
+      // Called, heard the prompt, pressed 1: the bot hung up, and the history says so.
+      outgoingCall: { answered: true, tones: ['tone1'], state: 'terminated' },
       // Sweep 1 keeps all 6 alive (3 after a 429), sweep 2 the 3 left alive: one caller hung up,
       // one call ended silently (404), one meeting was hung up by the bot.
       keepAlivesOk: 9,

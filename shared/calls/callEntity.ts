@@ -122,6 +122,7 @@ const COLUMNS = {
   rejoinAttempts: asIs(count),
   rejoinedFrom: asIs(z.string()),
   handledParticipants: asIs(count),
+  policyRecording: asIs(z.boolean()),
   outgoing: asJson(outgoing),
   prompt: asJson(prompt),
   tones: asJson(tones),

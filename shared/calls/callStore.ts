@@ -82,6 +82,8 @@ export interface CallRecord extends CallDetails {
    * one more. Compared with POLICY_RECORDING_PARTICIPANT_CAPACITY.
    */
   handledParticipants?: number | undefined;
+  /** A policy-based recording call: the bot records it silently, so no welcome prompt is played into it. */
+  policyRecording?: boolean | undefined;
   /** Present on calls the bot placed (`POST /api/calls/outgoing`): what to play, collect, and when to hang up. */
   outgoing?: OutgoingCall | undefined;
   prompt?: PromptPlayback | undefined;

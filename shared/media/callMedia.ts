@@ -15,11 +15,12 @@ export interface MediaDeps {
 
 /** The prompt a call plays once established: a placed call's own, or the welcome prompt of an answered incoming call. */
 export function promptFor(
-  call: Pick<StoredCall, 'outgoing' | 'direction' | 'joinInfo'>,
+  call: Pick<StoredCall, 'outgoing' | 'direction' | 'policyRecording'>,
   welcomePromptUrl: string | undefined,
 ): string | undefined {
   if (call.outgoing) return call.outgoing.prompt;
-  return call.direction === 'incoming' ? welcomePromptUrl : undefined;
+  // A compliance recording bot is a silent participant: a prompt would be heard by everyone recorded.
+  return call.direction === 'incoming' && call.policyRecording !== true ? welcomePromptUrl : undefined;
 }
 
 /**

@@ -255,7 +255,15 @@ export async function answerIncomingCall(
   const claim = randomUUID();
   const inserted = await beforeDeadline(
     store.insert(
-      { callId, state: 'incoming', createdAt: clock(), keepAliveFailures: 0, claim, ...details },
+      {
+        callId,
+        state: 'incoming',
+        createdAt: clock(),
+        keepAliveFailures: 0,
+        claim,
+        ...details,
+        ...(policyRecording && { policyRecording }),
+      },
       { abortSignal: deadline.signal },
     ),
     deadline,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stateNotification } from '../../tools/graphSimulator.js';
+import { incomingCallNotification, SIM_TENANT_ID, stateNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 // An outgoing call's prompt (https://learn.microsoft.com/en-us/graph/api/call-playprompt), its key
@@ -145,5 +145,19 @@ describe('the welcome prompt (WELCOME_PROMPT_URL)', () => {
       WELCOME,
     ]);
     expect((await h.runtime.store.get(call.id))!.prompt).toMatchObject({ uri: WELCOME, status: 'completed' });
+  });
+
+  it('is never played into a policy-based recording call, where the bot is a silent recorder', async () => {
+    const call = h.sim.placeIncomingCall();
+    // The invitation of https://learn.microsoft.com/en-us/graph/api/call-answer (example 3), trimmed.
+    await h.post(
+      incomingCallNotification(call.id, {
+        tenantId: SIM_TENANT_ID,
+        applicationMetadata: { botData: { inviteReasons: ['PolicyBasedRecording'], policyIdentifier: 'Test Policy' } },
+      }),
+    );
+    await h.post(stateNotification(call.id, 'established'));
+    expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'established', policyRecording: true });
+    expect(promptsOf(call.id)).toHaveLength(0);
   });
 });

@@ -115,6 +115,12 @@ export class GraphSimulator {
    * this status, or with `held` not until `finishPrompt` is called.
    */
   promptOutcome: 'completed' | 'failed' | 'held' = 'completed';
+  /**
+   * How playPrompt answers: `running` (then the operation notification), or `completed` at once,
+   * which Graph may do (https://learn.microsoft.com/en-us/graph/api/resources/commsoperation), and
+   * then no notification follows.
+   */
+  promptAnswer: 'running' | 'completed' = 'running';
   /** Latency of one kind of request, in place of `latencyMs` (a slow endpoint among quick ones). */
   readonly latencyFor: Partial<Record<GraphAction, number>> = {};
 
@@ -512,7 +518,9 @@ export class GraphSimulator {
         const clientContext = typeof request?.['clientContext'] === 'string' ? request['clientContext'] : undefined;
         const operationId = randomUUID();
         (call.prompts ??= []).push({ operationId, body });
-        reply(200, { '@odata.type': '#microsoft.graph.playPromptOperation', id: operationId, status: 'running', clientContext });
+        const status = this.promptAnswer;
+        reply(200, { '@odata.type': '#microsoft.graph.playPromptOperation', id: operationId, status, clientContext });
+        if (status === 'completed') return;
         const outcome = this.promptOutcome;
         if (outcome !== 'held')
           this.later(() => this.notify(this.fromCall(promptOperationNotification(call.id, operationId, outcome, clientContext), call)));

@@ -73,9 +73,10 @@ const outgoing = jsonOf(
 const prompt = jsonOf(
   z.object({
     uri: z.string(),
-    status: z.enum(['requested', 'running', 'completed', 'failed']),
+    status: z.enum(['pending', 'requested', 'running', 'completed', 'failed']),
+    claim: z.string().optional(),
     operationId: z.string().optional(),
-    requestedAt: z.string(),
+    requestedAt: z.string().optional(),
     finishedAt: z.string().optional(),
     resultInfo: resultInfo.optional(),
   }),

@@ -25,14 +25,21 @@ export type JoinInfo = {
 
 /**
  * A prompt played in the call (https://learn.microsoft.com/en-us/graph/api/call-playprompt): an
- * outgoing call's own, or the welcome prompt of an answered incoming call. Times are ISO strings.
+ * outgoing call's own, or the welcome prompt of an answered incoming call. Decided when the row is
+ * made (`pending`), so a call answered before a prompt was configured never gets one mid-call.
+ * Times are ISO strings.
  */
 export interface PromptPlayback {
   uri: string;
-  /** `requested`: claimed on the row, so no other delivery plays it; then Graph's operation status. */
-  status: 'requested' | 'running' | 'completed' | 'failed';
+  /**
+   * `pending`: to be played once the call is established; `requested`: claimed on the row (with
+   * `claim`), so no other delivery plays it; then Graph's operation status.
+   */
+  status: 'pending' | 'requested' | 'running' | 'completed' | 'failed';
+  /** Written with `requested` by the delivery that asks Graph: a repeated write of its own is known by it. */
+  claim?: string | undefined;
   operationId?: string | undefined;
-  requestedAt: string;
+  requestedAt?: string | undefined;
   finishedAt?: string | undefined;
   /** Graph's resultInfo of the finished operation, or why the request failed. */
   resultInfo?: { code?: number | undefined; subcode?: number | undefined; message?: string | undefined } | undefined;

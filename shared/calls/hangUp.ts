@@ -8,6 +8,9 @@ export interface HangUpDeps extends HistoryDeps {
   graph: GraphCalls;
 }
 
+// How long a hang-up's mark stands for a DELETE under way; after that a new hang-up asks Graph again.
+const REPEAT_HANG_UP_AFTER_MS = 60_000;
+
 export type HangUpOutcome =
   /** Graph accepted; the row goes when the terminated notification arrives. */
   | { kind: 'hangingUp' }
@@ -23,8 +26,16 @@ export type HangUpOutcome =
 export async function hangUpCall(callId: string, why: string, deps: HangUpDeps, deadline?: AbortSignal): Promise<HangUpOutcome> {
   const { store, graph, clock, log } = deps;
   const at = clock();
-  const marked = await markHangUp(callId, at, store, log);
+  const { outcome: marked, markedAt } = await markHangUp(callId, at, store, log);
   if (marked === 'missing') return { kind: 'unknownCall' };
+  // Another hang-up of this call went out moments ago (two key presses at once, a prompt's end and
+  // an operator's DELETE): a second DELETE could only answer 404 and remove the row before Graph's
+  // terminated notification, losing how the call ended. An old mark is no such guard: a hang-up
+  // whose instance stopped before it asked Graph must not block this one.
+  if (marked === 'unchanged' && markedAt !== undefined && at.getTime() - markedAt.getTime() < REPEAT_HANG_UP_AFTER_MS) {
+    log.info(`Call ${callId}: already being hung up (since ${markedAt.toISOString()}); ${why}`);
+    return { kind: 'hangingUp' };
+  }
   let result: GraphOutcome;
   try {
     result = await graph.hangUp(callId, deadline);
@@ -71,14 +82,19 @@ export async function hangUpFromSweep(callId: string, why: string, deps: HangUpD
  * over what cannot be read) but the hang-up goes ahead: it needs only the call id, and such a row
  * is never rejoined, since its meeting details cannot be read either.
  */
-async function markHangUp(callId: string, at: Date, store: CallStore, log: Logger): Promise<UpdateResult['outcome'] | 'unreadable'> {
+async function markHangUp(
+  callId: string,
+  at: Date,
+  store: CallStore,
+  log: Logger,
+): Promise<{ outcome: UpdateResult['outcome'] | 'unreadable'; markedAt?: Date | undefined }> {
   try {
     const marked = await store.update(callId, (current) => (current.hangUpRequestedAt ? undefined : { hangUpRequestedAt: at }));
-    return marked.outcome;
+    return { outcome: marked.outcome, markedAt: marked.outcome === 'missing' ? undefined : marked.call.hangUpRequestedAt };
   } catch (error) {
     if (!(error instanceof UnreadableCallError)) throw error;
     log.warn(`Call ${callId}: its row cannot be read (${error.row.problem}); hanging up without marking it`);
-    return 'unreadable';
+    return { outcome: 'unreadable' };
   }
 }
 

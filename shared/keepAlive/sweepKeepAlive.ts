@@ -3,7 +3,8 @@ import type { CallRows, CallStore, KeepAliveResult, StoredCall, UnreadableCall }
 import { isCallId } from '../calls/callId.js';
 import { hangUpFromSweep } from '../calls/hangUp.js';
 import { recordEndedCall, type HistoryDeps } from '../history/recordEndedCall.js';
-import { toneWaitOver } from '../media/tones.js';
+import { settleStalePrompt } from '../media/callMedia.js';
+import { hangUpDue, promptStale } from '../media/hangUpRule.js';
 import { leaveWhenAlone } from '../calls/leaveWhenAlone.js';
 import type { GraphCalls } from '../graph/graphCalls.js';
 import type { Logger } from '../logger.js';
@@ -164,11 +165,11 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
           if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
         }
       };
+      // A prompt with no outcome in sight is settled as failed; the next pass applies the call's hang-up rule.
+      if (promptStale(call.prompt, now)) work.push(limit(() => settleStalePrompt(call, deps)));
       const hangUpWhy = leaveWhenAlone(call, now, deps.leaveWhenAloneMinutes ?? 0)
         ? `alone in the meeting for ${deps.leaveWhenAloneMinutes} minutes or more`
-        : deps.toneTimeoutSeconds !== undefined && toneWaitOver(call, now, deps.toneTimeoutSeconds)
-          ? `no key was pressed within ${deps.toneTimeoutSeconds} s`
-          : undefined;
+        : hangUpDue(call, now, deps.toneTimeoutSeconds ?? Number.POSITIVE_INFINITY);
       if (hangUpWhy !== undefined) {
         // Alone in a meeting long enough, or done waiting for a key: hang up rather than keep the
         // call alive. If the hang-up fails the call lives on, so it still gets its keepAlive when

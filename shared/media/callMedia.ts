@@ -1,34 +1,25 @@
-import type { CallStore, PromptPlayback, StoredCall } from '../calls/callStore.js';
-import { hangUpCall } from '../calls/hangUp.js';
-import type { GraphCalls } from '../graph/graphCalls.js';
+import { randomUUID } from 'node:crypto';
+import type { PromptPlayback, StoredCall } from '../calls/callStore.js';
+import { hangUpCall, type HangUpDeps } from '../calls/hangUp.js';
 import type { Logger } from '../logger.js';
 import type { ResultInfo } from '../notifications/notificationSchema.js';
+import { hangUpDue } from './hangUpRule.js';
 
-export interface MediaDeps {
-  store: CallStore;
-  graph: GraphCalls;
-  clock: () => Date;
-  log: Logger;
-  /** WELCOME_PROMPT_URL: played once on every answered incoming call. */
-  welcomePromptUrl: string | undefined;
-}
+export type MediaDeps = HangUpDeps;
 
-/** The prompt a call plays once established: a placed call's own, or the welcome prompt of an answered incoming call. */
-export function promptFor(
-  call: Pick<StoredCall, 'outgoing' | 'direction' | 'policyRecording'>,
-  welcomePromptUrl: string | undefined,
-): string | undefined {
-  if (call.outgoing) return call.outgoing.prompt;
-  // A compliance recording bot is a silent participant: a prompt would be heard by everyone recorded.
-  return call.direction === 'incoming' && call.policyRecording !== true ? welcomePromptUrl : undefined;
+/** The prompt a new row carries, to be played once the call is established. */
+export function pendingPrompt(uri: string | undefined): PromptPlayback | undefined {
+  return uri === undefined ? undefined : { uri, status: 'pending' };
 }
 
 /**
  * What an established call asks for: the tone subscription (before the prompt, so a key pressed
- * during it counts) and the prompt. Each is claimed on the row under its ETag before it is asked of
- * Graph, so only one delivery of `established` (or one instance) does it, and a redelivery replays
- * nothing. playPrompt is not idempotent, so a failed or lost request is recorded as failed, not
- * repeated. Nothing here fails the notification: the call itself is tracked and kept alive either way.
+ * during it counts) and its pending prompt. Each is claimed on the row under its ETag before it is
+ * asked of Graph, so only one delivery of `established` (or one instance) does it, and a redelivery
+ * replays nothing; the claim carries a value of this delivery's own, so a claim the storage SDK
+ * wrote twice (a lost response) is still known as ours. playPrompt is not idempotent, so a failed or
+ * lost request is recorded as failed, not repeated. Nothing here fails the notification: the call
+ * itself is tracked and kept alive either way.
  */
 export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise<void> {
   const { store, graph, clock, log } = deps;
@@ -36,7 +27,7 @@ export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise
   if (call.outgoing?.collectTone && call.toneSubscribedAt === undefined) {
     const at = clock();
     const claimed = await store.update(callId, (current) => (current.toneSubscribedAt ? undefined : { toneSubscribedAt: at }));
-    if (claimed.outcome === 'updated') {
+    if (claimed.outcome !== 'missing' && claimed.call.toneSubscribedAt?.getTime() === at.getTime()) {
       const subscribed = await graph.subscribeToTone(callId, callId);
       if (subscribed.ok) log.info(`Call ${callId}: subscribed to key presses`);
       else {
@@ -46,26 +37,31 @@ export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise
       }
     }
   }
-  const uri = promptFor(call, deps.welcomePromptUrl);
-  if (uri === undefined || call.prompt !== undefined) return;
-  const requested: PromptPlayback = { uri, status: 'requested', requestedAt: clock().toISOString() };
-  const claimed = await store.update(callId, (current) => (current.prompt ? undefined : { prompt: requested }));
-  if (claimed.outcome !== 'updated') return;
+  if (call.prompt?.status !== 'pending') return;
+  const claim = randomUUID();
+  const requestedAt = clock().toISOString();
+  const claimed = await store.update(callId, (current) =>
+    current.prompt?.status === 'pending' ? { prompt: { ...current.prompt, status: 'requested', claim, requestedAt } } : undefined,
+  );
+  if (claimed.outcome === 'missing' || claimed.call.prompt?.claim !== claim) return;
+  const { uri } = claimed.call.prompt;
   const played = await graph.playPrompt(callId, uri, callId);
   if (played.ok) {
     log.info(`Call ${callId}: playing its prompt (operation ${played.operationId ?? '?'})`);
-    const settled = played.status === 'completed' || played.status === 'failed';
+    // Graph may answer with the operation already finished, and then sends no notification for it.
+    const settled = played.status === 'completed' || played.status === 'failed' ? played.status : undefined;
     await recordPrompt(
       callId,
       (current) => ({
         ...current,
         operationId: played.operationId,
         // The operation's notification may have come first: it is not undone.
-        status: current.status === 'requested' ? (settled ? (played.status as 'completed' | 'failed') : 'running') : current.status,
+        ...(current.status === 'requested' &&
+          (settled ? { status: settled, finishedAt: clock().toISOString() } : { status: 'running' as const })),
       }),
       deps,
     );
-    if (settled) await afterPrompt(callId, deps);
+    if (settled) await hangUpIfDue(callId, deps);
     return;
   }
   log.error(
@@ -81,7 +77,7 @@ export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise
     }),
     deps,
   );
-  await afterPrompt(callId, deps);
+  await hangUpIfDue(callId, deps);
 }
 
 export type OperationOutcome = 'operation' | 'unknownCall' | 'ignored';
@@ -105,7 +101,7 @@ export async function applyOperation(
   const status = operation.status as 'completed' | 'failed';
   const result = await store.update(callId, (current) => {
     const prompt = current.prompt;
-    if (!prompt || prompt.status === 'completed' || prompt.status === 'failed') return undefined;
+    if (!prompt || (prompt.status !== 'requested' && prompt.status !== 'running')) return undefined;
     if (prompt.operationId !== undefined && !sameId(prompt.operationId, operation.operationId)) return undefined;
     return {
       prompt: {
@@ -126,21 +122,36 @@ export async function applyOperation(
   log[status === 'completed' ? 'info' : 'warn'](
     `Call ${callId}: prompt ${status} (resultInfo ${info?.code ?? '-'}/${info?.subcode ?? '-'}${info?.message ? `: ${info.message}` : ''})`,
   );
-  await afterPrompt(callId, deps);
+  await hangUpIfDue(callId, deps);
   return 'operation';
 }
 
-/** A call placed with `hangUpAfter: "prompt"` is hung up once its prompt has played, or failed to. */
-async function afterPrompt(callId: string, deps: MediaDeps): Promise<void> {
-  const call = await deps.store.get(callId);
-  if (call?.outgoing?.hangUpAfter !== 'prompt') return;
-  await hangUpCall(callId, `its prompt ${call.prompt?.status ?? 'ended'}`, deps);
+/**
+ * Hangs up a placed call whose `hangUpAfter` rule is met (its prompt ended, a key came). A failure
+ * is logged by the hang-up and clears its mark: the sweep asks `hangUpDue` again and retries.
+ */
+export async function hangUpIfDue(callId: string, deps: MediaDeps, known?: StoredCall): Promise<void> {
+  const call = known ?? (await deps.store.get(callId));
+  // The sweep's tone wait is not checked here: only what the notification just brought.
+  const why = call && hangUpDue(call, deps.clock(), Number.POSITIVE_INFINITY);
+  if (why) await hangUpCall(callId, why, deps);
 }
 
-/** A call placed with `hangUpAfter: "tone"` is hung up at its first key press. */
-export async function afterTone(call: StoredCall, deps: MediaDeps): Promise<void> {
-  if (call.outgoing?.hangUpAfter !== 'tone' || call.hangUpRequestedAt !== undefined) return;
-  await hangUpCall(call.callId, `key ${call.tones?.[0]?.tone ?? '?'} was pressed`, deps);
+/** The sweep's step for a prompt with no outcome in sight (see `promptStale`): recorded failed, so its call's hang-up rule can go on. */
+export async function settleStalePrompt(call: StoredCall, deps: MediaDeps): Promise<void> {
+  const { clock, log } = deps;
+  const at = clock().toISOString();
+  log.warn(
+    `Call ${call.callId}: its prompt has been ${call.prompt?.status} since ${call.prompt?.requestedAt} with no outcome; recorded failed`,
+  );
+  await recordPrompt(
+    call.callId,
+    (current) =>
+      current.status === 'requested' || current.status === 'running'
+        ? { ...current, status: 'failed', finishedAt: at, resultInfo: { message: 'no outcome of the prompt was received' } }
+        : current,
+    deps,
+  );
 }
 
 // Graph's operation notifications spell ids in upper case without dashes, its responses as GUIDs
@@ -150,7 +161,11 @@ function sameId(a: string, b: string): boolean {
   return plain(a) === plain(b);
 }
 
-async function recordPrompt(callId: string, change: (current: PromptPlayback) => PromptPlayback, { store, log }: MediaDeps): Promise<void> {
+async function recordPrompt(
+  callId: string,
+  change: (current: PromptPlayback) => PromptPlayback,
+  { store, log }: { store: MediaDeps['store']; log: Logger },
+): Promise<void> {
   try {
     await store.update(callId, (current) => (current.prompt ? { prompt: change(current.prompt) } : undefined));
   } catch (error) {

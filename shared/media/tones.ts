@@ -1,8 +1,13 @@
 import type { CallChange, CallRecord } from '../calls/callStore.js';
 
+// Key presses are the callee's to make: a stuck key must not grow the row towards Table Storage's
+// size limits (a write refused for size would then lose the call's other updates).
+export const MAX_TONES = 100;
+
 /**
  * The change a key press makes to a call: the tone appended, in press order, once per Graph
- * sequenceId, so a redelivered notification adds no second press. Pure.
+ * sequenceId, so a redelivered notification adds no second press. Presses past `MAX_TONES` are
+ * not kept. Pure.
  */
 export function toneChange(
   current: Pick<CallRecord, 'tones'>,
@@ -10,28 +15,7 @@ export function toneChange(
   now: Date,
 ): CallChange | undefined {
   const tones = current.tones ?? [];
-  if (tones.some((t) => t.sequenceId === tone.sequenceId)) return undefined;
+  if (tones.length >= MAX_TONES || tones.some((t) => t.sequenceId === tone.sequenceId)) return undefined;
   const next = [...tones, { sequenceId: tone.sequenceId, tone: tone.tone, at: now.toISOString() }];
   return { tones: next.sort((a, b) => a.sequenceId - b.sequenceId) };
-}
-
-/**
- * Whether a call placed with `hangUpAfter: "tone"` has waited long enough for a key press: none came
- * within `seconds` of its prompt finishing (or, without a prompt, of the call being established).
- * Pure; the sweep asks it, as it asks whether to leave an empty meeting.
- */
-export function toneWaitOver(
-  call: Pick<CallRecord, 'outgoing' | 'tones' | 'prompt' | 'establishedAt' | 'state' | 'hangUpRequestedAt'>,
-  now: Date,
-  seconds: number,
-): boolean {
-  if (call.outgoing?.hangUpAfter !== 'tone' || (call.tones?.length ?? 0) > 0 || call.hangUpRequestedAt !== undefined) return false;
-  let since: Date | undefined;
-  if (call.outgoing.prompt !== undefined) {
-    const finished = call.prompt?.finishedAt;
-    since = finished === undefined ? undefined : new Date(finished);
-  } else {
-    since = call.establishedAt;
-  }
-  return since !== undefined && now.getTime() - since.getTime() >= seconds * 1000;
 }

@@ -8,6 +8,8 @@ import { callbackUrlForJoin } from './joinCorrelation.js';
 import type { CallAsk, JoinLedger, PendingJoin } from './joinLedger.js';
 import { describeOutgoing, type OutgoingCall } from '../outgoing/outgoingCall.js';
 import { outgoingCallBody } from '../outgoing/outgoingCallBody.js';
+import { pendingPrompt } from '../media/callMedia.js';
+import { recordEndedCall } from '../history/recordEndedCall.js';
 import { createCallRequest } from './joinRequest.js';
 import { scheduleRejoin, type RejoinDeps } from './rejoin.js';
 import type { RejoinAttempt } from './rejoinQueue.js';
@@ -191,7 +193,14 @@ export async function trackJoinedCall(
   myParticipantId?: string,
 ): Promise<'inserted' | 'exists'> {
   const common = { callId, state, createdAt: clock(), keepAliveFailures: 0, direction: 'outgoing', myParticipantId };
-  if (join.outgoing) return store.insert({ ...common, tenantId: join.outgoing.tenantId, outgoing: join.outgoing });
+  if (join.outgoing) {
+    return store.insert({
+      ...common,
+      tenantId: join.outgoing.tenantId,
+      outgoing: join.outgoing,
+      prompt: pendingPrompt(join.outgoing.prompt),
+    });
+  }
   const { joinInfo } = join;
   return store.insert({
     ...common,
@@ -216,6 +225,7 @@ async function settleAfterTracking(callId: string, joinId: string, deps: JoinDep
     const call = await store.get(callId);
     if (call) {
       await store.remove(callId);
+      await recordEndedCall(call, { resultInfo: ended.resultInfo, endedBy: 'notification' }, deps);
       log.warn(
         `Call ${callId}: ended before its join was recorded (resultInfo ${ended.resultInfo?.code ?? '-'}/${ended.resultInfo?.subcode ?? '-'}); removed`,
       );

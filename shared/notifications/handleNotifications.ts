@@ -15,7 +15,7 @@ import {
 } from '../meetings/adoptJoinedCall.js';
 import type { JoinDeps } from '../meetings/joinMeeting.js';
 import { scheduleRejoin } from '../meetings/rejoin.js';
-import { applyOperation, afterTone, startCallMedia } from '../media/callMedia.js';
+import { applyOperation, hangUpIfDue, pendingPrompt, startCallMedia } from '../media/callMedia.js';
 import { toneChange } from '../media/tones.js';
 import { recordEndedCall } from '../history/recordEndedCall.js';
 import { recordCallDropped } from '../telemetry.js';
@@ -210,7 +210,7 @@ export async function answerIncomingCall(
   callId: string,
   details: CallDetails,
   policyRecording: boolean,
-  { store, graph, callbackUrl, clock, log, policy, activeCalls, arrivedAt }: NotificationDeps,
+  { store, graph, callbackUrl, clock, log, policy, activeCalls, arrivedAt, welcomePromptUrl }: NotificationDeps,
 ): Promise<NotificationOutcome> {
   const deadline = deadlineIn(answerDeadlineMs(policyRecording), arrivedAt);
   const missed = (step: string) => {
@@ -263,6 +263,9 @@ export async function answerIncomingCall(
         claim,
         ...details,
         ...(policyRecording && { policyRecording }),
+        // Decided now, so a call answered before the setting existed never gets it mid-call; a
+        // compliance recording bot is a silent participant, heard by nobody.
+        prompt: policyRecording ? undefined : pendingPrompt(welcomePromptUrl),
       },
       { abortSignal: deadline.signal },
     ),
@@ -384,7 +387,7 @@ export async function updateCallState(
   // Checked on every report of an established call, not only the first: a delivery that failed
   // after the state was written is redelivered, and finds the prompt still to be played.
   if (call.state === 'established' && call.hangUpRequestedAt === undefined) await startCallMedia(call, deps);
-  if (toneAdded) await afterTone(call, deps);
+  if (toneAdded) await hangUpIfDue(callId, deps, call);
   return result.outcome === 'unchanged' ? 'stale' : 'updated';
 }
 
@@ -461,9 +464,9 @@ export async function endCall(
     const lateOwned = await store.get(callId);
     if (lateOwned) {
       await store.remove(callId);
-      await recordEndedCall(lateOwned, { resultInfo, endedBy: 'notification' }, deps);
       log[report.level](report.message);
       await rejoinOrRestore(lateOwned, resultInfo, deps, joinId);
+      await recordEndedCall(lateOwned, { resultInfo, endedBy: 'notification' }, deps);
     }
     return 'ended';
   }

@@ -68,8 +68,13 @@ export function parseOutgoingCallRequest(body: unknown, settings: OutgoingCallSe
   if (phones.length > 1) return fail('a call to a phone number is peer-to-peer: give one phone target');
   const ids = new Set(users.map((u) => u.userId.toLowerCase()));
   if (ids.size < users.length) return fail('targets name the same user twice');
-  const tenants = new Set(users.flatMap((u) => (u.tenantId === undefined ? [] : [u.tenantId.toLowerCase()])));
-  if (tenants.size > 1) return fail('user targets are in different tenants; Graph places a call in one tenant');
+  // A user without a tenantId is looked up in the bot's tenant: that counts as a tenant too.
+  const tenants = new Set(users.map((u) => (u.tenantId ?? settings.botTenantId).toLowerCase()));
+  if (tenants.size > 1) {
+    return fail(
+      'user targets are in different tenants (a target without tenantId is in the bot tenant); Graph places a call in one tenant',
+    );
+  }
 
   if (hangUpAfter === 'prompt' && !prompt) return fail('hangUpAfter is "prompt" but no prompt is given');
   if (hangUpAfter === 'tone' && collectTone !== true) return fail('hangUpAfter is "tone" but collectTone is not true');

@@ -64,7 +64,8 @@ describe('the record of an ended call', () => {
       answered: false,
       establishedAt: null,
       resultInfo: { code: 408, subcode: 10057 },
-      prompt: null,
+      // Never played: it waited for the call to be established.
+      prompt: { uri: PROMPT, status: 'pending' },
       tones: [],
     });
   });

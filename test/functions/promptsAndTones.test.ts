@@ -18,6 +18,7 @@ afterAll(() => h.stop());
 beforeEach(() => {
   h.sim.clearFaults();
   h.sim.promptOutcome = 'completed';
+  h.sim.promptAnswer = 'running';
 });
 
 /** Places a call, and the callee picks up; resolves once every notification Graph sent on its own was handled. */
@@ -159,5 +160,63 @@ describe('the welcome prompt (WELCOME_PROMPT_URL)', () => {
     await h.post(stateNotification(call.id, 'established'));
     expect(await h.runtime.store.get(call.id)).toMatchObject({ state: 'established', policyRecording: true });
     expect(promptsOf(call.id)).toHaveLength(0);
+  });
+
+  it('is not played mid-call into a call answered before it was configured (its row has no pending prompt)', async () => {
+    const call = h.sim.placeIncomingCall();
+    call.state = 'established';
+    await h.runtime.store.insert({
+      callId: call.id,
+      state: 'established',
+      createdAt: h.clock.now(),
+      keepAliveFailures: 0,
+      direction: 'incoming',
+    });
+    await h.post(stateNotification(call.id, 'established'));
+    expect(promptsOf(call.id)).toHaveLength(0);
+  });
+});
+
+describe('hang-up rules that need a second chance', () => {
+  it('tries a failed hang-up again at the next sweep instead of leaving the call up', async () => {
+    h.sim.failNext('delete', { status: 500, times: 1 });
+    const callId = await answeredCall({ prompt: PROMPT, hangUpAfter: 'prompt' });
+    expect(h.sim.requestsTo('delete', callId).map((r) => r.status)).toEqual([500]);
+    expect((await h.runtime.store.get(callId))!.hangUpRequestedAt).toBeUndefined();
+
+    await h.sweep();
+    await h.sim.idle();
+    expect(h.sim.requestsTo('delete', callId).map((r) => r.status)).toEqual([500, 204]);
+    expect(await h.runtime.store.get(callId)).toBeUndefined();
+  });
+
+  it('counts the tone wait from a prompt Graph answered as already completed (no notification follows)', async () => {
+    h.sim.promptAnswer = 'completed';
+    const callId = await answeredCall({ prompt: PROMPT, collectTone: true, hangUpAfter: 'tone' });
+    expect((await h.runtime.store.get(callId))!.prompt).toMatchObject({ status: 'completed', finishedAt: expect.any(String) as string });
+    h.clock.advanceMinutes(1);
+    await h.sweep();
+    await h.sim.idle();
+    expect(h.sim.requestsTo('delete', callId)).toHaveLength(1);
+  });
+
+  it('gives up on a prompt whose end never comes, then applies the hang-up rule', async () => {
+    h.sim.promptOutcome = 'held';
+    const callId = await answeredCall({ prompt: PROMPT, hangUpAfter: 'prompt' });
+    h.clock.advanceMinutes(61);
+    await h.sweep();
+    expect((await h.runtime.store.get(callId))!.prompt).toMatchObject({ status: 'failed' });
+    await h.sweep();
+    await h.sim.idle();
+    expect(h.sim.requestsTo('delete', callId)).toHaveLength(1);
+  });
+
+  it('sends one DELETE when two hang-ups of the same call meet (a key press and an operator at once)', async () => {
+    const callId = await answeredCall({});
+    const answers = await Promise.all([h.hangUp(callId), h.hangUp(callId)]);
+    await h.sim.idle();
+    expect(answers.map((a) => a.status)).toEqual([202, 202]);
+    expect(h.sim.requestsTo('delete', callId)).toHaveLength(1);
+    expect(((await h.getCall(callId)).jsonBody as { resultInfo: unknown }).resultInfo).toMatchObject({ code: 200, subcode: 7000 });
   });
 });

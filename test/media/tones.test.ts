@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { toneChange, toneWaitOver } from '../../shared/media/tones.js';
+import { hangUpDue, promptStale } from '../../shared/media/hangUpRule.js';
+import { MAX_TONES, toneChange } from '../../shared/media/tones.js';
+import type { PromptPlayback } from '../../shared/calls/callStore.js';
 import type { OutgoingCall } from '../../shared/outgoing/outgoingCall.js';
 
 const at = new Date('2026-11-24T10:00:00Z');
+const after = (seconds: number) => new Date(at.getTime() + seconds * 1000);
 const outgoing = (extra: Partial<OutgoingCall>): OutgoingCall => ({
   targets: [{ kind: 'user', userId: '112f7296-5fa4-42ca-bae8-6a692b15d4b8' }],
   tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
@@ -10,6 +13,13 @@ const outgoing = (extra: Partial<OutgoingCall>): OutgoingCall => ({
   collectTone: true,
   ...extra,
 });
+const finished: PromptPlayback = {
+  uri: 'https://x/a.wav',
+  status: 'completed',
+  requestedAt: at.toISOString(),
+  finishedAt: at.toISOString(),
+};
+const pressed = [{ sequenceId: 1, tone: 'tone1', at: at.toISOString() }];
 
 describe('toneChange', () => {
   it('appends a key press once per sequenceId, in sequence order', () => {
@@ -19,36 +29,46 @@ describe('toneChange', () => {
     expect(earlier!.tones!.map((t) => t.tone)).toEqual(['tone1', 'tone2']);
     expect(toneChange(earlier!, { sequenceId: 1, tone: 'tone1' }, at)).toBeUndefined();
   });
+
+  it(`keeps no more than ${MAX_TONES} presses`, () => {
+    const full = Array.from({ length: MAX_TONES }, (_, i) => ({ sequenceId: i + 1, tone: 'tone1', at: at.toISOString() }));
+    expect(toneChange({ tones: full }, { sequenceId: MAX_TONES + 1, tone: 'tone2' }, at)).toBeUndefined();
+  });
 });
 
-describe('toneWaitOver', () => {
-  const finished = { uri: 'https://x/a.wav', status: 'completed' as const, requestedAt: at.toISOString(), finishedAt: at.toISOString() };
-  const after = (seconds: number) => new Date(at.getTime() + seconds * 1000);
-
-  it('counts from the end of the prompt, and only for hangUpAfter "tone" with no key yet', () => {
-    const call = {
-      state: 'established' as const,
-      outgoing: outgoing({ prompt: 'https://x/a.wav', hangUpAfter: 'tone' }),
-      prompt: finished,
-    };
-    expect(toneWaitOver(call, after(59), 60)).toBe(false);
-    expect(toneWaitOver(call, after(60), 60)).toBe(true);
-    expect(toneWaitOver({ ...call, tones: [{ sequenceId: 1, tone: 'tone1', at: at.toISOString() }] }, after(600), 60)).toBe(false);
-    expect(toneWaitOver({ ...call, outgoing: outgoing({ prompt: 'https://x/a.wav' }) }, after(600), 60)).toBe(false);
-    expect(toneWaitOver({ ...call, hangUpRequestedAt: at }, after(600), 60)).toBe(false);
+describe('hangUpDue', () => {
+  it('hangs up after the prompt once it has ended, completed or failed, and not while it plays', () => {
+    const call = { outgoing: outgoing({ prompt: 'https://x/a.wav', hangUpAfter: 'prompt' }) };
+    expect(hangUpDue({ ...call, prompt: finished }, at, 60)).toBe('its prompt completed');
+    expect(hangUpDue({ ...call, prompt: { ...finished, status: 'failed' } }, at, 60)).toBe('its prompt failed');
+    expect(hangUpDue({ ...call, prompt: { ...finished, status: 'running', finishedAt: undefined } }, at, 60)).toBeUndefined();
   });
 
-  it('waits while the prompt plays, and counts from establishment when there is no prompt', () => {
-    const playing = { ...finished, status: 'running' as const, finishedAt: undefined };
-    expect(
-      toneWaitOver(
-        { state: 'established', outgoing: outgoing({ prompt: 'https://x/a.wav', hangUpAfter: 'tone' }), prompt: playing },
-        after(600),
-        60,
-      ),
-    ).toBe(false);
-    expect(toneWaitOver({ state: 'established', outgoing: outgoing({ hangUpAfter: 'tone' }), establishedAt: at }, after(60), 60)).toBe(
-      true,
+  it('hangs up at the first key, or when none came within the timeout of the prompt ending', () => {
+    const call = { outgoing: outgoing({ prompt: 'https://x/a.wav', hangUpAfter: 'tone' }), prompt: finished };
+    expect(hangUpDue({ ...call, tones: pressed }, at, 60)).toBe('key tone1 was pressed');
+    expect(hangUpDue(call, after(59), 60)).toBeUndefined();
+    expect(hangUpDue(call, after(60), 60)).toBe('no key was pressed within 60 s');
+    expect(hangUpDue({ ...call, prompt: { ...finished, status: 'running', finishedAt: undefined } }, after(600), 60)).toBeUndefined();
+  });
+
+  it('counts from establishment without a prompt; never for a call already being hung up or without a rule', () => {
+    expect(hangUpDue({ outgoing: outgoing({ hangUpAfter: 'tone' }), establishedAt: at }, after(60), 60)).toBe(
+      'no key was pressed within 60 s',
     );
+    expect(hangUpDue({ outgoing: outgoing({ hangUpAfter: 'tone' }), tones: pressed, hangUpRequestedAt: at }, at, 60)).toBeUndefined();
+    expect(hangUpDue({ outgoing: outgoing({}), tones: pressed }, at, 60)).toBeUndefined();
+  });
+});
+
+describe('promptStale', () => {
+  it('gives up on a requested prompt after 5 minutes and a running one after an hour', () => {
+    const requested: PromptPlayback = { uri: 'https://x/a.wav', status: 'requested', requestedAt: at.toISOString() };
+    expect(promptStale(requested, after(299))).toBe(false);
+    expect(promptStale(requested, after(300))).toBe(true);
+    expect(promptStale({ ...requested, status: 'running' }, after(3599))).toBe(false);
+    expect(promptStale({ ...requested, status: 'running' }, after(3600))).toBe(true);
+    expect(promptStale({ uri: 'https://x/a.wav', status: 'pending' }, after(99_999))).toBe(false);
+    expect(promptStale(finished, after(99_999))).toBe(false);
   });
 });

@@ -43,7 +43,15 @@ describe('parseOutgoingCallRequest', () => {
   });
 
   it("uses the user targets' tenant, and the application instance for a phone number", () => {
-    const group = parseOutgoingCallRequest({ targets: [{ userId: U1, tenantId: OTHER_TENANT }, { userId: U2 }] }, settings);
+    const group = parseOutgoingCallRequest(
+      {
+        targets: [
+          { userId: U1, tenantId: OTHER_TENANT },
+          { userId: U2, tenantId: OTHER_TENANT },
+        ],
+      },
+      settings,
+    );
     expect(group.ok && group.call.tenantId).toBe(OTHER_TENANT);
     const phone = parseOutgoingCallRequest({ targets: [{ phone: '+14255550123' }], hangUpAfter: null }, settings);
     expect(phone.ok && phone.call).toEqual({
@@ -75,6 +83,11 @@ describe('parseOutgoingCallRequest', () => {
           { userId: U2, tenantId: BOT_TENANT },
         ],
       },
+      'user targets are in different tenants',
+    ],
+    [
+      "a user in another tenant beside one in the bot's",
+      { targets: [{ userId: U1 }, { userId: U2, tenantId: OTHER_TENANT }] },
       'user targets are in different tenants',
     ],
     ['the same user twice', { targets: [{ userId: U1 }, { userId: U1.toUpperCase() }] }, 'targets name the same user twice'],

@@ -3,7 +3,6 @@ import { KEEPALIVE_SWEEP_PERIOD_MINUTES } from '../shared/keepAlive/keepAliveSch
 import { SHARD_QUEUE_NAME, type ShardQueue } from '../shared/keepAlive/shardQueue.js';
 import { runScheduledSweep, type ScheduledSweepResult } from '../shared/keepAlive/sweepFanOut.js';
 import { logSweepSummary } from '../shared/keepAlive/sweepKeepAlive.js';
-import { pruneHistory } from '../shared/history/recordEndedCall.js';
 import { appRuntime, fanOutDepsOf, type Runtime } from './app/runtime.js';
 
 // Every 5 minutes, on the clock's marks. The same period bounds KEEPALIVE_INTERVAL_MINUTES in the
@@ -28,11 +27,7 @@ function shardQueueOf(context: InvocationContext): ShardQueue {
 
 export function createKeepAliveSweepHandler(runtime: () => Runtime) {
   return async (_timer: Timer, context: InvocationContext): Promise<ScheduledSweepResult> => {
-    const rt = runtime();
-    const deps = fanOutDepsOf(rt, context, shardQueueOf(context));
-    const result = await runScheduledSweep(deps);
-    // After the keepAlives, and bounded: the history must never cost a call its keepAlive.
-    await pruneHistory(rt.config.callHistoryDays, deps);
+    const result = await runScheduledSweep(fanOutDepsOf(runtime(), context, shardQueueOf(context)));
     if (result.mode === 'fanned-out') {
       context.info(
         `keepAlive sweep: ${result.activeAtLeast}+ active calls, above SWEEP_FANOUT_THRESHOLD; handed out as ${result.shards} shard messages`,

@@ -33,7 +33,7 @@ export interface CallHistoryRecord {
 
 /** The ended calls, newest first. */
 export interface CallHistory {
-  /** Records one ended call (a repeat for the same call replaces it). */
+  /** Records one ended call; the first record of a call stands (a repeat is ignored). */
   record(entry: CallHistoryRecord, options?: { abortSignal?: AbortSignal }): Promise<void>;
   get(callId: string): Promise<CallHistoryRecord | undefined>;
   /** Ended calls that ended at `since` or later, newest first, a page at a time; `invalidToken` for a token it did not hand out. */

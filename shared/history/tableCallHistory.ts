@@ -48,10 +48,20 @@ export class TableCallHistory implements CallHistory {
       { partitionKey: PARTITION, rowKey: `${BY_ID}${entry.id}`, endedAt, record },
       { partitionKey: PARTITION, rowKey: timeKey(endedAt, entry.id), endedAt, record },
     ];
-    await this.client.submitTransaction(
-      rows.map((row): TransactionAction => ['upsert', row, 'Replace']),
-      options,
-    );
+    // `create` for the by-id row: two deliveries of one termination (or a repeat after a restored
+    // row) must not list the call twice under two end times. The first record stands; a second
+    // fails as a whole on the existing row, so its time row is not written either.
+    try {
+      await this.client.submitTransaction(
+        [
+          ['create', rows[0]!],
+          ['upsert', rows[1]!, 'Replace'],
+        ],
+        options,
+      );
+    } catch (error) {
+      if (!(error instanceof RestError) || error.statusCode !== 409) throw error;
+    }
   }
 
   async get(callId: string): Promise<CallHistoryRecord | undefined> {

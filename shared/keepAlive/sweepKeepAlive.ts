@@ -84,6 +84,7 @@ interface KeepAliveTarget {
 // How long the row of a joined meeting whose keepAlive answered 404 waits for the terminated
 // notification (with the resultInfo a rejoin decision needs) before it goes without a rejoin.
 export const ENDED_ROW_GRACE_MINUTES = 10;
+const HISTORY_WRITES_IN_FLIGHT = 8;
 
 /**
  * Posts a keepAlive to every active call that is due, at most `maxInFlight` at a time, reading
@@ -114,6 +115,9 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     oldestKeepAliveAgeMinutes: undefined,
   };
   let oldestBasis: number | undefined;
+  // Rows of calls found over (keepAlive 404), for the history: written after the keepAlives, so a
+  // slow history table never holds a worker slot a live call's keepAlive is waiting for.
+  const endedRows: StoredCall[] = [];
   const track = (basis: Date) => {
     oldestBasis = Math.min(oldestBasis ?? Infinity, basis.getTime());
   };
@@ -144,7 +148,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
       if (call.state === 'terminated') {
         // Over at Graph already (see `endedAt`): never kept alive, only waited on for a while.
         if (call.endedAt && now.getTime() - call.endedAt.getTime() >= ENDED_ROW_GRACE_MINUTES * 60_000) {
-          work.push(removeUnconfirmedEnd(call, deps));
+          work.push(removeUnconfirmedEnd(call, deps, () => endedRows.push(call)));
         }
         continue;
       }
@@ -163,6 +167,9 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         } else if (outcome.kind === 'failed') {
           track(keepAliveBasis(call));
           if (outcome.reason === 'graph') results.push({ call, outcome: 'failed' });
+        } else if (!target.joined) {
+          // A joined meeting's row stays, as `terminated`, for its terminated notification.
+          endedRows.push(call);
         }
       };
       // A prompt with no outcome in sight is settled as failed; the next pass applies the call's hang-up rule.
@@ -226,6 +233,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     previousPage = thisPage;
   }
   await previousPage;
+  await recordSweptEnds(endedRows, deps, deadline);
   if (summary.skippedForBudget > 0 || summary.budgetExhausted) {
     deps.log.warn(
       `keepAlive sweep${deps.partition ? ` ${deps.partition}` : ''}: its time budget ran out; ` +
@@ -340,14 +348,12 @@ async function removeEndedCall(target: KeepAliveTarget, why: string, deps: Sweep
   await store.remove(target.callId);
   if (target.unreadable) log.warn(`Call ${target.callId}: ${why}; its unreadable row (${target.unreadable}) removed`);
   else log.info(`Call ${target.callId}: ${why}; removed`);
-  if (target.call) await recordEndedCall(target.call, { resultInfo: undefined, endedBy: 'keepAlive404' }, deps);
 }
 
-async function removeUnconfirmedEnd(call: StoredCall, deps: SweepDeps): Promise<void> {
-  const { store, log } = deps;
+async function removeUnconfirmedEnd(call: StoredCall, { store, log }: SweepDeps, onRemoved: () => void): Promise<void> {
   try {
     if ((await store.remove(call.callId)) === 'removed') {
-      await recordEndedCall(call, { resultInfo: undefined, endedBy: 'keepAlive404' }, deps);
+      onRemoved();
       log.warn(
         `Call ${call.callId}: ended (keepAlive 404) and no terminated notification came within ${ENDED_ROW_GRACE_MINUTES} minutes; ` +
           'removed without a rejoin (an end without resultInfo is not rejoined)',
@@ -358,6 +364,22 @@ async function removeUnconfirmedEnd(call: StoredCall, deps: SweepDeps): Promise<
       `Call ${call.callId}: removing the ended row failed, the next sweep tries again: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/** History records of the calls a sweep found over, after its keepAlives and within its budget. */
+async function recordSweptEnds(rows: StoredCall[], deps: SweepDeps, deadline: AbortSignal): Promise<void> {
+  if (rows.length === 0 || !deps.history) return;
+  const limit = pLimit(HISTORY_WRITES_IN_FLIGHT);
+  let skipped = 0;
+  await Promise.all(
+    rows.map((call) =>
+      limit(async () => {
+        if (deadline.aborted) skipped++;
+        else await recordEndedCall(call, { resultInfo: undefined, endedBy: 'keepAlive404' }, deps);
+      }),
+    ),
+  );
+  if (skipped > 0) deps.log.warn(`keepAlive sweep: ${skipped} ended call(s) got no history record, the sweep's time budget ran out`);
 }
 
 async function recordResults(results: KeepAliveResult[], { store, log }: SweepDeps): Promise<void> {

@@ -66,10 +66,13 @@ export const callResourceDataSchema = z.looseObject({
   // (https://learn.microsoft.com/en-us/graph/api/call-answer, example 3).
   applicationMetadata: absentIfNull(jsonObject),
   // A key press, once the bot subscribed to tones (https://learn.microsoft.com/en-us/graph/api/call-subscribetotone).
-  toneInfo: absentIfNull(z.looseObject({ sequenceId: z.number().int(), tone: z.string().min(1).max(16) })),
+  // Read apart (`toneInfoSchema`): a key press Graph got wrong must not cost the call its state update.
+  toneInfo: absentIfNull(z.unknown()),
 });
 
 export type CallResourceData = z.infer<typeof callResourceDataSchema>;
+
+export const toneInfoSchema = z.looseObject({ sequenceId: z.number().int(), tone: z.string().min(1).max(16) });
 
 /**
  * An operation of a call (playPrompt, subscribeToTone, ...) as its notification reports it; a

@@ -10,6 +10,7 @@ import {
   operationDataSchema,
   participantJoiningSchema,
   PARTICIPANT_JOINING_NOTIFICATION,
+  toneInfoSchema,
   type CallResourceData,
   type CommsNotification,
   type ResultInfo,
@@ -131,7 +132,9 @@ function planCallNotification(notification: CommsNotification): PlanResult {
   if (notification.changeType === 'created' && call.state === 'incoming') {
     return ok({ kind: 'answer', callId, details, policyRecording: call.applicationMetadata !== undefined }, dropped);
   }
-  const tone = call.toneInfo && { sequenceId: call.toneInfo.sequenceId, tone: call.toneInfo.tone };
+  const toneInfo = call.toneInfo === undefined ? undefined : toneInfoSchema.safeParse(call.toneInfo);
+  const tone = toneInfo?.success ? { sequenceId: toneInfo.data.sequenceId, tone: toneInfo.data.tone } : undefined;
+  if (toneInfo && !toneInfo.success) dropped.push(`toneInfo (${firstIssue(toneInfo.error)})`);
   return ok({ kind: 'updateState', callId, state: call.state, details, tone }, dropped);
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallHistory } from '../../shared/history/callHistory.js';
+import { historyRecordOf, type CallHistory } from '../../shared/history/callHistory.js';
 import { terminatedNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -120,6 +120,18 @@ describe('GET /api/calls/history', () => {
     expect(recent.calls.map((c) => c.id)).toEqual([third, second]);
   });
 
+  it('keeps the first record of a call: a second (two deliveries of its end at once) adds no second entry', async () => {
+    const call = await h.establishedCall();
+    const row = (await h.runtime.store.get(call.id))!;
+    const endedAt = h.clock.now();
+    const record = (at: Date) =>
+      h.runtime.history.record(historyRecordOf(row, { endedAt: at, resultInfo: NORMAL_END, endedBy: 'notification' }));
+    await record(endedAt);
+    await record(new Date(endedAt.getTime() + 1500));
+    const listed = ((await h.history('pageSize=1000')).jsonBody as { calls: Ended[] }).calls.filter((c) => c.id === call.id);
+    expect(listed.map((c) => c.endedAt)).toEqual([endedAt.toISOString()]);
+  });
+
   it('is what GET /api/calls/history reaches even through the {id} route', async () => {
     const viaId = await h.getCall('history');
     expect(viaId.status).toBe(200);
@@ -137,14 +149,14 @@ describe('GET /api/calls/history', () => {
     expect(JSON.stringify(response.jsonBody)).toContain(reason);
   });
 
-  it('forgets calls older than CALL_HISTORY_DAYS at the next sweep', async () => {
+  it('forgets calls older than CALL_HISTORY_DAYS at the next run of its retention timer', async () => {
     const old = await placed({});
     await h.sim.ringUnanswered(old);
     h.clock.advanceMinutes(6 * 24 * 60);
     const recent = await placed({});
     await h.sim.ringUnanswered(recent);
     h.clock.advanceMinutes(24 * 60 + 1);
-    await h.sweep();
+    expect(await h.pruneHistory()).toBeGreaterThanOrEqual(1);
     expect((await h.getCall(old)).status).toBe(404);
     expect((await h.getCall(recent)).status).toBe(200);
     expect(h.logs.some((l) => /^Call history: \d+ record\(s\) older than 7 day\(s\) removed$/.test(l.message))).toBe(true);
@@ -168,6 +180,30 @@ describe('a history that cannot be written', () => {
       expect(b.logs).toContainEqual({
         level: 'warning',
         message: `Call ${call.id}: its history record was not written (history table unavailable)`,
+      });
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it('holds no keepAlive: a history that never answers is given up after 3 s, once the keepAlives are done', async () => {
+    const hanging: CallHistory = {
+      record: () => new Promise<void>(() => undefined),
+      get: () => Promise.resolve(undefined),
+      listPage: () => Promise.resolve({ calls: [], continuationToken: undefined }),
+      removeEndedBefore: () => Promise.resolve(0),
+    };
+    const b = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0' }, { history: hanging });
+    try {
+      const live = await b.establishedCall();
+      const over = await b.establishedCall();
+      b.sim.endCallSilently(over.id);
+      const summary = await b.sweep();
+      expect(summary).toMatchObject({ sent: 2, ok: 1, ended: 1, failed: 0 });
+      expect(b.sim.calls.get(live.id)!.keepAlives).toBe(1);
+      expect(b.logs).toContainEqual({
+        level: 'warning',
+        message: `Call ${over.id}: its history record was not written (no answer within 3 s)`,
       });
     } finally {
       await b.stop();

@@ -316,4 +316,14 @@ describe('prompts and key presses', () => {
       }),
     ).toMatchObject({ ok: true, plan: { kind: 'updateState', state: 'established', tone: { sequenceId: 1, tone: 'tone1' } } });
   });
+
+  it('keeps the state update of a call notification whose toneInfo is malformed, and names the dropped key press', () => {
+    const planned = plan({
+      changeType: 'updated',
+      resourceUrl: '/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896',
+      resourceData: { '@odata.type': '#microsoft.graph.call', state: 'established', toneInfo: { sequenceId: 'one', tone: 'tone1' } },
+    });
+    expect(planned).toMatchObject({ ok: true, plan: { kind: 'updateState', state: 'established', tone: undefined } });
+    expect(planned.ok && planned.dropped[0]).toMatch(/^toneInfo \(sequenceId: /);
+  });
 });

@@ -7,6 +7,7 @@ import {
   createHangUpCallHandler,
   createListCallsHandler,
 } from '../../functions/callControl.js';
+import { createCallHistoryRetentionHandler } from '../../functions/callHistoryRetention.js';
 import { createHealthHandler } from '../../functions/health.js';
 import { createJoinMeetingHandler } from '../../functions/joinMeeting.js';
 import { createPlaceCallHandler } from '../../functions/placeCall.js';
@@ -104,6 +105,8 @@ export interface Harness {
   /** Posts a body to the notifications function as Graph would (signed), or with the given Authorization. */
   post(body: unknown, authorization?: string): Promise<HttpResponseInit>;
   sweep(): Promise<SweepSummary>;
+  /** Runs the call-history retention timer once; how many records it removed. */
+  pruneHistory(): Promise<number>;
   /** A call that rang the bot, was answered and is now established, all through the notifications function. */
   establishedCall(): Promise<SimCall>;
   /** `POST /api/calls/join` with this body (a string is sent as is). */
@@ -187,6 +190,7 @@ export async function startHarness(
   const healthHandler = createHealthHandler(() => runtime);
   const notifications = createNotificationsHandler(() => runtime);
   const sweepHandler = createKeepAliveSweepHandler(() => runtime);
+  const retentionHandler = createCallHistoryRetentionHandler(() => runtime);
   const post = async (body: unknown, authorization?: string) => {
     const response = await notifications(
       notificationRequest(body, authorization ?? `Bearer ${await sim.notificationToken()}`),
@@ -209,6 +213,7 @@ export async function startHarness(
       if (result.mode !== 'inline') throw new Error(`expected the timer to sweep in-process, it ${result.mode}`);
       return result.summary;
     },
+    pruneHistory: () => retentionHandler(timer, testContext('callHistoryRetention', logs)),
     establishedCall: async () => {
       const call = sim.placeIncomingCall();
       for (const body of [incomingCallNotification(call.id), stateNotification(call.id, 'established')]) {

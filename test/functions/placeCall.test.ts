@@ -75,7 +75,17 @@ describe('POST /api/calls/outgoing', () => {
       },
     });
     expect(body['targets']).toHaveLength(3);
-    expect(await h.runtime.store.get((response.jsonBody as Created).callId)).toBeDefined();
+    const { callId } = response.jsonBody as Created;
+    expect(await h.runtime.store.get(callId)).toBeDefined();
+
+    await h.sim.answerOutgoing(callId);
+    await h.sim.terminate(callId, { code: 200, subcode: 5001, message: 'The last participant left' });
+    expect((await h.getCall(callId)).jsonBody).toMatchObject({
+      state: 'terminated',
+      targets: [{ userId: U1 }, { userId: U2 }, { userId: U3 }],
+      answered: true,
+      resultInfo: { code: 200, subcode: 5001 },
+    });
   });
 
   it('calls a phone number from the application instance (PSTN)', async () => {
@@ -88,8 +98,18 @@ describe('POST /api/calls/outgoing', () => {
       targets: [{ identity: { phone: { '@odata.type': '#microsoft.graph.identity', id: '+14255550123' } } }],
       tenantId: SIM_TENANT_ID,
     });
-    const row = await h.runtime.store.get((response.jsonBody as Created).callId);
+    const { callId } = response.jsonBody as Created;
+    const row = await h.runtime.store.get(callId);
     expect(row!.outgoing!.targets).toEqual([{ kind: 'phone', phone: '+14255550123' }]);
+
+    // Nobody picks up: the history says so, with the number called.
+    await h.sim.ringUnanswered(callId);
+    expect((await h.getCall(callId)).jsonBody).toMatchObject({
+      state: 'terminated',
+      targets: [{ kind: 'phone', phone: '+14255550123' }],
+      answered: false,
+      resultInfo: { code: 408, subcode: 10057 },
+    });
   });
 
   it.each([

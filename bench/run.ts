@@ -2,7 +2,9 @@
  * `npm run bench`: measures the keepAlive sweep and the answer path against Azurite and the
  * Graph simulator, through the app's built entry files. Prints figures; asserts nothing.
  *
- *   npm run bench -- --calls 10000,100000 --latency 50 --in-flight 32 --burst 500 [--json] [--profile DIR]
+ *   npm run bench -- --calls 10000,100000 --latency 50 --in-flight 128 --burst 500 [--json] [--profile DIR]
+ *
+ * `--in-flight` is KEEPALIVE_MAX_IN_FLIGHT, the ceiling of the sweep's self-sizing in-flight count.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -22,7 +24,7 @@ const { values: args } = parseArgs({
   options: {
     calls: { type: 'string', default: '10000' },
     latency: { type: 'string', default: '50' },
-    'in-flight': { type: 'string', default: '32' },
+    'in-flight': { type: 'string', default: '128' },
     burst: { type: 'string', default: '500' },
     json: { type: 'boolean', default: false },
     /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */
@@ -174,7 +176,9 @@ async function main(): Promise<void> {
       }
       const keptAlive = summary.ok;
       const wallSeconds = worker.wallMs / 1000;
-      const bound = inFlight / (latencyMs / 1000);
+      // The sweep sizes its own in-flight count (up to the ceiling): the bound is what the count it
+      // reached allows, one keepAlive per latency per slot.
+      const bound = sim.peakInFlight / (latencyMs / 1000);
       const rate = keptAlive / wallSeconds;
       sweepRows.push({
         calls,
@@ -183,6 +187,7 @@ async function main(): Promise<void> {
         seedSeconds: round(seedSeconds),
         wallSeconds: round(wallSeconds, 2),
         keepAlivesPerSecond: round(rate, 0),
+        inFlightCeiling: inFlight,
         boundPerSecond: round(bound, 0),
         ratioToBound: round(rate / bound, 2),
         sequentialSeconds: round((keptAlive * latencyMs) / 1000, 0),

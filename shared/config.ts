@@ -189,7 +189,7 @@ const settingsSchema = z.object({
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
   // Bounded so that a call just short of due plus one failed keepAlive still fits in Graph's 45 minutes.
   KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES, KEEPALIVE_INTERVAL_BOUND_REASON),
-  KEEPALIVE_MAX_IN_FLIGHT: integerSetting(16, 1, 1000),
+  KEEPALIVE_MAX_IN_FLIGHT: integerSetting(128, 1, 1000),
   SWEEP_FANOUT_THRESHOLD: integerSetting(20_000, 0, 100_000_000),
   GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
   // The keys that prove a notification comes from Graph must not travel over plain http.

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
         authorityHost: undefined,
         callbackUrl: 'https://bot.example.test/api/calls',
       },
-      keepAlive: { intervalMinutes: 15, maxInFlight: 16, fanOutThreshold: 20_000 },
+      keepAlive: { intervalMinutes: 15, maxInFlight: 128, fanOutThreshold: 20_000 },
       hostQueue: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
       notificationOpenIdConfigUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',

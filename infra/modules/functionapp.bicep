@@ -156,7 +156,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 
     // Keep-alive sweep.
     KEEPALIVE_INTERVAL_MINUTES: '15'
-    KEEPALIVE_MAX_IN_FLIGHT: '16'
+    KEEPALIVE_MAX_IN_FLIGHT: '128'
     SWEEP_FANOUT_THRESHOLD: '20000'
 
     // Incoming calls and meetings.

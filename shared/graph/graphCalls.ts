@@ -61,8 +61,11 @@ export type RejectReason = 'none' | 'busy' | 'forbidden';
 export interface GraphCalls {
   /** `deadline` counts from the notification's arrival (policy-based recording gives the bot 5 s, not 15). */
   answer(callId: string, request: AnswerRequest, deadline?: Deadline): Promise<GraphOutcome>;
-  /** `deadline` (e.g. the sweep's own time budget) cuts the request and any wait for a retry short. */
-  keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
+  /**
+   * `deadline` (e.g. the sweep's own time budget) cuts the request and any wait for a retry short;
+   * `onThrottled` hears of each 429 on the way (the sweep sizes its in-flight count by them).
+   */
+  keepAlive(callId: string, deadline?: AbortSignal, onThrottled?: () => void): Promise<GraphOutcome>;
   /** `GET /communications/calls/{id}`: 404 when Graph no longer knows the call. */
   get(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
   create(request: CreateCallRequest): Promise<CreateCallOutcome>;
@@ -174,10 +177,15 @@ export class GraphClientCalls implements GraphCalls {
     );
   }
 
-  async keepAlive(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
+  async keepAlive(callId: string, deadline?: AbortSignal, onThrottled?: () => void): Promise<GraphOutcome> {
     return outcomeOf(
-      await this.send('idempotent', deadlineWithin(KEEPALIVE_TIMEOUT_MS, deadline), (signal) =>
-        this.client.api(callPath(callId, 'keepAlive')).option('signal', signal).post(undefined),
+      await this.send(
+        'idempotent',
+        deadlineWithin(KEEPALIVE_TIMEOUT_MS, deadline),
+        (signal) => this.client.api(callPath(callId, 'keepAlive')).option('signal', signal).post(undefined),
+        (status) => {
+          if (status === 429) onThrottled?.();
+        },
       ),
     );
   }
@@ -194,7 +202,12 @@ export class GraphClientCalls implements GraphCalls {
    * Sends a request, and again after a retryable failure while the retry policy allows it and the
    * wait fits before the deadline. A wait is cut short when the deadline's signal fires.
    */
-  private async send(retryClass: RetryClass, deadline: Deadline, request: (signal: AbortSignal) => Promise<unknown>): Promise<Sent> {
+  private async send(
+    retryClass: RetryClass,
+    deadline: Deadline,
+    request: (signal: AbortSignal) => Promise<unknown>,
+    onFailedAttempt?: (status: number | undefined) => void,
+  ): Promise<Sent> {
     for (let retries = 0; ; retries++) {
       if (deadline.signal.aborted) return timedOut(deadline.signal, retries);
       let failed: GraphFailure & { retryAfter: string | null | undefined };
@@ -203,6 +216,7 @@ export class GraphClientCalls implements GraphCalls {
       } catch (error) {
         failed = failure(error);
       }
+      onFailedAttempt?.(failed.status);
       const decision = retryDecision(retryClass, failed.status, failed.retryAfter, retries, timeLeftMs(deadline));
       if (!decision.retry) {
         const { retryAfter: _, ...result } = failed;

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { recordSweep } from '../telemetry.js';
 import { outcomeOf } from './sweepStatus.js';
 import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
+import { InFlightController } from './inFlightController.js';
 import { sweepDeadline } from './sweepBudget.js';
 
 export interface SweepDeps extends HistoryDeps {
@@ -49,6 +50,8 @@ export interface SweepSummary {
   unreadable: number;
   /** Due calls not sent because the sweep's time budget ran out; the next sweep takes them. */
   skippedForBudget: number;
+  /** The most keepAlives the sweep allowed in flight at once, as it sized itself to Graph's latency and throttling. */
+  peakInFlight: number;
   /** The budget ran out before every row was read: the figures leave out the rows not read. */
   budgetExhausted: boolean;
   durationMs: number;
@@ -84,6 +87,8 @@ interface KeepAliveTarget {
 // How long the row of a joined meeting whose keepAlive answered 404 waits for the terminated
 // notification (with the resultInfo a rejoin decision needs) before it goes without a rejoin.
 export const ENDED_ROW_GRACE_MINUTES = 10;
+// Where a sweep's in-flight count starts before it has seen Graph's latency (see InFlightController).
+const INITIAL_IN_FLIGHT = 16;
 const HISTORY_WRITES_IN_FLIGHT = 8;
 
 /**
@@ -100,7 +105,8 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const startedAt = performance.now();
   const now = deps.clock();
   const deadline = deps.deadline ?? sweepDeadline();
-  const limit = pLimit(deps.maxInFlight);
+  const inFlight = new InFlightController({ initial: INITIAL_IN_FLIGHT, ceiling: deps.maxInFlight });
+  const limit = pLimit(inFlight.current);
   const summary: SweepSummary = {
     active: 0,
     due: 0,
@@ -110,6 +116,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     failed: 0,
     unreadable: 0,
     skippedForBudget: 0,
+    peakInFlight: inFlight.current,
     budgetExhausted: false,
     durationMs: 0,
     oldestKeepAliveAgeMinutes: undefined,
@@ -127,7 +134,9 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     const work: Promise<void>[] = [];
     const sendNow = async (target: KeepAliveTarget, onOutcome: (outcome: KeepAliveOutcome) => void) => {
       summary.sent++;
-      const outcome = await keepAliveCall(target, deadline, deps);
+      const outcome = await keepAliveCall(target, deadline, deps, inFlight);
+      limit.concurrency = inFlight.current;
+      summary.peakInFlight = Math.max(summary.peakInFlight, inFlight.current);
       summary[outcome.kind]++;
       onOutcome(outcome);
     };
@@ -268,11 +277,23 @@ function keepUnreadableRowAlive(row: UnreadableCall, { log }: SweepDeps): boolea
   return true;
 }
 
-async function keepAliveCall(target: KeepAliveTarget, deadline: AbortSignal, deps: SweepDeps): Promise<KeepAliveOutcome> {
+async function keepAliveCall(
+  target: KeepAliveTarget,
+  deadline: AbortSignal,
+  deps: SweepDeps,
+  inFlight: InFlightController,
+): Promise<KeepAliveOutcome> {
   const { graph, clock, log } = deps;
   const { callId } = target;
   try {
-    const result = await graph.keepAlive(callId, deadline);
+    const sentAt = performance.now();
+    let throttled = false;
+    const result = await graph.keepAlive(callId, deadline, () => {
+      throttled = true;
+      inFlight.onThrottle();
+    });
+    // A round trip that waited out a Retry-After, or got no answer, says nothing of Graph's latency.
+    if (!throttled && (result.ok || result.status !== undefined)) inFlight.onAnswer(performance.now() - sentAt);
     if (result.ok) return { kind: 'ok', at: clock() };
     if (result.status === 404) {
       await removeEndedCall(target, 'keepAlive answered 404, the call has ended', deps);
@@ -413,7 +434,7 @@ export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: stri
 export function formatSweepSummary(s: SweepSummary, shard?: string): string {
   return (
     `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} unreadable=${s.unreadable} ` +
-    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} ` +
+    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} peakInFlight=${s.peakInFlight} ` +
     `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
   );
 }

@@ -45,7 +45,7 @@ describe('with the default 15-minute interval', () => {
     const lines = h.logs.filter((l) => l.message.startsWith('keepAlive sweep:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]!.message).toMatch(
-      /^keepAlive sweep: active=1 due=1 sent=1 ok=1 ended=0 failed=0 unreadable=0 skippedForBudget=0 durationMs=\d+ oldestKeepAliveAgeMinutes=0$/,
+      /^keepAlive sweep: active=1 due=1 sent=1 ok=1 ended=0 failed=0 unreadable=0 skippedForBudget=0 peakInFlight=\d+ durationMs=\d+ oldestKeepAliveAgeMinutes=0$/,
     );
   });
 });

@@ -17,6 +17,7 @@ function summary(change: Partial<SweepSummary> = {}): SweepSummary {
     failed: 0,
     unreadable: 0,
     skippedForBudget: 0,
+    peakInFlight: 16,
     budgetExhausted: false,
     durationMs: 20,
     oldestKeepAliveAgeMinutes: 10,

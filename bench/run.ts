@@ -78,7 +78,16 @@ interface WorkerResult {
   errors: string[];
   sweep?: {
     mode: string;
-    summary?: { active: number; sent: number; ok: number; failed: number; skippedForBudget: number; budgetExhausted: boolean };
+    summary?: {
+      active: number;
+      sent: number;
+      ok: number;
+      failed: number;
+      skippedForBudget: number;
+      budgetExhausted: boolean;
+      peakInFlight?: number;
+      meanLatencyMs?: number;
+    };
   };
   receivedAt?: Record<string, number>;
   statuses?: Record<string, number>;
@@ -193,6 +202,8 @@ async function main(): Promise<void> {
         sequentialSeconds: round((keptAlive * latencyMs) / 1000, 0),
         speedupOverSequential: round((keptAlive * latencyMs) / 1000 / wallSeconds, 1),
         peakInFlight: sim.peakInFlight,
+        // Graph's round trip as the sweep saw it: above --latency, the time went to this machine's CPU.
+        meanLatencyMs: summary.meanLatencyMs,
         tableRequests: proxy.count(),
         tableRequestsPerKeepAlive: round(proxy.count() / keptAlive, 4),
         peakRssMb: round(worker.peakRssMb, 0),

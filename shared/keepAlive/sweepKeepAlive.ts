@@ -52,6 +52,8 @@ export interface SweepSummary {
   skippedForBudget: number;
   /** The most keepAlives the sweep allowed in flight at once, as it sized itself to Graph's latency and throttling. */
   peakInFlight: number;
+  /** Graph's mean keepAlive round trip in this sweep, in ms (unknown without an answer); the fan-out decision reads it. */
+  meanLatencyMs?: number | undefined;
   /** The budget ran out before every row was read: the figures leave out the rows not read. */
   budgetExhausted: boolean;
   durationMs: number;
@@ -252,6 +254,8 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   }
 
   summary.durationMs = Math.round(performance.now() - startedAt);
+  const meanLatencyMs = inFlight.meanLatencyMs;
+  if (meanLatencyMs !== undefined) summary.meanLatencyMs = Math.round(meanLatencyMs);
   if (oldestBasis !== undefined) {
     summary.oldestKeepAliveAgeMinutes = Math.round(((deps.clock().getTime() - oldestBasis) / 60_000) * 10) / 10;
   }

@@ -2,7 +2,7 @@
  * `npm run bench`: measures the keepAlive sweep and the answer path against Azurite and the
  * Graph simulator, through the app's built entry files. Prints figures; asserts nothing.
  *
- *   npm run bench -- --calls 10000,100000 --latency 50 --in-flight 128 --burst 500 [--json] [--profile DIR]
+ *   npm run bench -- --calls 10000,100000 --latency 50 --in-flight 128 --burst 500 --cold-starts 5 [--json] [--profile DIR]
  *
  * `--in-flight` is KEEPALIVE_MAX_IN_FLIGHT, the ceiling of the sweep's self-sizing in-flight count.
  */
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '50' },
     'in-flight': { type: 'string', default: '128' },
     burst: { type: 'string', default: '500' },
+    /** Cold starts per build (the bundle and tsc's files, alternating); 0 skips them. */
+    'cold-starts': { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
     /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */
     profile: { type: 'string' },
@@ -35,6 +37,7 @@ const sizes = args.calls.split(',').map(positiveInteger);
 const latencyMs = positiveInteger(args.latency);
 const inFlight = positiveInteger(args['in-flight']);
 const burstSize = Number(args.burst);
+const coldStarts = Number(args['cold-starts']);
 
 function positiveInteger(text: string): number {
   const value = Number(text);
@@ -91,9 +94,13 @@ interface WorkerResult {
   };
   receivedAt?: Record<string, number>;
   statuses?: Record<string, number>;
+  /** When the worker process started (epoch ms). */
+  processStartedAt: number;
+  callId?: string;
+  status?: number;
 }
 
-function runWorker(mode: 'sweep' | 'burst', env: Record<string, string>): Promise<WorkerResult> {
+function runWorker(mode: 'sweep' | 'burst' | 'coldStart', env: Record<string, string>): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
     const child = spawn(process.execPath, [...profiling, join(import.meta.dirname, 'worker.mjs'), mode], {
@@ -254,19 +261,67 @@ async function main(): Promise<void> {
       sim.requests.length = 0;
     }
 
+    // Cold start: from the worker process's start to its first answer reaching the simulator, with
+    // nothing cached (signing keys, Graph token, table). Today's build and the bundle alternate, so
+    // both meet the same machine load.
+    const coldRuns: Record<'files' | 'bundle', { coldStartMs: number; moduleLoadMs: number }[]> = { files: [], bundle: [] };
+    for (let run = 0; run < coldStarts; run++) {
+      for (const entry of ['files', 'bundle'] as const) {
+        const call = sim.placeIncomingCall();
+        const coldFile = join(dir, 'cold.json');
+        await writeFile(
+          coldFile,
+          JSON.stringify({
+            notifications: [{ callId: call.id, body: incomingCallNotification(call.id) }],
+            token: await sim.notificationToken(),
+          }),
+        );
+        const worker = await runWorker('coldStart', {
+          ...settingsFor(`cold${randomUUID().replace(/-/g, '').slice(0, 12)}`),
+          BENCH_BURST_FILE: coldFile,
+          BENCH_ENTRY: entry,
+        });
+        const answer = sim.requests.find((r) => r.path.endsWith(`/calls/${call.id}/answer`) && r.status === 202);
+        if (!answer) throw new Error(`cold start (${entry}): call ${call.id} was not answered: ${JSON.stringify(worker)}`);
+        coldRuns[entry].push({ coldStartMs: answer.receivedAt - worker.processStartedAt, moduleLoadMs: worker.moduleLoadMs });
+        sim.requests.length = 0;
+      }
+    }
+    const coldStartRows = (['files', 'bundle'] as const)
+      .filter(() => coldStarts > 0)
+      .map((entry) => {
+        const starts = coldRuns[entry].map((r) => r.coldStartMs).sort((a, b) => a - b);
+        const loads = coldRuns[entry].map((r) => r.moduleLoadMs).sort((a, b) => a - b);
+        return {
+          build: entry === 'files' ? 'tsc output, one module per file (before)' : 'dist/main.js bundle (now)',
+          runs: starts.length,
+          coldStartMedianMs: round(percentile(starts, 50), 0),
+          coldStartMinMs: round(starts[0]!, 0),
+          coldStartMaxMs: round(starts.at(-1)!, 0),
+          moduleLoadMedianMs: round(percentile(loads, 50), 0),
+        };
+      });
+    const coldStartRatio =
+      coldStartRows.length === 2 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[0]!.coldStartMedianMs, 2) : undefined;
+
     const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
-    const report = { machine, latencyMs, inFlight, sweep: sweepRows, burst: bursts };
+    const report = { machine, latencyMs, inFlight, sweep: sweepRows, burst: bursts, coldStart: coldStartRows, coldStartRatio };
     if (args.json) {
       console.log(JSON.stringify(report, null, 2));
     } else {
       console.log(
         `machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}; Graph latency ${latencyMs} ms, in flight ${inFlight}`,
       );
-      console.log('\nkeepAlive sweep (one timer run through dist/functions/keepAliveSweep.js)');
+      console.log('\nkeepAlive sweep (one timer run through dist/main.js, the bundle the host loads)');
       console.table(sweepRows);
       if (bursts.length > 0) {
         console.log(`\nburst of ${burstSize} simultaneous incoming calls (receipt -> answer at the simulator)`);
         console.table(bursts);
+      }
+      if (coldStartRows.length > 0) {
+        console.log('\ncold start: process start -> first answer at the simulator (keys, token and table not cached)');
+        console.table(coldStartRows);
+        console.log(`bundle / before (medians): ${coldStartRatio}`);
       }
     }
   } finally {

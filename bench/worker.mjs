@@ -1,19 +1,25 @@
 // One measured run of the app's real entry files, in a fresh process so its memory is its own.
 // `node bench/worker.mjs sweep` runs one timer sweep; `node bench/worker.mjs burst` fires the
-// notifications named in BENCH_BURST_FILE at once. Settings come from the environment, as in
+// notifications named in BENCH_BURST_FILE at once; `coldStart` answers the first of them in a
+// process that has done nothing else. Settings come from the environment, as in
 // Azure. The last stdout line is the JSON result.
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 
 const mode = process.argv[2];
+// `bundle`: dist/main.js, the one file the host loads; `files`: tsc's output, one module per file
+// (how the app was built before the bundle), for a side-by-side comparison in one run.
+const entry = process.env.BENCH_ENTRY ?? 'bundle';
 const entryFiles = [
   'notifications',
   'keepAliveSweep',
   'keepAliveShardSweep',
   'joinMeeting',
+  'placeCall',
   'meetingRejoin',
   'callControl',
+  'callHistoryRetention',
   'health',
   'warmUp',
 ];
@@ -27,7 +33,13 @@ net.Socket.prototype.connect = function countConnect(...args) {
 };
 const loadStart = performance.now();
 const modules = {};
-for (const name of entryFiles) modules[name] = await import(`../dist/functions/${name}.js`);
+if (entry === 'bundle') {
+  const main = await import('../dist/main.js');
+  modules.notifications = main;
+  modules.keepAliveSweep = main;
+} else {
+  for (const name of entryFiles) modules[name] = await import(`../dist/functions/${name}.js`);
+}
 const moduleLoadMs = performance.now() - loadStart;
 net.Socket.prototype.connect = originalConnect;
 
@@ -49,7 +61,15 @@ const sampler = setInterval(() => {
 }, 100);
 const baselineRss = process.memoryUsage().rss;
 
-const result = { mode, moduleLoadMs, connectsDuringLoad, baselineRssMb: baselineRss / 2 ** 20 };
+// performance.timeOrigin is when this process started (epoch ms): a cold start counts from there.
+const result = {
+  mode,
+  entry,
+  moduleLoadMs,
+  connectsDuringLoad,
+  baselineRssMb: baselineRss / 2 ** 20,
+  processStartedAt: performance.timeOrigin,
+};
 const started = performance.now();
 if (mode === 'sweep') {
   const timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: undefined };
@@ -80,8 +100,22 @@ if (mode === 'sweep') {
       result.statuses[response.status] = (result.statuses[response.status] ?? 0) + 1;
     }),
   );
+} else if (mode === 'coldStart') {
+  // The call that wakes a cold instance: signing keys and Graph token not fetched yet, the table
+  // not touched. The parent reads when the answer reached the simulator.
+  const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));
+  const [{ callId, body }] = notifications;
+  const request = new HttpRequest({
+    method: 'POST',
+    url: 'https://bot.example.test/api/calls',
+    headers: { authorization: `Bearer ${token}` },
+    body: { string: JSON.stringify(body) },
+  });
+  const response = await modules.notifications.notifications(request, context('notifications'));
+  result.callId = callId;
+  result.status = response.status;
 } else {
-  throw new Error(`unknown mode ${mode}; use sweep or burst`);
+  throw new Error(`unknown mode ${mode}; use sweep, burst or coldStart`);
 }
 result.wallMs = performance.now() - started;
 clearInterval(sampler);

@@ -16,11 +16,16 @@ const shipped = [...tracked, ...built].filter((file) => !filter.ignores(file)).s
 const problems = [];
 const must = ['host.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 for (const file of must) if (!shipped.includes(file)) problems.push(`missing ${file}`);
-const entryFiles = readdirSync('functions')
-  .filter((f) => f.endsWith('.ts'))
-  .map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`);
-for (const file of [...entryFiles, 'dist/functions/app/runtime.js'])
-  if (!shipped.includes(file)) problems.push(`missing ${file} (npm run build first)`);
+// The host loads package.json `main`: the bundle of functions/app/main.ts, which must import every
+// function file (a function left out would never be registered).
+const { main } = JSON.parse(readFileSync('package.json', 'utf8'));
+if (main !== 'dist/main.js') problems.push(`package.json main is ${JSON.stringify(main)}, expected "dist/main.js" (the bundle)`);
+if (!shipped.includes('dist/main.js')) problems.push('missing dist/main.js (npm run build first)');
+const entry = readFileSync('functions/app/main.ts', 'utf8');
+for (const file of readdirSync('functions').filter((f) => f.endsWith('.ts'))) {
+  if (!entry.includes(`'../${file.replace(/\.ts$/, '.js')}'`)) problems.push(`functions/app/main.ts does not import functions/${file}`);
+}
+if (!shipped.includes('esbuild.config.mjs')) problems.push('missing esbuild.config.mjs (the remote build runs it)');
 const forbidden = [
   /^test\//,
   /^tools\//,

@@ -16,6 +16,8 @@ await build({
     // instrumentation patches it by name: it stays one module, loaded from node_modules.
     '@azure/functions',
     '@azure/functions-core',
+    // Azure Monitor's Azure SDK instrumentation hooks this package by name, as it is required.
+    '@azure/core-tracing',
     // Loaded only when Application Insights is configured (functions/app/telemetry.ts): kept out of
     // the bundle so an app without it never reads them.
     '@azure/monitor-opentelemetry',

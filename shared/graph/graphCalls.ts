@@ -63,9 +63,10 @@ export interface GraphCalls {
   answer(callId: string, request: AnswerRequest, deadline?: Deadline): Promise<GraphOutcome>;
   /**
    * `deadline` (e.g. the sweep's own time budget) cuts the request and any wait for a retry short;
-   * `onThrottled` hears of each 429 on the way (the sweep sizes its in-flight count by them).
+   * `onFailedAttempt` hears of each attempt that failed, with its status (the sweep sizes its
+   * in-flight count by the 429s, and leaves retried requests out of its latency).
    */
-  keepAlive(callId: string, deadline?: AbortSignal, onThrottled?: () => void): Promise<GraphOutcome>;
+  keepAlive(callId: string, deadline?: AbortSignal, onFailedAttempt?: (status: number | undefined) => void): Promise<GraphOutcome>;
   /** `GET /communications/calls/{id}`: 404 when Graph no longer knows the call. */
   get(callId: string, deadline?: AbortSignal): Promise<GraphOutcome>;
   create(request: CreateCallRequest): Promise<CreateCallOutcome>;
@@ -177,15 +178,13 @@ export class GraphClientCalls implements GraphCalls {
     );
   }
 
-  async keepAlive(callId: string, deadline?: AbortSignal, onThrottled?: () => void): Promise<GraphOutcome> {
+  async keepAlive(callId: string, deadline?: AbortSignal, onFailedAttempt?: (status: number | undefined) => void): Promise<GraphOutcome> {
     return outcomeOf(
       await this.send(
         'idempotent',
         deadlineWithin(KEEPALIVE_TIMEOUT_MS, deadline),
         (signal) => this.client.api(callPath(callId, 'keepAlive')).option('signal', signal).post(undefined),
-        (status) => {
-          if (status === 429) onThrottled?.();
-        },
+        onFailedAttempt,
       ),
     );
   }

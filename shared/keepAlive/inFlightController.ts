@@ -1,87 +1,95 @@
 /**
- * How many keepAlives a sweep keeps in flight. A fixed number is wrong at every Graph latency but
- * one: at 50 ms, 16 in flight keep 320 calls a second alive; at 500 ms the same 16 keep 32, and a
- * 100,000-call table would take 52 minutes, past Graph's 45. So the sweep starts low and grows
- * while Graph answers promptly, and shrinks when Graph pushes back:
+ * How many keepAlives a sweep keeps in flight. A fixed number is right at one Graph latency only:
+ * at 50 ms, 16 in flight keep 320 calls a second alive; at 500 ms the same 16 keep 32, and a
+ * 100,000-call table would take 52 minutes, past Graph's 45. So the sweep grows while Graph answers
+ * as quickly as it did at the start, and backs off when Graph pushes back:
  *
- * - slow start: one more per answer (the count doubles every round trip) until the first sign of
- *   trouble, so it reaches its working size within a few round trips of the budget;
- * - then additive increase: one more per round trip (per `current` answers);
- * - multiplicative decrease: halved on a 429 (Graph throttling), and the slow start ends;
- * - a latency guard: answers taking more than half as long again as the quickest seen mean requests
- *   are queueing (at Graph, or in this process's own CPU), where more in flight only lengthens every
- *   round trip: it then shrinks by a tenth;
- * - a decrease at most once per round trip: the answers of one round trip all carry the same news
- *   (a burst of 429s, the handshakes of the connections the last growth opened), and shrinking for
- *   each of them would collapse the count for one event;
- * - never above `ceiling` (KEEPALIVE_MAX_IN_FLIGHT) nor below `floor`.
+ * - slow start: one more per prompt answer (the count doubles every round trip) until the first
+ *   sign of trouble;
+ * - then one more per round trip;
+ * - Graph's latency is judged a round trip at a time, by the median of that round trip's answers
+ *   against the median of the first: one slow answer (a TLS handshake, Graph's ordinary spread)
+ *   says nothing, a slow round trip says requests are queueing (at Graph, or in this instance's
+ *   CPU), and the count shrinks by a tenth;
+ * - a 429 (Graph throttling) halves it;
+ * - a decrease applies to what was sent after it: a signal from a request sent before the last
+ *   decrease is that same event again (one burst of 429s is one event, not one halving each);
+ * - never below `floor`, the fixed count the sweep used before it sized itself, so it never sends
+ *   fewer keepAlives than that; never above `ceiling` (KEEPALIVE_MAX_IN_FLIGHT).
  *
- * Pure arithmetic, fed by the sweep; the sweep applies `current` to its limiter.
+ * Only answers that came at the first attempt count for latency (a retry's wait is not Graph's
+ * latency). Pure arithmetic, fed by the sweep; the sweep applies `current` to its limiter.
  */
 
-// A round trip this many times the quickest seen means requests are queueing somewhere.
+// A round trip whose median is this many times the first round trip's means requests are queueing.
 const CONGESTED = 1.5;
 
 export class InFlightController {
   private size: number;
   private slowStart = true;
-  private quickestMs: number | undefined;
-  private answersThisRound = 0;
-  /** Answers (and 429s) since the last decrease; a new decrease waits for a round trip's worth. */
-  private sinceDecrease = Number.POSITIVE_INFINITY;
+  private sent = 0;
+  /** Requests numbered below this were sent before the last decrease. */
+  private decreasedAt = 0;
+  private baselineMs: number | undefined;
+  private round: number[] = [];
+  private roundSize = 0;
   private answers = 0;
   private totalLatencyMs = 0;
 
-  constructor(private readonly bounds: { initial: number; ceiling: number; floor?: number }) {
-    this.size = Math.min(bounds.initial, bounds.ceiling);
+  private readonly floor: number;
+
+  constructor(private readonly bounds: { initial: number; ceiling: number; floor: number }) {
+    this.floor = Math.min(bounds.floor, bounds.ceiling);
+    this.size = Math.max(this.floor, Math.min(bounds.initial, bounds.ceiling));
   }
 
   get current(): number {
     return this.size;
   }
 
-  /** The mean round trip of the answers seen (429s and requests with no answer left out). */
+  /** The mean round trip of the first-attempt answers seen. */
   get meanLatencyMs(): number | undefined {
     return this.answers === 0 ? undefined : this.totalLatencyMs / this.answers;
   }
 
-  /** A keepAlive got an answer (other than a 429) after `latencyMs`. */
-  onAnswer(latencyMs: number): void {
-    this.answers++;
-    this.totalLatencyMs += latencyMs;
-    this.sinceDecrease++;
-    this.quickestMs = Math.min(this.quickestMs ?? latencyMs, latencyMs);
-    // The floor of 10 ms keeps a loopback round trip of 1 ms from reading every jitter as congestion.
-    if (latencyMs > CONGESTED * Math.max(this.quickestMs, 10)) {
-      this.decrease(Math.floor(this.size * 0.9));
-      return;
-    }
-    if (this.slowStart) {
-      this.set(this.size + 1);
-      return;
-    }
-    this.answersThisRound++;
-    if (this.answersThisRound >= this.size) {
-      this.answersThisRound = 0;
-      this.set(this.size + 1);
-    }
+  /** A request is about to be sent: its number, to hand back with what it brings. */
+  onSend(): number {
+    return this.sent++;
   }
 
-  /** Graph answered 429: it is throttling this app. */
-  onThrottle(): void {
-    this.sinceDecrease++;
+  /** Request `seq` was answered 200 at its first attempt, after `latencyMs`. */
+  onAnswer(seq: number, latencyMs: number): void {
+    this.answers++;
+    this.totalLatencyMs += latencyMs;
+    const counts = seq >= this.decreasedAt;
+    // A round trip is as many answers as were in flight when it began (the count grows meanwhile).
+    if (counts && this.round.length === 0) this.roundSize = this.size;
+    if (this.slowStart) this.set(this.size + 1);
+    if (!counts) return;
+    this.round.push(latencyMs);
+    if (this.round.length < this.roundSize) return;
+    const median = [...this.round].sort((a, b) => a - b)[Math.floor(this.round.length / 2)]!;
+    this.round = [];
+    // The floor of 10 ms keeps loopback jitter from reading as queueing.
+    this.baselineMs ??= Math.max(median, 10);
+    if (median > CONGESTED * this.baselineMs) this.decrease(Math.floor(this.size * 0.9));
+    else if (!this.slowStart) this.set(this.size + 1);
+  }
+
+  /** Request `seq` got a 429: Graph is throttling this app. */
+  onThrottle(seq: number): void {
+    if (seq < this.decreasedAt) return;
     this.decrease(Math.floor(this.size / 2));
   }
 
   private decrease(size: number): void {
     this.slowStart = false;
-    this.answersThisRound = 0;
-    if (this.sinceDecrease < this.size) return;
-    this.sinceDecrease = 0;
+    this.round = [];
+    this.decreasedAt = this.sent;
     this.set(size);
   }
 
   private set(size: number): void {
-    this.size = Math.max(this.bounds.floor ?? 1, Math.min(this.bounds.ceiling, size));
+    this.size = Math.max(this.floor, Math.min(this.bounds.ceiling, size));
   }
 }

@@ -1,5 +1,4 @@
 import { CALL_PARTITIONS } from '../calls/partitionKey.js';
-import { fanOutThreshold, latestLatencyMs } from './fanOutThreshold.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
 import { sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
@@ -26,9 +25,8 @@ export type ScheduledSweepResult =
 export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSweepResult> {
   const startedAt = deps.clock();
   const result = await recordingFailure(deps, TIMER_SCOPE, startedAt, async (): Promise<ScheduledSweepResult> => {
-    const threshold = await effectiveThreshold(deps);
-    const counted = await deps.store.countUpTo(threshold + 1);
-    if (counted <= threshold) {
+    const counted = await deps.store.countUpTo(deps.fanOutThreshold + 1);
+    if (counted <= deps.fanOutThreshold) {
       return { mode: 'inline', summary: await sweepKeepAlive(deps) };
     }
     const sweepStartedAt = startedAt.toISOString();
@@ -43,28 +41,6 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
       : { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: 'fanned-out', fannedOutSince: result.fannedOutSince },
   );
   return result;
-}
-
-/**
- * SWEEP_FANOUT_THRESHOLD, lowered when the latest sweep's Graph latency says one instance cannot
- * keep that many calls alive (see `fanOutThreshold`). Without a record to go by (the first sweep,
- * or the records cannot be read), the configured threshold stands.
- */
-async function effectiveThreshold(deps: FanOutDeps): Promise<number> {
-  let latency: number | undefined;
-  try {
-    latency = latestLatencyMs(await deps.sweepStatus.all());
-  } catch (error) {
-    deps.log.warn(`keepAlive sweep: the sweep records could not be read, so SWEEP_FANOUT_THRESHOLD applies as set: ${String(error)}`);
-  }
-  const threshold = fanOutThreshold(deps.fanOutThreshold, deps.maxInFlight, latency);
-  if (threshold < deps.fanOutThreshold) {
-    deps.log.info(
-      `keepAlive sweep: at Graph's latest latency (${latency} ms) one instance keeps about ${threshold} calls alive; ` +
-        'fanning out above that instead of SWEEP_FANOUT_THRESHOLD',
-    );
-  }
-  return threshold;
 }
 
 /**

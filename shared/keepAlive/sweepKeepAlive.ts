@@ -107,7 +107,8 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const startedAt = performance.now();
   const now = deps.clock();
   const deadline = deps.deadline ?? sweepDeadline();
-  const inFlight = new InFlightController({ initial: INITIAL_IN_FLIGHT, ceiling: deps.maxInFlight });
+  // Never below the fixed 16 the sweep used before it sized itself: sizing may only add keepAlives.
+  const inFlight = new InFlightController({ initial: INITIAL_IN_FLIGHT, ceiling: deps.maxInFlight, floor: INITIAL_IN_FLIGHT });
   const limit = pLimit(inFlight.current);
   const summary: SweepSummary = {
     active: 0,
@@ -290,14 +291,15 @@ async function keepAliveCall(
   const { graph, clock, log } = deps;
   const { callId } = target;
   try {
+    const seq = inFlight.onSend();
     const sentAt = performance.now();
-    let throttled = false;
-    const result = await graph.keepAlive(callId, deadline, () => {
-      throttled = true;
-      inFlight.onThrottle();
+    let retried = false;
+    const result = await graph.keepAlive(callId, deadline, (status) => {
+      retried = true;
+      if (status === 429) inFlight.onThrottle(seq);
     });
-    // A round trip that waited out a Retry-After, or got no answer, says nothing of Graph's latency.
-    if (!throttled && (result.ok || result.status !== undefined)) inFlight.onAnswer(performance.now() - sentAt);
+    // A request that waited out a Retry-After or a back-off says nothing of Graph's latency.
+    if (result.ok && !retried) inFlight.onAnswer(seq, performance.now() - sentAt);
     if (result.ok) return { kind: 'ok', at: clock() };
     if (result.status === 404) {
       await removeEndedCall(target, 'keepAlive answered 404, the call has ended', deps);

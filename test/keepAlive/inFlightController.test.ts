@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { fanOutThreshold, latestLatencyMs } from '../../shared/keepAlive/fanOutThreshold.js';
 import { InFlightController } from '../../shared/keepAlive/inFlightController.js';
-import type { SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
-import type { SweepRecord } from '../../shared/keepAlive/sweepStatus.js';
 
+const controller = (initial = 16, ceiling = 256, floor = 16) => new InFlightController({ initial, ceiling, floor });
+
+/** `count` answers of `latencyMs`, each sent now. */
 const answers = (c: InFlightController, count: number, latencyMs: number) => {
-  for (let i = 0; i < count; i++) c.onAnswer(latencyMs);
+  for (let i = 0; i < count; i++) c.onAnswer(c.onSend(), latencyMs);
 };
 
 describe('InFlightController', () => {
   it('doubles every round trip while Graph answers promptly, up to the ceiling', () => {
-    const c = new InFlightController({ initial: 16, ceiling: 256 });
+    const c = controller();
     answers(c, 16, 500);
     expect(c.current).toBe(32);
     answers(c, 32, 500);
@@ -19,82 +19,131 @@ describe('InFlightController', () => {
     expect(c.current).toBe(256);
   });
 
-  it('halves on a 429, then grows by one per round trip', () => {
-    const c = new InFlightController({ initial: 16, ceiling: 256 });
+  it('halves once for one burst of 429s: a signal from a request sent before the decrease is the same event', () => {
+    const c = controller(16, 256, 4);
     answers(c, 48, 50);
     expect(c.current).toBe(64);
-    c.onThrottle();
+    const burst = Array.from({ length: 64 }, () => c.onSend());
+    for (const seq of burst) c.onThrottle(seq);
+    expect(c.current).toBe(32);
+    c.onThrottle(c.onSend());
+    expect(c.current).toBe(16);
+  });
+
+  it('grows by one per round trip after a decrease', () => {
+    const c = controller();
+    answers(c, 48, 50);
+    c.onThrottle(c.onSend());
     expect(c.current).toBe(32);
     answers(c, 31, 50);
     expect(c.current).toBe(32);
     answers(c, 1, 50);
     expect(c.current).toBe(33);
-    c.onThrottle();
-    expect(c.current).toBe(16);
   });
 
-  it('decreases once per round trip: a burst of 429s (or slow answers) is one event', () => {
-    const c = new InFlightController({ initial: 16, ceiling: 256 });
-    answers(c, 48, 50);
-    c.onThrottle();
-    c.onThrottle();
-    c.onThrottle();
+  it('judges latency a round trip at a time: one slow answer is no congestion, a slow round trip is', () => {
+    const c = controller(16, 256, 16);
+    answers(c, 16, 100);
     expect(c.current).toBe(32);
-    answers(c, 29, 50);
-    c.onThrottle();
+    // One slow answer in a prompt round trip: still growing.
+    c.onAnswer(c.onSend(), 900);
+    answers(c, 31, 100);
+    expect(c.current).toBe(64);
+    // A whole round trip twice as slow as the first: a tenth less, and the slow start is over.
+    answers(c, 64, 200);
+    expect(c.current).toBe(115);
+    answers(c, 115, 200);
+    expect(c.current).toBe(103);
+  });
+
+  it('never goes below its floor (the old fixed count) nor above its ceiling', () => {
+    const c = controller(16, 64, 16);
+    for (let i = 0; i < 10; i++) c.onThrottle(c.onSend());
     expect(c.current).toBe(16);
-    answers(c, 16, 200);
-    expect(c.current).toBe(14);
-  });
-
-  it('stops growing and shrinks while answers take more than half as long again as the quickest', () => {
-    const c = new InFlightController({ initial: 100, ceiling: 256 });
-    c.onAnswer(50);
-    expect(c.current).toBe(101);
-    c.onAnswer(76);
-    expect(c.current).toBe(90);
-    answers(c, 89, 70);
-    expect(c.current).toBe(90);
-    answers(c, 1, 70);
-    expect(c.current).toBe(91);
-  });
-
-  it('reads no congestion into loopback jitter: a round trip under 15 ms is never too slow', () => {
-    const c = new InFlightController({ initial: 8, ceiling: 64 });
-    c.onAnswer(1);
-    c.onAnswer(15);
-    expect(c.current).toBe(10);
-  });
-
-  it('never goes below its floor nor above its ceiling, and starts at most at the ceiling', () => {
-    const low = new InFlightController({ initial: 2, ceiling: 64, floor: 2 });
-    low.onThrottle();
-    expect(low.current).toBe(2);
-    expect(new InFlightController({ initial: 16, ceiling: 4 }).current).toBe(4);
+    expect(controller(16, 4, 16).current).toBe(4);
   });
 });
 
-describe('fanOutThreshold', () => {
-  it('keeps SWEEP_FANOUT_THRESHOLD while one instance can keep that many calls alive', () => {
-    // 180 s ÷ 0.5 s × 128 = 46,080 reachable; a third of 110,592 is due per sweep, with a fifth in hand.
-    expect(fanOutThreshold(20_000, 128, 500)).toBe(20_000);
-    expect(fanOutThreshold(20_000, 128, undefined)).toBe(20_000);
-  });
+/**
+ * A sweep of `due` calls against a Graph whose latency `latency(seq)` returns, with the first
+ * `throttled` requests answered 429 (then retried once); how many keepAlives succeed in `budgetMs`.
+ * Discrete events, no timers: the same arithmetic the sweep feeds the controller.
+ */
+function simulateSweep(options: {
+  due: number;
+  latency: (seq: number) => number;
+  throttled?: number;
+  size: () => number;
+  onSend: () => number;
+  onAnswer: (seq: number, latencyMs: number) => void;
+  onThrottle: (seq: number) => void;
+  budgetMs?: number;
+}): number {
+  const budget = options.budgetMs ?? 180_000;
+  let now = 0;
+  let sent = 0;
+  let ok = 0;
+  const inFlight: { at: number; seq: number; retry: boolean; started: number }[] = [];
+  for (;;) {
+    while (inFlight.length < options.size() && sent < options.due) {
+      const seq = options.onSend();
+      sent++;
+      inFlight.push({ at: now + options.latency(seq), seq, retry: false, started: now });
+    }
+    if (inFlight.length === 0) break;
+    inFlight.sort((a, b) => a.at - b.at);
+    const next = inFlight.shift()!;
+    now = next.at;
+    if (now > budget) break;
+    if (!next.retry && next.seq < (options.throttled ?? 0)) {
+      options.onThrottle(next.seq);
+      inFlight.push({ ...next, at: now + options.latency(next.seq), retry: true });
+      continue;
+    }
+    ok++;
+    if (!next.retry) options.onAnswer(next.seq, now - next.started);
+  }
+  return ok;
+}
 
-  it('fans out sooner when Graph is slow or the ceiling low', () => {
-    expect(fanOutThreshold(20_000, 16, 500)).toBe(13_824);
-    expect(fanOutThreshold(20_000, 128, 5_000)).toBe(11_059);
-  });
+/** A repeatable spread around `median`: log-normal with the given sigma. */
+function spread(median: number, sigma: number): (seq: number) => number {
+  let state = 12345;
+  const uniform = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) + 1) / (2 ** 31 + 1);
+  return () => median * Math.exp(sigma * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+}
 
-  it('reads the latency of the most recent sweep that measured one, timer or shard', () => {
-    const record = (scope: string, minute: number, meanLatencyMs?: number): SweepRecord => ({
-      scope,
-      startedAt: new Date(Date.UTC(2026, 10, 24, 10, minute)),
-      finishedAt: new Date(Date.UTC(2026, 10, 24, 10, minute, 30)),
-      outcome: 'ok',
-      ...(meanLatencyMs === undefined ? {} : { summary: { meanLatencyMs } as SweepSummary }),
+describe('a simulated sweep: sizing never keeps fewer calls alive than the old fixed 16', () => {
+  const fixed16 = (due: number, latency: (seq: number) => number, throttled = 0) => {
+    let seq = 0;
+    return simulateSweep({ due, latency, throttled, size: () => 16, onSend: () => seq++, onAnswer: () => {}, onThrottle: () => {} });
+  };
+  const sized = (due: number, latency: (seq: number) => number, throttled = 0) => {
+    const c = controller(16, 128, 16);
+    return simulateSweep({
+      due,
+      latency,
+      throttled,
+      size: () => c.current,
+      onSend: () => c.onSend(),
+      onAnswer: (seq, ms) => c.onAnswer(seq, ms),
+      onThrottle: (seq) => c.onThrottle(seq),
     });
-    expect(latestLatencyMs([record('timer', 5, 120), record('shard-01', 10, 480), record('timer', 15)])).toBe(480);
-    expect(latestLatencyMs([record('timer', 15)])).toBeUndefined();
+  };
+
+  it.each([
+    ['500 ms, steady', () => 500, 0, 30_000],
+    ['500 ms with a spread (sigma 0.25)', spread(500, 0.25), 0, 30_000],
+    ['500 ms with a spread (sigma 0.1)', spread(500, 0.1), 0, 30_000],
+    ['500 ms, a burst of 429s at the start', spread(500, 0.1), 64, 30_000],
+    ['50 ms with a spread', spread(50, 0.25), 0, 100_000],
+  ])('%s', (_, latency, throttled, due) => {
+    const before = fixed16(due, latency, throttled);
+    const now = sized(due, latency, throttled);
+    expect(now).toBeGreaterThanOrEqual(before);
+  });
+
+  it('keeps 30,000 due calls alive at 500 ms with a spread inside the 3-minute budget', () => {
+    expect(sized(30_000, spread(500, 0.25))).toBe(30_000);
   });
 });

@@ -82,8 +82,6 @@ interface KeepAliveTarget {
   unreadable: string | undefined;
   /** A meeting the bot joined (and did not hang up): its end may call for a rejoin. */
   joined?: boolean;
-  /** The row as read, for the history record of its end; absent for a row that cannot be read. */
-  call?: StoredCall;
 }
 
 // How long the row of a joined meeting whose keepAlive answered 404 waits for the terminated
@@ -170,7 +168,6 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
         failuresBefore: call.keepAliveFailures,
         unreadable: undefined,
         joined: call.joinInfo !== undefined && call.hangUpRequestedAt === undefined,
-        call,
       };
       const onOutcome = (outcome: KeepAliveOutcome) => {
         if (outcome.kind === 'ok') {

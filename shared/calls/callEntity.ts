@@ -10,20 +10,20 @@ type JsonObject = Record<string, unknown>;
 
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const jsonObject = z.string().transform((text, ctx): JsonObject => {
-  let value: unknown;
+/** A column holding JSON text, read as its value; every JSON column is read through it. */
+const json = z.string().transform((text, ctx): unknown => {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
     ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
     return z.NEVER;
   }
-  if (!isObject(value)) {
-    ctx.addIssue({ code: 'custom', message: 'is JSON but not an object' });
-    return z.NEVER;
-  }
-  return value;
 });
+
+/** A JSON column read as `schema` (an object or an array). */
+const jsonOf = <T>(schema: z.ZodType<T, unknown>) => json.pipe(schema);
+
+const jsonObject = jsonOf(z.custom<JsonObject>(isObject, { message: 'is JSON but not an object' }));
 
 // What a rejoin sends again (create-call: meetingInfo and the tenant), so it must be all there.
 const joinInfo = jsonObject.pipe(
@@ -33,20 +33,6 @@ const joinInfo = jsonObject.pipe(
     tenantId: z.string(),
   }),
 );
-
-/** A JSON column read as `schema` (an object or an array). */
-const jsonOf = <T>(schema: z.ZodType<T, unknown>) =>
-  z
-    .string()
-    .transform((text, ctx): unknown => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
 
 const resultInfo = z.object({ code: z.number().optional(), subcode: z.number().optional(), message: z.string().optional() });
 

@@ -280,12 +280,13 @@ describe('TableCallStore on Azurite', () => {
       ['a state of another version', { state: 'parked' }, /^state: "parked" is not a call state$/],
       ['bad JSON in chatInfo', { chatInfo: '{"threadId":' }, /^chatInfo: is not valid JSON$/],
       ['a string in a date column', { createdAt: '2026-01-01T10:00:00Z' }, /^createdAt: .*expected date, received string$/],
+      ['a JSON list where an object belongs', { meetingInfo: '[1, 2]' }, /^meetingInfo: is JSON but not an object$/],
     ];
 
     it('reads the other rows of the page and sets the bad ones apart, each with its problem', async () => {
       const { store, client } = countedStore();
       const good = await insertAndRead(store, idsInOnePartition(3));
-      const bad = await insertAndRead(store, idsInOnePartition(3));
+      const bad = await insertAndRead(store, idsInOnePartition(spoilers.length));
       for (const [i, [, columns]] of spoilers.entries()) {
         await client.updateEntity({ partitionKey: partitionKeyOf(bad[i]!.callId), rowKey: bad[i]!.callId, ...columns }, 'Merge');
       }

@@ -50,7 +50,7 @@ export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise
     log.info(`Call ${callId}: playing its prompt (operation ${played.operationId ?? '?'})`);
     // Graph may answer with the operation already finished, and then sends no notification for it.
     const settled = played.status === 'completed' || played.status === 'failed' ? played.status : undefined;
-    await recordPrompt(
+    const recorded = await recordPrompt(
       callId,
       (current) => ({
         ...current,
@@ -60,14 +60,15 @@ export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise
           (settled ? { status: settled, finishedAt: clock().toISOString() } : { status: 'running' as const })),
       }),
       deps,
+      claimed.call,
     );
-    if (settled) await hangUpIfDue(callId, deps);
+    if (settled) await hangUpIfDue(callId, deps, recorded);
     return;
   }
   log.error(
     `Call ${callId}: playPrompt failed (Graph ${played.status ?? 'no response'} ${played.code ?? ''}: ${played.message}); not repeated (it is not idempotent)`,
   );
-  await recordPrompt(
+  const recorded = await recordPrompt(
     callId,
     (current) => ({
       ...current,
@@ -76,8 +77,9 @@ export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise
       resultInfo: { code: played.status, message: played.message },
     }),
     deps,
+    claimed.call,
   );
-  await hangUpIfDue(callId, deps);
+  await hangUpIfDue(callId, deps, recorded);
 }
 
 export type OperationOutcome = 'operation' | 'unknownCall' | 'ignored';
@@ -122,7 +124,7 @@ export async function applyOperation(
   log[status === 'completed' ? 'info' : 'warn'](
     `Call ${callId}: prompt ${status} (resultInfo ${info?.code ?? '-'}/${info?.subcode ?? '-'}${info?.message ? `: ${info.message}` : ''})`,
   );
-  await hangUpIfDue(callId, deps);
+  await hangUpIfDue(callId, deps, result.call);
   return 'operation';
 }
 
@@ -149,8 +151,9 @@ export async function settleStalePrompt(call: StoredCall, deps: MediaDeps): Prom
     (current) =>
       current.status === 'requested' || current.status === 'running'
         ? { ...current, status: 'failed', finishedAt: at, resultInfo: { message: 'no outcome of the prompt was received' } }
-        : current,
+        : undefined,
     deps,
+    call,
   );
 }
 
@@ -161,14 +164,29 @@ function sameId(a: string, b: string): boolean {
   return plain(a) === plain(b);
 }
 
+/**
+ * Writes the prompt's progress (`undefined` from `change`: nothing to write) and hands back the row
+ * as it now is, so what follows need not read it again; `known` is a copy just read or written,
+ * which saves the first read. Undefined when the row is gone or the write failed (logged).
+ */
 async function recordPrompt(
   callId: string,
-  change: (current: PromptPlayback) => PromptPlayback,
+  change: (current: PromptPlayback) => PromptPlayback | undefined,
   { store, log }: { store: MediaDeps['store']; log: Logger },
-): Promise<void> {
+  known?: StoredCall,
+): Promise<StoredCall | undefined> {
   try {
-    await store.update(callId, (current) => (current.prompt ? { prompt: change(current.prompt) } : undefined));
+    const result = await store.update(
+      callId,
+      (current) => {
+        const prompt = current.prompt && change(current.prompt);
+        return prompt ? { prompt } : undefined;
+      },
+      known,
+    );
+    return result.outcome === 'missing' ? undefined : result.call;
   } catch (error) {
     log.warn(`Call ${callId}: the prompt's progress was not recorded (${error instanceof Error ? error.message : String(error)})`);
+    return undefined;
   }
 }

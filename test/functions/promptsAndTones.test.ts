@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { incomingCallNotification, SIM_TENANT_ID, stateNotification } from '../../tools/graphSimulator.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { incomingCallNotification, promptOperationNotification, SIM_TENANT_ID, stateNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 // An outgoing call's prompt (https://learn.microsoft.com/en-us/graph/api/call-playprompt), its key
@@ -218,5 +218,23 @@ describe('hang-up rules that need a second chance', () => {
     expect(answers.map((a) => a.status)).toEqual([202, 202]);
     expect(h.sim.requestsTo('delete', callId)).toHaveLength(1);
     expect(((await h.getCall(callId)).jsonBody as { resultInfo: unknown }).resultInfo).toMatchObject({ code: 200, subcode: 7000 });
+  });
+
+  it("reads the row once per write when a prompt's end hangs the call up (the operation's update, the hang-up's mark)", async () => {
+    h.sim.promptOutcome = 'held';
+    const callId = await answeredCall({ prompt: PROMPT, hangUpAfter: 'prompt' });
+    const operationId = h.sim.calls.get(callId)!.prompts![0]!.operationId;
+    // Graph's terminated notification after the DELETE is held back, so only the operation's handling is counted.
+    const deliver = h.sim.onNotification;
+    h.sim.onNotification = () => Promise.resolve();
+    const reads = vi.spyOn(h.runtime.store, 'get');
+    try {
+      await h.post(promptOperationNotification(callId, operationId, 'completed', callId));
+      expect(h.sim.requestsTo('delete', callId)).toHaveLength(1);
+      expect(reads).toHaveBeenCalledTimes(2);
+    } finally {
+      reads.mockRestore();
+      h.sim.onNotification = deliver;
+    }
   });
 });

@@ -22,33 +22,21 @@ export function outgoingCallBody(call: OutgoingCall, callbackUri: string): Creat
 }
 
 function sourceOf(source: CallSource): Record<string, unknown> {
-  const identity =
-    source.kind === 'application'
-      ? { application: { '@odata.type': '#microsoft.graph.identity', id: source.id } }
-      : {
-          applicationInstance: {
-            '@odata.type': '#microsoft.graph.identity',
-            id: source.id,
-            ...(source.displayName === undefined ? {} : { displayName: source.displayName }),
-          },
-        };
-  return { '@odata.type': '#microsoft.graph.participantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', ...identity } };
+  const kind = source.kind === 'application' ? 'application' : 'applicationInstance';
+  const displayName = source.kind === 'applicationInstance' ? source.displayName : undefined;
+  return { '@odata.type': '#microsoft.graph.participantInfo', identity: identitySet(kind, { id: source.id, displayName }) };
 }
 
 function invitation(target: OutgoingTarget): Record<string, unknown> {
   const identity =
     target.kind === 'phone'
-      ? { phone: { '@odata.type': '#microsoft.graph.identity', id: target.phone } }
-      : {
-          user: {
-            '@odata.type': '#microsoft.graph.identity',
-            id: target.userId,
-            ...(target.displayName === undefined ? {} : { displayName: target.displayName }),
-            ...(target.tenantId === undefined ? {} : { tenantId: target.tenantId }),
-          },
-        };
-  return {
-    '@odata.type': '#microsoft.graph.invitationParticipantInfo',
-    identity: { '@odata.type': '#microsoft.graph.identitySet', ...identity },
-  };
+      ? identitySet('phone', { id: target.phone })
+      : identitySet('user', { id: target.userId, displayName: target.displayName, tenantId: target.tenantId });
+  return { '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity };
+}
+
+/** An identitySet naming one identity of `kind`, its absent fields left out. */
+function identitySet(kind: 'application' | 'applicationInstance' | 'user' | 'phone', fields: Record<string, string | undefined>) {
+  const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+  return { '@odata.type': '#microsoft.graph.identitySet', [kind]: { '@odata.type': '#microsoft.graph.identity', ...present } };
 }

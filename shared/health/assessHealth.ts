@@ -71,18 +71,19 @@ export function assessHealth(
   const problems: string[] = [];
   const timer = records.find((r) => r.scope === TIMER_SCOPE);
   const minutesSince = (at: Date) => (now.getTime() - at.getTime()) / 60_000;
+  const report = (oldestKeepAliveAgeMinutes: number | null, lastSweep: LastSweep | null): HealthReport => ({
+    status: problems.length > 0 ? 'unhealthy' : 'healthy',
+    problems,
+    activeCalls,
+    oldestKeepAliveAgeMinutes,
+    keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES,
+    lastSweep,
+  });
   if (!timer) {
     // Nothing says these calls are kept alive: the timer never ran (or disabled), or its records
     // cannot be written. A brand-new deployment shows this until its first sweep, at most 5 minutes.
     if (activeCalls > 0) problems.push(`${activeCalls} call(s) are active and no keepAlive sweep has reported yet`);
-    return {
-      status: problems.length > 0 ? 'unhealthy' : 'healthy',
-      problems,
-      activeCalls,
-      oldestKeepAliveAgeMinutes: null,
-      keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES,
-      lastSweep: null,
-    };
+    return report(null, null);
   }
 
   if (timer.outcome === 'failed') problems.push(`the last keepAlive sweep failed: ${timer.error ?? 'every keepAlive it sent failed'}`);
@@ -116,14 +117,7 @@ export function assessHealth(
     error: timer.error,
     shards: shards?.report,
   };
-  return {
-    status: problems.length > 0 ? 'unhealthy' : 'healthy',
-    problems,
-    activeCalls,
-    oldestKeepAliveAgeMinutes: oldest,
-    keepAliveLimitMinutes: KEEPALIVE_LIMIT_MINUTES,
-    lastSweep,
-  };
+  return report(oldest, lastSweep);
 }
 
 /**

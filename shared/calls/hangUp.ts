@@ -1,7 +1,7 @@
 import type { GraphCalls, GraphOutcome } from '../graph/graphCalls.js';
 import { recordEndedCall, type HistoryDeps } from '../history/recordEndedCall.js';
 import type { Logger } from '../logger.js';
-import { UnreadableCallError, type CallStore, type UpdateResult } from './callStore.js';
+import { UnreadableCallError, type CallStore, type StoredCall, type UpdateResult } from './callStore.js';
 
 export interface HangUpDeps extends HistoryDeps {
   store: CallStore;
@@ -26,7 +26,8 @@ export type HangUpOutcome =
 export async function hangUpCall(callId: string, why: string, deps: HangUpDeps, deadline?: AbortSignal): Promise<HangUpOutcome> {
   const { store, graph, clock, log } = deps;
   const at = clock();
-  const { outcome: marked, markedAt } = await markHangUp(callId, at, store, log);
+  const { outcome: marked, call } = await markHangUp(callId, at, store, log);
+  const markedAt = call?.hangUpRequestedAt;
   if (marked === 'missing') return { kind: 'unknownCall' };
   // Another hang-up of this call went out moments ago (two key presses at once, a prompt's end and
   // an operator's DELETE): a second DELETE could only answer 404 and remove the row before Graph's
@@ -48,8 +49,8 @@ export async function hangUpCall(callId: string, why: string, deps: HangUpDeps, 
     return { kind: 'hangingUp' };
   }
   if (result.status === 404) {
-    const call = await store.get(callId).catch(() => undefined);
     await store.remove(callId);
+    // The row as the mark read it (or wrote it): its history record needs no read of its own.
     if (call) await recordEndedCall(call, { resultInfo: undefined, endedBy: 'hangUp404' }, deps);
     log.info(`Call ${callId}: hang-up answered 404, the call had already ended; removed`);
     return { kind: 'ended' };
@@ -87,10 +88,10 @@ async function markHangUp(
   at: Date,
   store: CallStore,
   log: Logger,
-): Promise<{ outcome: UpdateResult['outcome'] | 'unreadable'; markedAt?: Date | undefined }> {
+): Promise<{ outcome: UpdateResult['outcome'] | 'unreadable'; call?: StoredCall | undefined }> {
   try {
     const marked = await store.update(callId, (current) => (current.hangUpRequestedAt ? undefined : { hangUpRequestedAt: at }));
-    return { outcome: marked.outcome, markedAt: marked.outcome === 'missing' ? undefined : marked.call.hangUpRequestedAt };
+    return { outcome: marked.outcome, call: marked.outcome === 'missing' ? undefined : marked.call };
   } catch (error) {
     if (!(error instanceof UnreadableCallError)) throw error;
     log.warn(`Call ${callId}: its row cannot be read (${error.row.problem}); hanging up without marking it`);

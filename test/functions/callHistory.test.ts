@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { historyRecordOf, type CallHistory } from '../../shared/history/callHistory.js';
 import { terminatedNotification } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -85,6 +85,19 @@ describe('the record of an ended call', () => {
     h.clock.advanceMinutes(15);
     await h.sweep();
     expect(await ended(silent.id)).toMatchObject({ direction: 'incoming', resultInfo: null, endedBy: 'keepAlive404' });
+  });
+
+  it('records a call whose hang-up found it over, from the row the hang-up read to mark it', async () => {
+    const call = await h.establishedCall();
+    h.sim.endCallSilently(call.id);
+    const reads = vi.spyOn(h.runtime.store, 'get');
+    try {
+      expect((await h.hangUp(call.id)).status).toBe(200);
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+    }
+    expect(await ended(call.id)).toMatchObject({ direction: 'incoming', answered: true, resultInfo: null, endedBy: 'hangUp404' });
   });
 
   it('answers 404 for a call it never knew', async () => {

@@ -30,7 +30,7 @@ export function createKeepAliveSweepHandler(runtime: () => Runtime) {
     const result = await runScheduledSweep(fanOutDepsOf(runtime(), context, shardQueueOf(context)));
     if (result.mode === 'fanned-out') {
       context.info(
-        `keepAlive sweep: ${result.activeAtLeast}+ active calls, above SWEEP_FANOUT_THRESHOLD; handed out as ${result.shards} shard messages`,
+        `keepAlive sweep: ${result.activeAtLeast}+ active calls, ${result.reason}; handed out as ${result.shards} shard messages`,
       );
     } else {
       logSweepSummary(context, result.summary);

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { KEEPALIVE_INTERVAL_BOUND_REASON, MAX_KEEPALIVE_INTERVAL_MINUTES } from './keepAlive/keepAliveSchedule.js';
+import {
+  defaultSweepBudgetSeconds,
+  MAX_SWEEP_BUDGET_SECONDS,
+  MIN_SWEEP_BUDGET_SECONDS,
+  SWEEP_BUDGET_BOUND_REASON,
+} from './keepAlive/sweepBudget.js';
 
 /**
  * How the app reaches a storage service: with a connection string (Azurite, or an account key), or
@@ -34,7 +40,12 @@ export interface AppConfig {
   keepAlive: {
     intervalMinutes: number;
     maxInFlight: number;
-    /** Above this many active calls the timer hands the sweep out shard by shard over a queue. */
+    /** How long one sweep may send keepAlives; the timer sweeps inline only what one instance can do in it. */
+    sweepBudgetSeconds: number;
+    /**
+     * Above this many active calls the timer always hands the sweep out shard by shard over a
+     * queue; below it, the projection from recent sweeps decides. It also bounds the count.
+     */
     fanOutThreshold: number;
   };
   /** The queue service of the Functions host's storage (`AzureWebJobsStorage`), where the queues live (the rejoin queue is written by the app, the shard queue by the timer's output binding). */
@@ -82,8 +93,8 @@ const optionalText = z
   .optional();
 
 /** `whyMax` says why a larger value is refused, when that is not obvious. */
-const integerSetting = (defaultValue: number, min: number, max: number, whyMax?: string) =>
-  optionalText.transform((value, ctx) => {
+const integerSetting = <D extends number | undefined>(defaultValue: D, min: number, max: number, whyMax?: string) =>
+  optionalText.transform((value, ctx): number | D => {
     if (value === undefined) return defaultValue;
     const parsed = Number(value);
     if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
@@ -190,7 +201,9 @@ const settingsSchema = z.object({
   // Bounded so that a call just short of due plus one failed keepAlive still fits in Graph's 45 minutes.
   KEEPALIVE_INTERVAL_MINUTES: integerSetting(15, 0, MAX_KEEPALIVE_INTERVAL_MINUTES, KEEPALIVE_INTERVAL_BOUND_REASON),
   KEEPALIVE_MAX_IN_FLIGHT: integerSetting(128, 1, 1000),
-  SWEEP_FANOUT_THRESHOLD: integerSetting(20_000, 0, 100_000_000),
+  // Absent: a third of the keepAlive interval, within the bounds (see sweepBudget.ts).
+  KEEPALIVE_SWEEP_BUDGET_SECONDS: integerSetting(undefined, MIN_SWEEP_BUDGET_SECONDS, MAX_SWEEP_BUDGET_SECONDS, SWEEP_BUDGET_BOUND_REASON),
+  SWEEP_FANOUT_THRESHOLD: integerSetting(200_000, 0, 100_000_000),
   GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
   // The keys that prove a notification comes from Graph must not travel over plain http.
   NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', ['https:']),
@@ -266,6 +279,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     keepAlive: {
       intervalMinutes: s.KEEPALIVE_INTERVAL_MINUTES,
       maxInFlight: s.KEEPALIVE_MAX_IN_FLIGHT,
+      sweepBudgetSeconds: s.KEEPALIVE_SWEEP_BUDGET_SECONDS ?? defaultSweepBudgetSeconds(s.KEEPALIVE_INTERVAL_MINUTES),
       fanOutThreshold: s.SWEEP_FANOUT_THRESHOLD,
     },
     hostQueue,

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
         authorityHost: undefined,
         callbackUrl: 'https://bot.example.test/api/calls',
       },
-      keepAlive: { intervalMinutes: 15, maxInFlight: 128, fanOutThreshold: 20_000 },
+      keepAlive: { intervalMinutes: 15, maxInFlight: 128, sweepBudgetSeconds: 180, fanOutThreshold: 200_000 },
       hostQueue: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
       notificationOpenIdConfigUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
@@ -71,9 +71,19 @@ describe('loadConfig', () => {
       tableName: 'botCalls',
     });
     expect(config.bot.appSecret).toBe('secret');
-    expect(config.keepAlive).toEqual({ intervalMinutes: 0, maxInFlight: 64, fanOutThreshold: 0 });
+    expect(config.keepAlive).toEqual({ intervalMinutes: 0, maxInFlight: 64, sweepBudgetSeconds: 30, fanOutThreshold: 0 });
     expect(config.hostQueue).toEqual({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
     expect(config.graphBaseUrl).toBe('https://graph.microsoft.us/v1.0');
+  });
+
+  it.each([
+    [undefined, undefined, 180],
+    ['6', undefined, 120],
+    ['28', undefined, 180],
+    ['15', '45', 45],
+  ])('takes the sweep budget as set, or a third of the keepAlive interval (interval %s, budget %s)', (interval, budget, seconds) => {
+    const config = loadConfig({ ...minimal, KEEPALIVE_INTERVAL_MINUTES: interval, KEEPALIVE_SWEEP_BUDGET_SECONDS: budget });
+    expect(config.keepAlive.sweepBudgetSeconds).toBe(seconds);
   });
 
   it.each([
@@ -117,6 +127,11 @@ describe('loadConfig', () => {
     [{ KEEPALIVE_INTERVAL_MINUTES: '29' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number from 0 to 28, got "29" (Graph ends a call'],
     [{ KEEPALIVE_INTERVAL_MINUTES: 'soon' }, 'KEEPALIVE_INTERVAL_MINUTES must be a whole number'],
     [{ KEEPALIVE_MAX_IN_FLIGHT: '0' }, 'KEEPALIVE_MAX_IN_FLIGHT must be a whole number from 1'],
+    [
+      { KEEPALIVE_SWEEP_BUDGET_SECONDS: '300' },
+      'KEEPALIVE_SWEEP_BUDGET_SECONDS must be a whole number from 30 to 180, got "300" (a sweep must be done',
+    ],
+    [{ KEEPALIVE_SWEEP_BUDGET_SECONDS: '10' }, 'KEEPALIVE_SWEEP_BUDGET_SECONDS must be a whole number from 30 to 180'],
     [{ GRAPH_BASE_URL: 'http://graph.microsoft.com/v1.0' }, 'GRAPH_BASE_URL must use https:'],
     [{ AZURE_AUTHORITY_HOST: 'http://login.example' }, 'AZURE_AUTHORITY_HOST must be an https URL'],
     [

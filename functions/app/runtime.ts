@@ -149,8 +149,9 @@ export function fanOutDepsOf(
     leaveWhenAloneMinutes: config.meetings.leaveWhenAloneMinutes,
     toneTimeoutSeconds: config.outgoingCalls.toneTimeoutSeconds,
     fanOutThreshold: config.keepAlive.fanOutThreshold,
+    sweepBudgetMs: config.keepAlive.sweepBudgetSeconds * 1000,
     // Built once per invocation, so the budget counts from its start (the count before an inline sweep included).
-    deadline: sweepDeadline(),
+    deadline: sweepDeadline(config.keepAlive.sweepBudgetSeconds * 1000),
   };
 }
 

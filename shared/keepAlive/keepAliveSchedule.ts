@@ -3,7 +3,7 @@
  * every call still gets a keepAlive inside Graph's 45 minutes: derived here, not guessed.
  */
 
-import { SWEEP_BUDGET_MS } from './sweepBudget.js';
+import { MAX_SWEEP_BUDGET_MS } from './sweepBudget.js';
 
 // "A call that does not receive this request within 45 minutes is considered inactive and will
 // subsequently end." https://learn.microsoft.com/en-us/graph/api/call-keepalive
@@ -20,7 +20,7 @@ export const KEEPALIVE_REQUEST_BUDGET_MS = 60_000;
 const SAFETY_MARGIN_MINUTES = 3;
 
 const REQUEST_BUDGET_MINUTES = KEEPALIVE_REQUEST_BUDGET_MS / 60_000;
-const SWEEP_BUDGET_MINUTES = SWEEP_BUDGET_MS / 60_000;
+const SWEEP_BUDGET_MINUTES = MAX_SWEEP_BUDGET_MS / 60_000;
 
 /**
  * The longest Graph can go without a keepAlive for a call, at a given interval:

@@ -12,7 +12,7 @@ import { recordSweep } from '../telemetry.js';
 import { outcomeOf } from './sweepStatus.js';
 import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
 import { InFlightController } from './inFlightController.js';
-import { sweepDeadline } from './sweepBudget.js';
+import { MAX_SWEEP_BUDGET_MS, sweepDeadline } from './sweepBudget.js';
 
 export interface SweepDeps extends HistoryDeps {
   store: CallStore;
@@ -30,7 +30,7 @@ export interface SweepDeps extends HistoryDeps {
   toneTimeoutSeconds?: number;
   /**
    * The sweep's time budget: once aborted, no further keepAlive is sent and those under way are cut
-   * short (and any wait for a retry with them). A budget of `SWEEP_BUDGET_MS` from now when absent.
+   * short (and any wait for a retry with them). A budget of `MAX_SWEEP_BUDGET_MS` from now when absent.
    */
   deadline?: AbortSignal;
 }
@@ -88,7 +88,7 @@ interface KeepAliveTarget {
 // notification (with the resultInfo a rejoin decision needs) before it goes without a rejoin.
 export const ENDED_ROW_GRACE_MINUTES = 10;
 // Where a sweep's in-flight count starts before it has seen Graph's latency (see InFlightController).
-const INITIAL_IN_FLIGHT = 16;
+export const INITIAL_IN_FLIGHT = 16;
 const HISTORY_WRITES_IN_FLIGHT = 8;
 
 /**
@@ -104,7 +104,7 @@ const HISTORY_WRITES_IN_FLIGHT = 8;
 export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const startedAt = performance.now();
   const now = deps.clock();
-  const deadline = deps.deadline ?? sweepDeadline();
+  const deadline = deps.deadline ?? sweepDeadline(MAX_SWEEP_BUDGET_MS);
   // Never below the fixed 16 the sweep used before it sized itself: sizing may only add keepAlives.
   const inFlight = new InFlightController({ initial: INITIAL_IN_FLIGHT, ceiling: deps.maxInFlight, floor: INITIAL_IN_FLIGHT });
   const limit = pLimit(inFlight.current);

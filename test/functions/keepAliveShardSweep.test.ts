@@ -39,7 +39,14 @@ describe('above SWEEP_FANOUT_THRESHOLD', () => {
     h.clock.advanceMinutes(15);
 
     const { result, messages } = await f.timerSweep();
-    expect(result).toEqual({ mode: 'fanned-out', activeAtLeast: 3, shards: 32, fannedOutSince: h.clock.now() });
+    expect(result).toEqual({
+      mode: 'fanned-out',
+      activeAtLeast: 3,
+      shards: 32,
+      fannedOutSince: h.clock.now(),
+      reason: 'above SWEEP_FANOUT_THRESHOLD',
+      projection: expect.objectContaining({ basis: 'assumed' }),
+    });
     expect(h.sim.requestsTo('keepAlive')).toHaveLength(0);
     expect(h.logs.some((l) => /handed out as 32 shard messages/.test(l.message))).toBe(true);
     expect(messages.map((m) => m.shard).sort()).toEqual([...CALL_PARTITIONS]);
@@ -116,6 +123,73 @@ it('at or below the threshold the timer sweeps in-process and enqueues nothing',
   const { result, messages } = await f.timerSweep();
   expect(result).toMatchObject({ mode: 'inline', summary: { active: 3, ok: 3 } });
   expect(messages).toEqual([]);
+});
+
+describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decides', () => {
+  /** A recent shard sweep that saw Graph answer in `meanLatencyMs` with 16 in flight. */
+  const graphSeen = (meanLatencyMs: number) =>
+    h.runtime.sweepStatus.record({
+      scope: 'shard-07',
+      startedAt: h.clock.now(),
+      finishedAt: h.clock.now(),
+      outcome: 'ok',
+      summary: {
+        active: 60,
+        due: 60,
+        sent: 60,
+        ok: 60,
+        ended: 0,
+        failed: 0,
+        unreadable: 0,
+        skippedForBudget: 0,
+        peakInFlight: 16,
+        meanLatencyMs,
+        budgetExhausted: false,
+        durationMs: 1000,
+        oldestKeepAliveAgeMinutes: 0,
+      },
+    });
+
+  it('hands out a table one instance cannot keep alive in the budget at the latency Graph showed', async () => {
+    // 0.7 x 16 in flight / 100 s a keepAlive x 30 s: 3 calls in the budget.
+    const f = await fanOutHarness({ KEEPALIVE_SWEEP_BUDGET_SECONDS: '30' });
+    await graphSeen(100_000);
+    await establishedCalls(4);
+    h.clock.advanceMinutes(15);
+
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'fanned-out', activeAtLeast: 4, projection: { capacity: 3, basis: 'observed' } });
+    expect(messages).toHaveLength(32);
+    expect(h.logs.map((l) => l.message)).toContain(
+      'keepAlive sweep: 4+ active calls, more than one instance keeps about 3 calls alive in the sweep budget ' +
+        '(16 in flight at 100000 ms, as a recent sweep saw Graph); handed out as 32 shard messages',
+    );
+  });
+
+  it('sweeps inline what one instance can do at the latency Graph showed', async () => {
+    const f = await fanOutHarness({ KEEPALIVE_SWEEP_BUDGET_SECONDS: '30' });
+    await graphSeen(50);
+    await establishedCalls(4);
+    h.clock.advanceMinutes(15);
+
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'inline', summary: { ok: 4 }, projection: { capacity: 6720, basis: 'observed' } });
+    expect(messages).toEqual([]);
+  });
+
+  it('does not wait on sweep records that take too long: it plans on a slow Graph and sweeps', async () => {
+    const f = await fanOutHarness({}, undefined);
+    h.runtime.sweepStatus.all = () => new Promise(() => {});
+    await establishedCalls(2);
+    h.clock.advanceMinutes(15);
+
+    const { result } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'inline', summary: { ok: 2 }, projection: { basis: 'assumed' } });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(/sweep records could not be read, so the sweep plans on a slow Graph.*no answer within 5000 ms/),
+    });
+  }, 20_000);
 });
 
 it('host.json gives up on a shard message after the attempts the function counts with', async () => {

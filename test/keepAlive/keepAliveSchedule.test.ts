@@ -3,7 +3,7 @@ import { KEEPALIVE_SWEEP_SCHEDULE } from '../../functions/keepAliveSweep.js';
 import { ConfigError, loadConfig } from '../../shared/config.js';
 import { keepAliveDue } from '../../shared/keepAlive/keepAliveDue.js';
 import { KEEPALIVE_REQUEST_BUDGET_MS, worstKeepAliveGapMinutes } from '../../shared/keepAlive/keepAliveSchedule.js';
-import { SWEEP_BUDGET_MS } from '../../shared/keepAlive/sweepBudget.js';
+import { MAX_SWEEP_BUDGET_MS } from '../../shared/keepAlive/sweepBudget.js';
 
 const MINUTE = 60_000;
 const SECOND = 1_000;
@@ -88,7 +88,7 @@ function scenarios(): Scenario[] {
   const timingCycles = [
     [{ reachesGraphMs: 300, stampedMs: 2 * SECOND }],
     // A sweep that reaches the call only at the end of its budget, and whose reply is late too.
-    [{ reachesGraphMs: SWEEP_BUDGET_MS, stampedMs: SWEEP_BUDGET_MS + budget }],
+    [{ reachesGraphMs: MAX_SWEEP_BUDGET_MS, stampedMs: MAX_SWEEP_BUDGET_MS + budget }],
     // Reached Graph at once but answered late, then the next one reached Graph late.
     [
       { reachesGraphMs: 0, stampedMs: budget },

@@ -2,9 +2,13 @@
  * `npm run bench`: measures the keepAlive sweep and the answer path against Azurite and the
  * Graph simulator, through the app's built entry files. Prints figures; asserts nothing.
  *
- *   npm run bench -- --calls 10000,100000 --latency 50 --in-flight 128 --burst 500 --cold-starts 5 [--json] [--profile DIR]
+ *   npm run bench -- --calls 10000,100000 --latency 50 --in-flight 128 --burst 500 --cold-starts 5 [--fan-out-instances 4] [--json] [--profile DIR]
  *
  * `--in-flight` is KEEPALIVE_MAX_IN_FLIGHT, the ceiling of the sweep's self-sizing in-flight count.
+ * `--fan-out-instances N` lets the timer decide as in Azure (fan-out on, from a fresh table: no
+ * sweep figures yet) and sweeps the shard messages of a fan-out in N worker processes, each taking
+ * its messages one at a time as one instance of the queue trigger does; without it, one instance
+ * sweeps everything (fan-out off).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +32,7 @@ const { values: args } = parseArgs({
     burst: { type: 'string', default: '500' },
     /** Cold starts per build (the bundle and tsc's files, alternating); 0 skips them. */
     'cold-starts': { type: 'string', default: '5' },
+    'fan-out-instances': { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
     /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */
     profile: { type: 'string' },
@@ -38,6 +43,7 @@ const latencyMs = positiveInteger(args.latency);
 const inFlight = positiveInteger(args['in-flight']);
 const burstSize = Number(args.burst);
 const coldStarts = Number(args['cold-starts']);
+const fanOutInstances = Number(args['fan-out-instances']);
 
 function positiveInteger(text: string): number {
   const value = Number(text);
@@ -79,8 +85,11 @@ interface WorkerResult {
   peakRssMb: number;
   peakHeapMb: number;
   errors: string[];
+  shardMessages?: unknown[];
+  shards?: Array<{ shard: string; summary: NonNullable<NonNullable<WorkerResult['sweep']>['summary']> }>;
   sweep?: {
     mode: string;
+    reason?: string;
     summary?: {
       active: number;
       sent: number;
@@ -100,7 +109,7 @@ interface WorkerResult {
   status?: number;
 }
 
-function runWorker(mode: 'sweep' | 'burst' | 'coldStart', env: Record<string, string>): Promise<WorkerResult> {
+function runWorker(mode: 'sweep' | 'shards' | 'burst' | 'coldStart', env: Record<string, string>): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
     const child = spawn(process.execPath, [...profiling, join(import.meta.dirname, 'worker.mjs'), mode], {
@@ -150,11 +159,46 @@ async function main(): Promise<void> {
     NOTIFICATION_OPENID_CONFIG_URL: sim.openIdConfigUrl,
     KEEPALIVE_INTERVAL_MINUTES: '15',
     KEEPALIVE_MAX_IN_FLIGHT: String(inFlight),
-    // One instance sweeps everything here: this measures the sweep itself, not the fan-out.
-    SWEEP_FANOUT_THRESHOLD: '100000000',
+    // Without --fan-out-instances one instance sweeps everything: this measures the sweep itself.
+    ...(fanOutInstances > 0 ? {} : { SWEEP_FANOUT: 'off' }),
   });
 
   const sweepRows = [];
+  const fanOutRows: Array<Record<string, unknown>> = [];
+
+  /** The timer's decision, then its shard messages over `fanOutInstances` processes; timed from the timer's start to the last shard's end. */
+  const fanOutSweep = async (calls: number, settings: Record<string, string>) => {
+    const started = performance.now();
+    const timerRun = await runWorker('sweep', settings);
+    const messages = timerRun.shardMessages ?? [];
+    const perInstance = Array.from({ length: fanOutInstances }, (_, i) => messages.filter((_, m) => m % fanOutInstances === i));
+    const instances = await Promise.all(
+      perInstance.filter((list) => list.length > 0).map((list) => runWorker('shards', { ...settings, BENCH_SHARDS: JSON.stringify(list) })),
+    );
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const summaries = [
+      ...(timerRun.sweep?.summary ? [timerRun.sweep.summary] : []),
+      ...instances.flatMap((w) => w.shards!.map((r) => r.summary)),
+    ];
+    const keptAlive = summaries.reduce((sum, r) => sum + r.ok, 0);
+    if (keptAlive !== calls)
+      throw new Error(`fanned-out sweep of ${calls} calls kept ${keptAlive} alive: ${JSON.stringify(timerRun.sweep)}`);
+    return {
+      calls,
+      timer: timerRun.sweep?.mode,
+      why: timerRun.sweep?.reason ?? '-',
+      shardMessages: messages.length,
+      instances: instances.length,
+      keptAlive,
+      elapsedSeconds: round(elapsedSeconds, 1),
+      budgetSeconds: 180,
+      keepAlivesPerSecond: round(keptAlive / elapsedSeconds, 0),
+      peakInFlightAtGraph: sim.peakInFlight,
+      tableRequestsPerKeepAlive: round(proxy.count() / keptAlive, 4),
+      peakRssMbPerInstance: round(Math.max(...instances.map((w) => w.peakRssMb), timerRun.peakRssMb), 0),
+    };
+  };
+
   try {
     for (const calls of sizes) {
       const tableName = `bench${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -182,6 +226,12 @@ async function main(): Promise<void> {
 
       proxy.reset();
       sim.peakInFlight = 0;
+      if (fanOutInstances > 0) {
+        fanOutRows.push(await fanOutSweep(calls, settingsFor(tableName)));
+        sim.calls.clear();
+        sim.requests.length = 0;
+        continue;
+      }
       const worker = await runWorker('sweep', settingsFor(tableName));
       const summary = worker.sweep?.summary;
       // A sweep stops at its time budget (shared/keepAlive/sweepBudget.ts); the rest is the next
@@ -305,15 +355,32 @@ async function main(): Promise<void> {
       coldStartRows.length === 2 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[0]!.coldStartMedianMs, 2) : undefined;
 
     const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
-    const report = { machine, latencyMs, inFlight, sweep: sweepRows, burst: bursts, coldStart: coldStartRows, coldStartRatio };
+    const report = {
+      machine,
+      latencyMs,
+      inFlight,
+      sweep: sweepRows,
+      fanOut: fanOutRows,
+      burst: bursts,
+      coldStart: coldStartRows,
+      coldStartRatio,
+    };
     if (args.json) {
       console.log(JSON.stringify(report, null, 2));
     } else {
       console.log(
         `machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}; Graph latency ${latencyMs} ms, in flight ${inFlight}`,
       );
-      console.log('\nkeepAlive sweep (one timer run through dist/main.js, the bundle the host loads)');
-      console.table(sweepRows);
+      if (sweepRows.length > 0) {
+        console.log('\nkeepAlive sweep (one timer run through dist/main.js, the bundle the host loads; fan-out off)');
+        console.table(sweepRows);
+      }
+      if (fanOutRows.length > 0) {
+        console.log(
+          `\nkeepAlive sweep with fan-out on: the timer decides, then ${fanOutInstances} worker processes (instances) take the shard messages one at a time`,
+        );
+        console.table(fanOutRows);
+      }
       if (bursts.length > 0) {
         console.log(`\nburst of ${burstSize} simultaneous incoming calls (receipt -> answer at the simulator)`);
         console.table(bursts);

@@ -1,5 +1,7 @@
 // One measured run of the app's real entry files, in a fresh process so its memory is its own.
-// `node bench/worker.mjs sweep` runs one timer sweep; `node bench/worker.mjs burst` fires the
+// `node bench/worker.mjs sweep` runs one timer sweep (and reports the shard messages of a fan-out);
+// `shards` sweeps the shard messages in BENCH_SHARDS one after another, as one instance of the
+// queue trigger does (host.json batchSize 1); `node bench/worker.mjs burst` fires the
 // notifications named in BENCH_BURST_FILE at once; `coldStart` answers the first of them in a
 // process that has done nothing else. Settings come from the environment, as in
 // Azure. The last stdout line is the JSON result.
@@ -37,6 +39,7 @@ if (entry === 'bundle') {
   const main = await import('../dist/main.js');
   modules.notifications = main;
   modules.keepAliveSweep = main;
+  modules.keepAliveShardSweep = main;
 } else {
   for (const name of entryFiles) modules[name] = await import(`../dist/functions/${name}.js`);
 }
@@ -73,7 +76,15 @@ const result = {
 const started = performance.now();
 if (mode === 'sweep') {
   const timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: undefined };
-  result.sweep = await modules.keepAliveSweep.keepAliveSweep(timer, context('keepAliveSweep'));
+  const timerContext = context('keepAliveSweep');
+  result.sweep = await modules.keepAliveSweep.keepAliveSweep(timer, timerContext);
+  if (result.sweep.mode === 'fanned-out') result.shardMessages = timerContext.extraOutputs.get(modules.keepAliveSweep.shardQueueOutput);
+} else if (mode === 'shards') {
+  result.shards = [];
+  for (const message of JSON.parse(process.env.BENCH_SHARDS)) {
+    const swept = await modules.keepAliveShardSweep.keepAliveShardSweep(message, context('keepAliveShardSweep'));
+    result.shards.push({ shard: swept.shard, summary: swept.summary });
+  }
 } else if (mode === 'burst') {
   // Incoming-call notifications shaped as in the Graph docs, built by the parent with the simulator's builders.
   const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));

@@ -45,8 +45,9 @@ export interface AppConfig {
     /**
      * Above this many active calls the timer always hands the sweep out shard by shard over a
      * queue; below it, the projection from recent sweeps decides. It also bounds the count.
+     * Undefined (SWEEP_FANOUT=off): the timer sweeps every call itself.
      */
-    fanOutThreshold: number;
+    fanOutThreshold: number | undefined;
   };
   /** The queue service of the Functions host's storage (`AzureWebJobsStorage`), where the queues live (the rejoin queue is written by the app, the shard queue by the timer's output binding). */
   hostQueue: StorageAccess;
@@ -204,6 +205,7 @@ const settingsSchema = z.object({
   // Absent: a third of the keepAlive interval, within the bounds (see sweepBudget.ts).
   KEEPALIVE_SWEEP_BUDGET_SECONDS: integerSetting(undefined, MIN_SWEEP_BUDGET_SECONDS, MAX_SWEEP_BUDGET_SECONDS, SWEEP_BUDGET_BOUND_REASON),
   SWEEP_FANOUT_THRESHOLD: integerSetting(200_000, 0, 100_000_000),
+  SWEEP_FANOUT: optionalText.pipe(z.enum(['auto', 'off'], { error: 'must be auto or off' }).optional()),
   GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
   // The keys that prove a notification comes from Graph must not travel over plain http.
   NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', ['https:']),
@@ -280,7 +282,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       intervalMinutes: s.KEEPALIVE_INTERVAL_MINUTES,
       maxInFlight: s.KEEPALIVE_MAX_IN_FLIGHT,
       sweepBudgetSeconds: s.KEEPALIVE_SWEEP_BUDGET_SECONDS ?? defaultSweepBudgetSeconds(s.KEEPALIVE_INTERVAL_MINUTES),
-      fanOutThreshold: s.SWEEP_FANOUT_THRESHOLD,
+      fanOutThreshold: s.SWEEP_FANOUT === 'off' ? undefined : s.SWEEP_FANOUT_THRESHOLD,
     },
     hostQueue,
     graphBaseUrl: s.GRAPH_BASE_URL.replace(/\/+$/, ''),

@@ -76,6 +76,11 @@ describe('loadConfig', () => {
     expect(config.graphBaseUrl).toBe('https://graph.microsoft.us/v1.0');
   });
 
+  it('has no fan-out threshold when fan-out is off', () => {
+    expect(loadConfig({ ...minimal, SWEEP_FANOUT: 'off', SWEEP_FANOUT_THRESHOLD: '10' }).keepAlive.fanOutThreshold).toBeUndefined();
+    expect(loadConfig({ ...minimal, SWEEP_FANOUT: 'auto', SWEEP_FANOUT_THRESHOLD: '10' }).keepAlive.fanOutThreshold).toBe(10);
+  });
+
   it.each([
     [undefined, undefined, 180],
     ['6', undefined, 120],
@@ -109,6 +114,7 @@ describe('loadConfig', () => {
     [{ AzureWebJobsStorage: undefined }, 'AzureWebJobsStorage is required'],
     [{ AzureWebJobsStorage: undefined, CALLS_TABLE_CONNECTION: 'UseDevelopmentStorage=true' }, 'AzureWebJobsStorage is required'],
     [{ SWEEP_FANOUT_THRESHOLD: '-1' }, 'SWEEP_FANOUT_THRESHOLD must be a whole number from 0'],
+    [{ SWEEP_FANOUT: 'never' }, 'SWEEP_FANOUT must be auto or off'],
     [{ CALLS_TABLE_NAME: 'no-dashes' }, 'CALLS_TABLE_NAME must be 3-57 letters or digits'],
     [{ CALLS_TABLE_NAME: `c${'a'.repeat(57)}` }, 'CALLS_TABLE_NAME must be 3-57 letters or digits'],
     [{ CALLS_TABLE_ENDPOINT: 'http://acct.table.core.windows.net' }, 'CALLS_TABLE_ENDPOINT must be an https URL'],

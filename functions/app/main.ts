@@ -12,7 +12,7 @@ export { getCallHandler, hangUpCallHandler, listCallsHandler, listHistoryHandler
 export { healthHandler } from '../health.js';
 export { joinMeetingHandler } from '../joinMeeting.js';
 export { keepAliveShardSweep } from '../keepAliveShardSweep.js';
-export { keepAliveSweep } from '../keepAliveSweep.js';
+export { keepAliveSweep, shardQueueOutput } from '../keepAliveSweep.js';
 export { meetingRejoin } from '../meetingRejoin.js';
 export { notifications } from '../notifications.js';
 export { warmUpOnStart } from '../warmUp.js';

@@ -172,7 +172,7 @@ export class GraphClientCalls implements GraphCalls {
   async hangUp(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
     // A repeated DELETE of a call that is gone answers 404, which the caller reads as "already ended": safe to retry.
     return outcomeOf(
-      await this.send('idempotent', deadlineWithin(CONTROL_TIMEOUT_MS, deadline), (signal) =>
+      await this.sendWithin('idempotent', CONTROL_TIMEOUT_MS, deadline, (signal) =>
         this.client.api(callPath(callId)).option('signal', signal).delete(),
       ),
     );
@@ -180,9 +180,10 @@ export class GraphClientCalls implements GraphCalls {
 
   async keepAlive(callId: string, deadline?: AbortSignal, onFailedAttempt?: (status: number | undefined) => void): Promise<GraphOutcome> {
     return outcomeOf(
-      await this.send(
+      await this.sendWithin(
         'idempotent',
-        deadlineWithin(KEEPALIVE_TIMEOUT_MS, deadline),
+        KEEPALIVE_TIMEOUT_MS,
+        deadline,
         (signal) => this.client.api(callPath(callId, 'keepAlive')).option('signal', signal).post(undefined),
         onFailedAttempt,
       ),
@@ -191,10 +192,26 @@ export class GraphClientCalls implements GraphCalls {
 
   async get(callId: string, deadline?: AbortSignal): Promise<GraphOutcome> {
     return outcomeOf(
-      await this.send('idempotent', deadlineWithin(CONTROL_TIMEOUT_MS, deadline), (signal) =>
+      await this.sendWithin('idempotent', CONTROL_TIMEOUT_MS, deadline, (signal) =>
         this.client.api(callPath(callId)).option('signal', signal).get(),
       ),
     );
+  }
+
+  /** `send` with a deadline of `ms` that `outer` (a sweep's budget) may end sooner. */
+  private async sendWithin(
+    retryClass: RetryClass,
+    ms: number,
+    outer: AbortSignal | undefined,
+    request: (signal: AbortSignal) => Promise<unknown>,
+    onFailedAttempt?: (status: number | undefined) => void,
+  ): Promise<Sent> {
+    const deadline = deadlineWithin(ms, outer);
+    try {
+      return await this.send(retryClass, deadline, request, onFailedAttempt);
+    } finally {
+      deadline.release();
+    }
   }
 
   /**

@@ -7,8 +7,11 @@ import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from 
 
 export interface FanOutDeps extends SweepDeps {
   queue: ShardQueue;
-  /** Above this many active calls the sweep is always handed out shard by shard; it also bounds the count. */
-  fanOutThreshold: number;
+  /**
+   * Above this many active calls the sweep is always handed out shard by shard; it also bounds the
+   * count. Undefined: never handed out (SWEEP_FANOUT=off), the timer sweeps every call itself.
+   */
+  fanOutThreshold: number | undefined;
   /** KEEPALIVE_SWEEP_BUDGET_SECONDS in ms: the timer sweeps inline only what one instance can do in it. */
   sweepBudgetMs: number;
   /** Where each sweep's outcome is kept for the health check. */
@@ -16,7 +19,8 @@ export interface FanOutDeps extends SweepDeps {
 }
 
 export type ScheduledSweepResult =
-  | { mode: 'inline'; summary: SweepSummary; projection: SweepProjection }
+  /** `projection` is undefined when fan-out is off (SWEEP_FANOUT=off). */
+  | { mode: 'inline'; summary: SweepSummary; projection: SweepProjection | undefined }
   | {
       mode: 'fanned-out';
       activeAtLeast: number;
@@ -43,6 +47,7 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
   const startedAt = deps.clock();
   let records: SweepRecord[] | undefined;
   const result = await recordingFailure(deps, TIMER_SCOPE, startedAt, async (): Promise<ScheduledSweepResult> => {
+    if (deps.fanOutThreshold === undefined) return { mode: 'inline', summary: await sweepKeepAlive(deps), projection: undefined };
     records = await recentRecords(deps);
     const projection = projectSweep({
       records,

@@ -177,6 +177,17 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
     expect(messages).toEqual([]);
   });
 
+  it('never hands out when fan-out is off, whatever Graph showed', async () => {
+    const f = await fanOutHarness({ KEEPALIVE_SWEEP_BUDGET_SECONDS: '30', SWEEP_FANOUT: 'off', SWEEP_FANOUT_THRESHOLD: '0' });
+    await graphSeen(100_000);
+    await establishedCalls(4);
+    h.clock.advanceMinutes(15);
+
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'inline', summary: { ok: 4 }, projection: undefined });
+    expect(messages).toEqual([]);
+  });
+
   it('does not wait on sweep records that take too long: it plans on a slow Graph and sweeps', async () => {
     const f = await fanOutHarness({}, undefined);
     h.runtime.sweepStatus.all = () => new Promise(() => {});

@@ -47,6 +47,11 @@ export class InFlightController {
     return this.size;
   }
 
+  /** How many first-attempt answers the mean latency is made of. */
+  get latencySamples(): number {
+    return this.answers;
+  }
+
   /** The mean round trip of the first-attempt answers seen. */
   get meanLatencyMs(): number | undefined {
     return this.answers === 0 ? undefined : this.totalLatencyMs / this.answers;

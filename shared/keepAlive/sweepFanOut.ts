@@ -2,7 +2,7 @@ import { CALL_PARTITIONS } from '../calls/partitionKey.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
 import { INITIAL_IN_FLIGHT, sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
-import { describeProjection, projectSweep, type SweepProjection } from './sweepProjection.js';
+import { describeProjection, FAN_OUT_HOLD_MS, inlineLimit, projectSweep, type SweepProjection } from './sweepProjection.js';
 import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from './sweepStatus.js';
 
 export interface FanOutDeps extends SweepDeps {
@@ -39,33 +39,41 @@ const RECORDS_READ_LIMIT_MS = 5_000;
  * The timer's sweep. A timer runs on one instance at a time, so a table too large for one
  * instance is handed out as one queue message per partition instead: the queue trigger's
  * scale-out spreads those over instances. "Too large" is projected from what recent sweeps saw of
- * Graph (its latency, the in-flight count they reached) and the sweep budget, and is never more
- * than SWEEP_FANOUT_THRESHOLD; a timer sweep that ran out of budget fans the next one out.
- * Counting stops just past that size, so deciding costs at most size / 1000 + 1 key-only reads.
+ * Graph (its latency, the in-flight count they reached) and what is left of the sweep budget (see
+ * `sweepProjection.ts`), and is never more than SWEEP_FANOUT_THRESHOLD. An inline sweep that ran out
+ * of its budget holds the fan-out on for an hour. Counting stops just past the inline limit, so
+ * deciding costs at most limit / 1000 + 1 key-only reads. Nothing about the decision can stop the
+ * sweep: without figures it plans on a slow Graph.
  */
 export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSweepResult> {
   const startedAt = deps.clock();
-  let records: SweepRecord[] | undefined;
+  let fanOutHeldUntil: Date | undefined;
   const result = await recordingFailure(deps, TIMER_SCOPE, startedAt, async (): Promise<ScheduledSweepResult> => {
     if (deps.fanOutThreshold === undefined) return { mode: 'inline', summary: await sweepKeepAlive(deps), projection: undefined };
-    records = await recentRecords(deps);
-    const projection = projectSweep({
-      records,
-      now: startedAt,
-      budgetMs: deps.sweepBudgetMs,
-      ceiling: deps.maxInFlight,
-      floor: INITIAL_IN_FLIGHT,
-    });
-    const inlineAtMost = projection.previousRanOut ? 0 : Math.min(deps.fanOutThreshold, projection.capacity);
+    const records = await recentRecords(deps);
+    // The budget counts from the invocation's start: the records read and the count come out of it.
+    const budgetLeftMs = deps.sweepBudgetMs - (deps.clock().getTime() - startedAt.getTime());
+    const projection = projectionFrom(records, startedAt, budgetLeftMs, deps);
+    const inlineAtMost = inlineLimit(projection, deps.fanOutThreshold);
     const counted = await deps.store.countUpTo(inlineAtMost + 1);
     if (counted <= inlineAtMost) {
       return { mode: 'inline', summary: await sweepKeepAlive(deps), projection };
     }
-    const reason = projection.previousRanOut
-      ? 'the previous timer sweep ran out of its budget'
-      : projection.capacity > deps.fanOutThreshold
-        ? 'above SWEEP_FANOUT_THRESHOLD'
-        : `more than ${describeProjection(projection)}`;
+    const previous = records?.find((r) => r.scope === TIMER_SCOPE);
+    fanOutHeldUntil =
+      projection.hold === 'ranOut'
+        ? new Date(startedAt.getTime() + FAN_OUT_HOLD_MS)
+        : projection.hold === 'held'
+          ? previous?.fanOutHeldUntil
+          : undefined;
+    const reason =
+      projection.hold === 'ranOut'
+        ? 'the previous timer sweep ran out of its budget (handed out for the next hour)'
+        : projection.hold === 'held'
+          ? `a timer sweep ran out of its budget within the hour (handed out until ${fanOutHeldUntil?.toISOString()})`
+          : projection.capacity > deps.fanOutThreshold
+            ? 'above SWEEP_FANOUT_THRESHOLD'
+            : `more than ${projection.previousFannedOut ? 'half of what ' : ''}${describeProjection(projection)}`;
     const sweepStartedAt = startedAt.toISOString();
     await deps.queue.enqueue(CALL_PARTITIONS.map((shard) => ({ shard, sweepStartedAt })));
     const fannedOutSince = fanOutStretchStart(records, startedAt);
@@ -75,9 +83,30 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
     deps,
     result.mode === 'inline'
       ? { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: outcomeOf(result.summary), summary: result.summary }
-      : { scope: TIMER_SCOPE, startedAt, finishedAt: deps.clock(), outcome: 'fanned-out', fannedOutSince: result.fannedOutSince },
+      : {
+          scope: TIMER_SCOPE,
+          startedAt,
+          finishedAt: deps.clock(),
+          outcome: 'fanned-out',
+          fannedOutSince: result.fannedOutSince,
+          fanOutHeldUntil,
+        },
   );
   return result;
+}
+
+/** The projection, or the cautious assumed one (logged) if the records hold something it trips on. */
+function projectionFrom(records: SweepRecord[] | undefined, now: Date, budgetMs: number, deps: FanOutDeps): SweepProjection {
+  const input = { now, budgetMs, ceiling: deps.maxInFlight, floor: INITIAL_IN_FLIGHT };
+  try {
+    return projectSweep({ ...input, records });
+  } catch (error) {
+    deps.log.warn(
+      `keepAlive sweep: the sweep records could not be used to project the sweep (${error instanceof Error ? error.message : String(error)}); ` +
+        'it plans on a slow Graph',
+    );
+    return projectSweep({ ...input, records: undefined });
+  }
 }
 
 /** Every scope's latest sweep record, or undefined (logged) when they cannot be read in time. */
@@ -104,12 +133,13 @@ async function recentRecords(deps: FanOutDeps): Promise<SweepRecord[] | undefine
  * When the timer began handing sweeps out, run after run: the health check gives shards that have
  * not reported since then a sweep period's grace, so a fresh fan-out is not called unhealthy before
  * its first shard sweeps had a chance to run. Unknown when the records could not be read: then
- * there is no grace, which can only make the health check stricter.
+ * there is no grace, which can only make the health check stricter. A stretch whose start was not
+ * known starts again now.
  */
 function fanOutStretchStart(records: SweepRecord[] | undefined, startedAt: Date): Date | undefined {
   if (records === undefined) return undefined;
   const previous = records.find((r) => r.scope === TIMER_SCOPE);
-  return previous?.outcome === 'fanned-out' ? previous.fannedOutSince : startedAt;
+  return previous?.outcome === 'fanned-out' ? (previous.fannedOutSince ?? startedAt) : startedAt;
 }
 
 export type ShardSweepResult = { kind: 'swept'; shard: string; summary: SweepSummary };

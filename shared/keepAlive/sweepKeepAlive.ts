@@ -54,6 +54,8 @@ export interface SweepSummary {
   peakInFlight: number;
   /** Graph's mean keepAlive round trip in this sweep, in ms (unknown without an answer); the fan-out decision reads it. */
   meanLatencyMs?: number | undefined;
+  /** How many answers (200 at the first attempt) `meanLatencyMs` is the mean of. */
+  latencySamples?: number | undefined;
   /** The budget ran out before every row was read: the figures leave out the rows not read. */
   budgetExhausted: boolean;
   durationMs: number;
@@ -253,7 +255,10 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
 
   summary.durationMs = Math.round(performance.now() - startedAt);
   const meanLatencyMs = inFlight.meanLatencyMs;
-  if (meanLatencyMs !== undefined) summary.meanLatencyMs = Math.round(meanLatencyMs);
+  if (meanLatencyMs !== undefined) {
+    summary.meanLatencyMs = Math.round(meanLatencyMs);
+    summary.latencySamples = inFlight.latencySamples;
+  }
   if (oldestBasis !== undefined) {
     summary.oldestKeepAliveAgeMinutes = Math.round(((deps.clock().getTime() - oldestBasis) / 60_000) * 10) / 10;
   }

@@ -16,6 +16,11 @@ export interface SweepRecord {
   error?: string | undefined;
   /** For a fanned-out timer run: when the unbroken run of fanned-out timer runs it belongs to began. */
   fannedOutSince?: Date | undefined;
+  /**
+   * For a fanned-out timer run: an inline timer sweep ran out of its budget, so the timer keeps
+   * handing out until then, whatever the projection says (see `sweepProjection.ts`).
+   */
+  fanOutHeldUntil?: Date | undefined;
 }
 
 /**

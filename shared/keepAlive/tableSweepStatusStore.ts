@@ -14,6 +14,7 @@ interface SweepEntity {
   summary?: string;
   error?: string;
   fannedOutSince?: Date;
+  fanOutHeldUntil?: Date;
 }
 
 // One partition holds every scope's latest record (the timer and at most 32 shards): one query reads them all.
@@ -45,6 +46,7 @@ export class TableSweepStatusStore implements SweepStatusStore {
       ...(record.summary && { summary: JSON.stringify(record.summary) }),
       ...(record.error !== undefined && { error: record.error.slice(0, MAX_ERROR_LENGTH) }),
       ...(record.fannedOutSince && { fannedOutSince: record.fannedOutSince }),
+      ...(record.fanOutHeldUntil && { fanOutHeldUntil: record.fanOutHeldUntil }),
     };
     // Replace, not merge: a success must not keep the error of the failure before it.
     await this.client.upsertEntity(entity, 'Replace');
@@ -65,6 +67,7 @@ export class TableSweepStatusStore implements SweepStatusStore {
         summary: entity.summary === undefined ? undefined : (JSON.parse(entity.summary) as SweepSummary),
         error: entity.error,
         fannedOutSince: entity.fannedOutSince,
+        fanOutHeldUntil: entity.fanOutHeldUntil,
       });
     }
     return records;

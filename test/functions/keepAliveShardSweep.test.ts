@@ -144,6 +144,7 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
         skippedForBudget: 0,
         peakInFlight: 16,
         meanLatencyMs,
+        latencySamples: 60,
         budgetExhausted: false,
         durationMs: 1000,
         oldestKeepAliveAgeMinutes: 0,
@@ -162,7 +163,7 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
     expect(messages).toHaveLength(32);
     expect(h.logs.map((l) => l.message)).toContain(
       'keepAlive sweep: 4+ active calls, more than one instance keeps about 3 calls alive in the sweep budget ' +
-        '(16 in flight at 100000 ms, as a recent sweep saw Graph); handed out as 32 shard messages',
+        '(16 in flight at 100000 ms, as recent sweeps saw Graph); handed out as 32 shard messages',
     );
   });
 
@@ -186,6 +187,26 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
     const { result, messages } = await f.timerSweep();
     expect(result).toMatchObject({ mode: 'inline', summary: { ok: 4 }, projection: undefined });
     expect(messages).toEqual([]);
+  });
+
+  it('plans on a slow Graph when the records hold something the projection trips on', async () => {
+    const f = await fanOutHarness({});
+    const trap = { scope: 'shard-01', startedAt: h.clock.now(), finishedAt: h.clock.now(), outcome: 'ok' as const };
+    Object.defineProperty(trap, 'summary', {
+      get: () => {
+        throw new Error('a column of the wrong type');
+      },
+    });
+    h.runtime.sweepStatus.all = () => Promise.resolve([trap]);
+    await establishedCalls(2);
+    h.clock.advanceMinutes(15);
+
+    const { result } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'inline', summary: { ok: 2 }, projection: { basis: 'assumed' } });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(/could not be used to project the sweep \(a column of the wrong type\); it plans on a slow Graph/),
+    });
   });
 
   it('does not wait on sweep records that take too long: it plans on a slow Graph and sweeps', async () => {

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -80,6 +80,7 @@ async function countingProxy(
 
 interface WorkerResult {
   moduleLoadMs: number;
+  cpuMs: number;
   connectsDuringLoad: number;
   wallMs: number;
   peakRssMb: number;
@@ -125,6 +126,18 @@ function runWorker(mode: 'sweep' | 'shards' | 'burst' | 'coldStart', env: Record
       resolve(JSON.parse(last) as WorkerResult);
     });
   });
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is none. */
+async function processCpuMs(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -283,11 +296,15 @@ async function main(): Promise<void> {
       });
       const burstFile = join(dir, 'burst.json');
       await writeFile(burstFile, JSON.stringify({ notifications, token: await sim.notificationToken() }));
+      const tableCpuBefore = await processCpuMs(table.pid);
+      const parentCpuBefore = process.cpuUsage();
       const worker = await runWorker('burst', {
         ...settingsFor(tableName),
         BENCH_BURST_FILE: burstFile,
         BENCH_WARM: instance === 'warm' ? '1' : '0',
       });
+      const parentCpu = process.cpuUsage(parentCpuBefore);
+      const tableCpuAfter = await processCpuMs(table.pid);
       const answeredAt = new Map<string, number>();
       for (const r of sim.requests) {
         const match = /\/communications\/calls\/([^/]+)\/answer$/.exec(r.path);
@@ -305,6 +322,11 @@ async function main(): Promise<void> {
         p99Ms: percentile(latencies, 99),
         maxMs: latencies.at(-1)!,
         wallSeconds: round(worker.wallMs / 1000, 2),
+        // Where this machine's CPU went meanwhile: the app, the simulator (this process, with the
+        // worker's start-up), and Azurite's Table service (the counting proxy runs in this process too).
+        appCpuMs: round(worker.cpuMs, 0),
+        simulatorCpuMs: round((parentCpu.user + parentCpu.system) / 1000, 0),
+        azuriteCpuMs: tableCpuBefore === undefined || tableCpuAfter === undefined ? '-' : round(tableCpuAfter - tableCpuBefore, 0),
         peakRssMb: round(worker.peakRssMb, 0),
       });
       if (worker.errors.length > 0) console.error(worker.errors.join('\n'));
@@ -314,7 +336,10 @@ async function main(): Promise<void> {
     // Cold start: from the worker process's start to its first answer reaching the simulator, with
     // nothing cached (signing keys, Graph token, table). Today's build and the bundle alternate, so
     // both meet the same machine load.
-    const coldRuns: Record<'files' | 'bundle', { coldStartMs: number; moduleLoadMs: number }[]> = { files: [], bundle: [] };
+    const coldRuns: Record<'files' | 'bundle', { coldStartMs: number; moduleLoadMs: number }[]> = {
+      files: [],
+      bundle: [],
+    };
     for (let run = 0; run < coldStarts; run++) {
       for (const entry of ['files', 'bundle'] as const) {
         const call = sim.placeIncomingCall();
@@ -333,7 +358,10 @@ async function main(): Promise<void> {
         });
         const answer = sim.requests.find((r) => r.path.endsWith(`/calls/${call.id}/answer`) && r.status === 202);
         if (!answer) throw new Error(`cold start (${entry}): call ${call.id} was not answered: ${JSON.stringify(worker)}`);
-        coldRuns[entry].push({ coldStartMs: answer.receivedAt - worker.processStartedAt, moduleLoadMs: worker.moduleLoadMs });
+        coldRuns[entry].push({
+          coldStartMs: answer.receivedAt - worker.processStartedAt,
+          moduleLoadMs: worker.moduleLoadMs,
+        });
         sim.requests.length = 0;
       }
     }
@@ -386,7 +414,9 @@ async function main(): Promise<void> {
         console.table(bursts);
       }
       if (coldStartRows.length > 0) {
-        console.log('\ncold start: process start -> first answer at the simulator (keys, token and table not cached)');
+        console.log(
+          '\ncold start: process start -> first answer at the simulator (keys, token and table not cached; the appStart hook runs first, as the worker runs it)',
+        );
         console.table(coldStartRows);
         console.log(`bundle / before (medians): ${coldStartRatio}`);
       }

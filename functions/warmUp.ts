@@ -4,8 +4,8 @@ import { appRuntime, type Runtime } from './app/runtime.js';
 import { warmUp } from '../shared/warmUp.js';
 
 /**
- * Runs once as each instance starts (the host awaits appStart hooks before the instance takes
- * work). There is no invocation to log through yet; the host collects console output instead.
+ * The warm-up of one instance: its failures are logged, never thrown. There is no invocation to
+ * log through yet; the host collects console output instead.
  */
 export async function warmUpOnStart(runtime: () => Runtime, log: Logger = console): Promise<void> {
   try {
@@ -18,4 +18,16 @@ export async function warmUpOnStart(runtime: () => Runtime, log: Logger = consol
   }
 }
 
-app.hook.appStart(() => warmUpOnStart(appRuntime));
+/**
+ * The appStart hook: starts the warm-up and returns at once. The worker waits for appStart hooks
+ * before the instance takes work
+ * (https://learn.microsoft.com/en-us/azure/azure-functions/functions-reference-node#hooks); held
+ * there, a slow token endpoint would keep a first notification waiting for up to the warm-up's
+ * 10 s, past the 5 s a policy-based recording call is answered in. Not held, a notification that
+ * comes meanwhile joins the key and token fetches under way (both share requests in flight).
+ */
+export function startWarmUp(): void {
+  void warmUpOnStart(appRuntime);
+}
+
+app.hook.appStart(startWarmUp);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { KEEPALIVE_INTERVAL_BOUND_REASON, MAX_KEEPALIVE_INTERVAL_MINUTES } from './keepAlive/keepAliveSchedule.js';
 import {
   defaultSweepBudgetSeconds,

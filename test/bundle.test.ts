@@ -42,3 +42,34 @@ it('dist/main.js registers the functions and answers an incoming call on its own
   expect(result).toMatchObject({ entry: 'bundle', status: 202, errors: [] });
   expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
 }, 60_000);
+
+it('keeps the identity library and the queue SDK out of what a cold instance loads first', async () => {
+  const { readFile, readdir } = await import('node:fs/promises');
+  // The entry file and the chunks it imports statically: what the host reads before any function runs.
+  const loadedFirst = new Set<string>();
+  const visit = async (file: string) => {
+    if (loadedFirst.has(file)) return;
+    loadedFirst.add(file);
+    const text = await readFile(join('dist', file), 'utf8');
+    const statics = [
+      ...text.matchAll(/^(?:import|export|\}) .*?from "\.\/(?:chunks\/)?([^"]+\.js)";$|^import "\.\/(?:chunks\/)?([^"]+\.js)";$/gm),
+    ];
+    for (const match of statics)
+      await visit(file.startsWith('chunks/') ? `chunks/${match[1] ?? match[2]}` : `chunks/${match[1] ?? match[2]}`);
+  };
+  await visit('main.js');
+  const sources = (text: string) => new Set([...text.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]));
+  const first = new Set<string>();
+  for (const file of loadedFirst) for (const pkg of sources(await readFile(join('dist', file), 'utf8'))) first.add(pkg);
+  expect(first).toContain('@azure/data-tables');
+  for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(first).not.toContain(lazy);
+
+  // They are in chunks of their own, read on first use.
+  const later = new Set<string>();
+  for (const file of await readdir('dist/chunks')) {
+    if (file.endsWith('.js') && !loadedFirst.has(`chunks/${file}`)) {
+      for (const pkg of sources(await readFile(join('dist/chunks', file), 'utf8'))) later.add(pkg);
+    }
+  }
+  for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(later).toContain(lazy);
+});

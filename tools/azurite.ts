@@ -11,6 +11,8 @@ export type AzuriteService = 'table' | 'queue';
 export interface RunningAzurite {
   service: AzuriteService;
   port: number;
+  /** Its process, for the benchmark's CPU accounting. */
+  pid: number | undefined;
   stop: () => Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startAzurite(service: AzuriteService, options: AzuriteOpti
   return {
     service,
     port,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

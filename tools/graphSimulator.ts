@@ -121,6 +121,8 @@ export class GraphSimulator {
    * then no notification follows.
    */
   promptAnswer: 'running' | 'completed' = 'running';
+  /** Latency of the token endpoint (a slow Entra token service). */
+  tokenLatencyMs = 0;
   /** Latency of one kind of request, in place of `latencyMs` (a slow endpoint among quick ones). */
   readonly latencyFor: Partial<Record<GraphAction, number>> = {};
 
@@ -370,6 +372,7 @@ export class GraphSimulator {
       });
     }
     if (method === 'POST' && /\/oauth2\/v2\.0\/token$/.test(url.pathname)) {
+      if (this.tokenLatencyMs > 0) await new Promise((r) => setTimeout(r, this.tokenLatencyMs));
       const token = `sim-graph-token-${randomUUID()}`;
       this.issuedGraphTokens.add(token);
       return reply(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });

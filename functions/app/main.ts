@@ -15,4 +15,4 @@ export { keepAliveShardSweep } from '../keepAliveShardSweep.js';
 export { keepAliveSweep, shardQueueOutput } from '../keepAliveSweep.js';
 export { meetingRejoin } from '../meetingRejoin.js';
 export { notifications } from '../notifications.js';
-export { warmUpOnStart } from '../warmUp.js';
+export { startWarmUp, warmUpOnStart } from '../warmUp.js';

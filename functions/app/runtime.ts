@@ -11,6 +11,7 @@ import {
   SWEEP_STATUS_TABLE_SUFFIX,
   type AppConfig,
 } from '../../shared/config.js';
+import { CachedTokenCredential } from '../../shared/graph/cachedTokenCredential.js';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls, type GraphCalls } from '../../shared/graph/graphCalls.js';
 import type { ShardQueue } from '../../shared/keepAlive/shardQueue.js';
@@ -65,7 +66,10 @@ export function createRuntime(config: AppConfig, parts: Partial<Omit<Runtime, 'c
   const managedIdentity = parts.managedIdentity ?? (() => (identity ??= createManagedIdentityCredential(config.managedIdentityClientId)));
   const store = parts.store ?? TableCallStore.open(config.callsTable.access, config.callsTable.tableName, managedIdentity);
   let credential: TokenCredential | undefined;
-  const graphCredential = parts.graphCredential ?? (() => (credential ??= createGraphCredential(config.bot, managedIdentity)));
+  // One caching credential for the Graph client and the start-up warm-up: a first request that
+  // arrives while the warm-up's token request is under way joins it instead of sending another.
+  const graphCredential =
+    parts.graphCredential ?? (() => (credential ??= new CachedTokenCredential(createGraphCredential(config.bot, managedIdentity))));
   return {
     config,
     store,

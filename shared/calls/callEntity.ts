@@ -1,5 +1,5 @@
 import type { TableEntityResult } from '@azure/data-tables';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CALL_STATES } from './callState.js';
 import type { CallChange, CallRecord, StoredCall, UnreadableCall } from './callStore.js';
 import { partitionKeyOf } from './partitionKey.js';

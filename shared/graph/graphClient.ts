@@ -1,4 +1,4 @@
-import { ClientAssertionCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import {
   AuthenticationHandler,
   Client,
@@ -9,6 +9,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { AppConfig } from '../config.js';
+import { LazyTokenCredential } from '../lazyCredential.js';
 import { CachedTokenCredential } from './cachedTokenCredential.js';
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -20,20 +21,20 @@ export const FEDERATED_ASSERTION_SCOPE = 'api://AzureADTokenExchange/.default';
 /**
  * One credential per process: it caches its token, so sharing it avoids a token request per call.
  * The bot signs in as its app registration with a secret, or, without one, with its managed identity
- * (shared with storage access) as a federated credential of that registration.
+ * (shared with storage access) as a federated credential of that registration. `@azure/identity`
+ * is loaded on the first token request (see `LazyTokenCredential`).
  */
 export function createGraphCredential(bot: AppConfig['bot'], managedIdentity: () => TokenCredential): TokenCredential {
+  if (bot.graphAuth === 'managedIdentity') return managedIdentity();
   // A configured authority (national or private cloud, or the local Graph simulator) is trusted
   // as given: instance discovery would ask the public cloud about it.
   const authority = bot.authorityHost === undefined ? {} : { authorityHost: bot.authorityHost, disableInstanceDiscovery: true };
-  switch (bot.graphAuth) {
-    case 'managedIdentity':
-      return managedIdentity();
-    case 'federated':
-      return new ClientAssertionCredential(bot.tenantId, bot.appId, () => federatedAssertion(managedIdentity()), authority);
-    case 'secret':
-      return new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret!, authority);
-  }
+  return new LazyTokenCredential(async () => {
+    const { ClientAssertionCredential, ClientSecretCredential } = await import('@azure/identity');
+    return bot.graphAuth === 'federated'
+      ? new ClientAssertionCredential(bot.tenantId, bot.appId, () => federatedAssertion(managedIdentity()), authority)
+      : new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret!, authority);
+  });
 }
 
 async function federatedAssertion(identity: TokenCredential): Promise<string> {
@@ -51,7 +52,8 @@ async function federatedAssertion(identity: TokenCredential): Promise<string> {
  */
 export function createGraphClient(graphBaseUrl: string, credential: TokenCredential): Client {
   const url = new URL(graphBaseUrl);
-  const authProvider = new TokenCredentialAuthenticationProvider(new CachedTokenCredential(credential), { scopes: [GRAPH_SCOPE] });
+  const cached = credential instanceof CachedTokenCredential ? credential : new CachedTokenCredential(credential);
+  const authProvider = new TokenCredentialAuthenticationProvider(cached, { scopes: [GRAPH_SCOPE] });
   return Client.initWithMiddleware({
     middleware: [
       new AuthenticationHandler(authProvider),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isCallPartition } from '../calls/partitionKey.js';
 import { parseQueueMessage, type ParsedQueueMessage } from '../storage/queueMessage.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JoinInfo } from '../calls/callStore.js';
 import type { CreateCallRequest } from '../graph/graphCalls.js';
 import { parseJoinUrl, type MeetingTarget } from './joinUrl.js';

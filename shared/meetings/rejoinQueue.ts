@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { QueueClient } from '@azure/storage-queue';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StorageAccess } from '../config.js';
 import { parseQueueMessage, type ParsedQueueMessage } from '../storage/queueMessage.js';
 import { queueClientFor } from '../storage/storageClients.js';
@@ -37,7 +37,7 @@ export interface RejoinQueue {
 }
 
 export class StorageRejoinQueue implements RejoinQueue {
-  private client: { queue: QueueClient; ready: Promise<unknown> } | undefined;
+  private client: Promise<QueueClient> | undefined;
 
   /** The queue name is fixed in production (the trigger binds to it); tests use their own. */
   constructor(
@@ -47,13 +47,10 @@ export class StorageRejoinQueue implements RejoinQueue {
   ) {}
 
   async schedule(message: RejoinMessage, delaySeconds: number): Promise<void> {
-    if (!this.client) {
-      const queue = queueClientFor(this.access, this.queueName, this.credential, REJOIN_QUEUE_OPTIONS);
-      this.client = { queue, ready: queue.createIfNotExists() };
-    }
-    const { queue, ready } = this.client;
+    this.client ??= this.open();
+    let queue: QueueClient;
     try {
-      await ready;
+      queue = await this.client;
     } catch (error) {
       this.client = undefined; // the next rejoin tries again
       throw error;
@@ -62,6 +59,12 @@ export class StorageRejoinQueue implements RejoinQueue {
     await queue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), {
       visibilityTimeout: Math.max(0, Math.round(delaySeconds)),
     });
+  }
+
+  private async open(): Promise<QueueClient> {
+    const queue = await queueClientFor(this.access, this.queueName, this.credential, REJOIN_QUEUE_OPTIONS);
+    await queue.createIfNotExists();
+    return queue;
   }
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CALL_STATES } from '../calls/callState.js';
 
 // The shapes Graph posts to the bot's callback

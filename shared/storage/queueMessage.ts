@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export type ParsedQueueMessage<T> = { ok: true; message: T } | { ok: false; reason: string };
 

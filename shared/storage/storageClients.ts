@@ -1,6 +1,6 @@
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
-import { QueueClient, type StoragePipelineOptions } from '@azure/storage-queue';
+import type { QueueClient, StoragePipelineOptions } from '@azure/storage-queue';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { StorageAccess } from '../config.js';
@@ -44,13 +44,18 @@ export function tableCreatedOnFirstUse(client: TableClient): () => Promise<void>
     }));
 }
 
-/** A Queue client for one queue, by connection string or by endpoint and managed identity. */
-export function queueClientFor(
+/**
+ * A Queue client for one queue, by connection string or by endpoint and managed identity. The
+ * queue SDK is loaded on first use: only a meeting's end or a join writes to a queue, and no
+ * cold instance's first answer should wait for it to load.
+ */
+export async function queueClientFor(
   access: StorageAccess,
   queueName: string,
   credential: () => TokenCredential,
   options: StoragePipelineOptions = {},
-): QueueClient {
+): Promise<QueueClient> {
+  const { QueueClient } = await import('@azure/storage-queue');
   if (access.kind === 'managedIdentity') return new QueueClient(`${access.endpoint}/${queueName}`, credential(), options);
   return new QueueClient(access.connectionString, queueName, options);
 }

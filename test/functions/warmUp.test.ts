@@ -43,6 +43,33 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     expect(since.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /v1.0/communications/calls/${call.id}/answer`]);
   });
 
+  it('shares its requests with a first notification that comes while it is under way', async () => {
+    h = await startHarness();
+    h.sim.failSigner('openIdConfig', { status: 200, latencyMs: 200, times: 1 });
+    h.sim.tokenLatencyMs = 200;
+    const lines: LogEntry[] = [];
+    // Not awaited, as the appStart hook leaves it: the instance takes work at once.
+    const warming = warmUpOnStart(() => h.runtime, startLog(lines));
+
+    const call = h.sim.placeIncomingCall();
+    const [response] = await Promise.all([h.post(incomingCallNotification(call.id)), warming]);
+    expect(response.status).toBe(202);
+    expect(lines).toContainEqual({ level: 'info', message: 'Warm-up: signing keys loaded, Graph token ready' });
+    expect(h.sim.signerRequests('openIdConfig')).toHaveLength(1);
+    expect(h.sim.signerRequests('jwks')).toHaveLength(1);
+    expect(h.sim.tokenRequests()).toHaveLength(1);
+  });
+
+  it('and the Graph client ask for one token between them', async () => {
+    h = await startHarness();
+    h.sim.tokenLatencyMs = 200;
+    const call = h.sim.placeIncomingCall();
+    call.state = 'established';
+    const [, keptAlive] = await Promise.all([warmUpOnStart(() => h.runtime, startLog([])), h.runtime.graph.keepAlive(call.id)]);
+    expect(keptAlive.ok).toBe(true);
+    expect(h.sim.tokenRequests()).toHaveLength(1);
+  });
+
   it('logs what it could not load and lets the instance start', async () => {
     h = await startHarness();
     h.sim.failSigner('openIdConfig', { status: 503, times: 1 });

@@ -25,6 +25,21 @@ const entry = readFileSync('functions/app/main.ts', 'utf8');
 for (const file of readdirSync('functions').filter((f) => f.endsWith('.ts'))) {
   if (!entry.includes(`'../${file.replace(/\.ts$/, '.js')}'`)) problems.push(`functions/app/main.ts does not import functions/${file}`);
 }
+// The bundle's chunks (what it imports, at once or on first use) must ship with it.
+const chunksNamed = (file) => {
+  const text = readFileSync(file, 'utf8');
+  const dir = file.startsWith('dist/chunks/') ? 'dist/chunks/' : 'dist/';
+  return [...text.matchAll(/(?:from |import\()"\.\/((?:chunks\/)?[\w.-]+\.js)"/g)].map((m) => dir + m[1]);
+};
+const reached = new Set();
+const pending = shipped.includes('dist/main.js') ? ['dist/main.js'] : [];
+while (pending.length > 0) {
+  const file = pending.pop();
+  if (reached.has(file)) continue;
+  reached.add(file);
+  if (!shipped.includes(file)) problems.push(`missing ${file} (a chunk of the bundle)`);
+  else pending.push(...chunksNamed(file));
+}
 if (!shipped.includes('esbuild.config.mjs')) problems.push('missing esbuild.config.mjs (the remote build runs it)');
 const forbidden = [
   /^test\//,

@@ -58,7 +58,7 @@ it('keeps the identity library and the queue SDK out of what a cold instance loa
       await visit(file.startsWith('chunks/') ? `chunks/${match[1] ?? match[2]}` : `chunks/${match[1] ?? match[2]}`);
   };
   await visit('main.js');
-  const sources = (text: string) => new Set([...text.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]));
+  const sources = (text: string) => new Set([...text.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!));
   const first = new Set<string>();
   for (const file of loadedFirst) for (const pkg of sources(await readFile(join('dist', file), 'utf8'))) first.add(pkg);
   expect(first).toContain('@azure/data-tables');

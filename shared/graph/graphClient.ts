@@ -1,13 +1,13 @@
 import type { TokenCredential } from '@azure/identity';
 import {
   AuthenticationHandler,
+  type AuthenticationProvider,
   Client,
   HTTPMessageHandler,
   RedirectHandler,
   RedirectHandlerOptions,
   TelemetryHandler,
 } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { AppConfig } from '../config.js';
 import { LazyTokenCredential } from '../lazyCredential.js';
 import { CachedTokenCredential } from './cachedTokenCredential.js';
@@ -53,10 +53,9 @@ async function federatedAssertion(identity: TokenCredential): Promise<string> {
 export function createGraphClient(graphBaseUrl: string, credential: TokenCredential): Client {
   const url = new URL(graphBaseUrl);
   const cached = credential instanceof CachedTokenCredential ? credential : new CachedTokenCredential(credential);
-  const authProvider = new TokenCredentialAuthenticationProvider(cached, { scopes: [GRAPH_SCOPE] });
   return Client.initWithMiddleware({
     middleware: [
-      new AuthenticationHandler(authProvider),
+      new AuthenticationHandler(bearerTokenOf(cached)),
       new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
       new HTTPMessageHandler(),
@@ -67,4 +66,19 @@ export function createGraphClient(graphBaseUrl: string, credential: TokenCredent
     // so a non-default GRAPH_BASE_URL (a national cloud, the test simulator) must be listed.
     customHosts: new Set([url.hostname]),
   });
+}
+
+/**
+ * The Graph client's token source, over the caching credential. Not the library's
+ * `TokenCredentialAuthenticationProvider`: it builds an error object, with its stack trace, on
+ * every request in case it needs one, a few percent of a busy sweep's CPU (docs/performance.md).
+ */
+function bearerTokenOf(credential: TokenCredential): AuthenticationProvider {
+  return {
+    getAccessToken: async () => {
+      const token = await credential.getToken(GRAPH_SCOPE);
+      if (!token) throw new Error(`the Graph credential gave no token for ${GRAPH_SCOPE}`);
+      return token.token;
+    },
+  };
 }

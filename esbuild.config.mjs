@@ -12,9 +12,6 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   splitting: true,
   bundle: true,
-  // A package's ES module build before its CommonJS one (for those without an `exports` map): the
-  // Graph client's CommonJS build is ES5, every await a tslib generator step.
-  mainFields: ['module', 'main'],
   platform: 'node',
   format: 'esm',
   target: 'node22',

@@ -29,7 +29,8 @@ for (const file of readdirSync('functions').filter((f) => f.endsWith('.ts'))) {
 const chunksNamed = (file) => {
   const text = readFileSync(file, 'utf8');
   const dir = file.startsWith('dist/chunks/') ? 'dist/chunks/' : 'dist/';
-  return [...text.matchAll(/(?:from |import\()"\.\/((?:chunks\/)?[\w.-]+\.js)"/g)].map((m) => dir + m[1]);
+  // `from "./x.js"`, `import "./x.js"` (a chunk run for its effects) and `import("./x.js")`.
+  return [...text.matchAll(/(?:from |import ?\(?)"\.\/((?:chunks\/)?[\w.-]+\.js)"/g)].map((m) => dir + m[1]);
 };
 const reached = new Set();
 const pending = shipped.includes('dist/main.js') ? ['dist/main.js'] : [];

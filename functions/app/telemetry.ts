@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { createManagedIdentityCredential } from '../../shared/managedIdentity.js';
 
 /**
  * Registers Azure Monitor's OpenTelemetry distribution when the app has an Application Insights
@@ -12,17 +13,15 @@ import { createRequire } from 'node:module';
 export async function startTelemetry(env: Readonly<Record<string, string | undefined>> = process.env): Promise<boolean> {
   const connectionString = env['APPLICATIONINSIGHTS_CONNECTION_STRING'];
   if (!connectionString) return false;
-  const [{ useAzureMonitor }, { ManagedIdentityCredential }] = await Promise.all([
-    import('@azure/monitor-opentelemetry'),
-    import('@azure/identity'),
-  ]);
-  // With local authentication off (infra/), telemetry is sent with the app's identity.
+  const { useAzureMonitor } = await import('@azure/monitor-opentelemetry');
+  // With local authentication off (infra/), telemetry is sent with the app's identity; the identity
+  // library loads when the first batch is exported, not before the first call is answered.
   const clientId = /ClientId=([^;]+)/i.exec(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] ?? '')?.[1];
   const aad = /Authorization=AAD/i.test(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] ?? '');
   useAzureMonitor({
     azureMonitorExporterOptions: {
       connectionString,
-      ...(aad && { credential: clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential() }),
+      ...(aad && { credential: createManagedIdentityCredential(clientId) }),
     },
   });
   await registerAppInstrumentations();

@@ -27,13 +27,41 @@ export class CachedTokenCredential implements TokenCredential {
 
     let refresh = this.refreshes.get(key);
     if (!refresh) {
-      refresh = this.inner.getToken(scopes, options).finally(() => this.refreshes.delete(key));
+      // Shared by every caller that comes while it is under way, so no caller's own abort signal
+      // (the warm-up's, one request's deadline) may end it for the others: each waits on its own.
+      const { abortSignal: _, ...shared } = options ?? {};
+      refresh = this.inner.getToken(scopes, shared).finally(() => this.refreshes.delete(key));
       this.refreshes.set(key, refresh);
     }
-    const token = await refresh;
+    let token: AccessToken | null;
+    try {
+      token = await untilAborted(refresh, options?.abortSignal);
+    } catch (error) {
+      // A token that has not expired yet still works: an Entra outage in the last minutes of a
+      // token's life must not stop every keepAlive. The next request tries the refresh again.
+      if (cached && this.now() < cached.expiresOnTimestamp && !options?.abortSignal?.aborted) return cached;
+      throw error;
+    }
     if (token) this.tokens.set(key, token);
     return token;
   }
+}
+
+type AbortSignalLike = NonNullable<GetTokenOptions['abortSignal']>;
+
+/** `work`, or a rejection once the signal aborts (the work itself goes on for the others). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignalLike | undefined): Promise<T> {
+  if (!signal) return work;
+  const aborted = () => {
+    const reason: unknown = (signal as { reason?: unknown }).reason;
+    return reason instanceof Error ? reason : new Error('the token request was aborted');
+  };
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function refreshAt(token: AccessToken): number {

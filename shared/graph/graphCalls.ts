@@ -2,6 +2,7 @@ import { GraphError, type Client } from '@microsoft/microsoft-graph-client';
 import { setTimeout } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { deadlineIn, deadlineWithin, timeLeftMs, type Deadline } from '../deadline.js';
+import { GraphRequestNotSent } from './graphClient.js';
 import { retryDecision, type RetryClass } from './retryPolicy.js';
 import { KEEPALIVE_REQUEST_BUDGET_MS } from '../keepAlive/keepAliveSchedule.js';
 
@@ -270,6 +271,9 @@ function timedOut(signal: AbortSignal, retries: number): GraphFailure {
 }
 
 function failure(error: unknown): GraphFailure & { retryAfter: string | null | undefined } {
+  if (error instanceof GraphRequestNotSent) {
+    return { ok: false, status: undefined, code: 'NotSent', message: `No request sent: ${error.message}`, retryAfter: undefined };
+  }
   if (error instanceof GraphError) {
     return {
       ok: false,

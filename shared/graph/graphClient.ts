@@ -3,6 +3,9 @@ import {
   AuthenticationHandler,
   type AuthenticationProvider,
   Client,
+  type Context,
+  GraphClientError,
+  type Middleware,
   HTTPMessageHandler,
   RedirectHandler,
   RedirectHandlerOptions,
@@ -56,6 +59,7 @@ export function createGraphClient(graphBaseUrl: string, credential: TokenCredent
   return Client.initWithMiddleware({
     middleware: [
       new AuthenticationHandler(bearerTokenOf(cached)),
+      new SendOnlyBeforeDeadline(),
       new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
       new HTTPMessageHandler(),
@@ -69,6 +73,20 @@ export function createGraphClient(graphBaseUrl: string, credential: TokenCredent
 }
 
 /**
+ * No request reached Graph: there was no token to send it with, or its deadline passed while one
+ * was fetched. Unlike a lost answer this is certain, so a non-idempotent request (answer, create)
+ * is known not to be done. A `GraphClientError`: the Graph client passes those on unwrapped.
+ */
+export class GraphRequestNotSent extends GraphClientError {
+  constructor(message: string) {
+    super(message);
+    // GraphClientError's constructor sets its own prototype on the instance: set this class's back.
+    Object.setPrototypeOf(this, GraphRequestNotSent.prototype);
+    this.name = 'GraphRequestNotSent';
+  }
+}
+
+/**
  * The Graph client's token source, over the caching credential. Not the library's
  * `TokenCredentialAuthenticationProvider`: it builds an error object, with its stack trace, on
  * every request in case it needs one, a few percent of a busy sweep's CPU (docs/performance.md).
@@ -76,9 +94,38 @@ export function createGraphClient(graphBaseUrl: string, credential: TokenCredent
 function bearerTokenOf(credential: TokenCredential): AuthenticationProvider {
   return {
     getAccessToken: async () => {
-      const token = await credential.getToken(GRAPH_SCOPE);
-      if (!token) throw new Error(`the Graph credential gave no token for ${GRAPH_SCOPE}`);
+      let token;
+      try {
+        token = await credential.getToken(GRAPH_SCOPE);
+      } catch (error) {
+        throw new GraphRequestNotSent(`no Graph token: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (!token) throw new GraphRequestNotSent(`no Graph token: the credential gave none for ${GRAPH_SCOPE}`);
       return token.token;
     },
   };
+}
+
+/**
+ * Between the token and the send: a request whose deadline passed while its token was fetched is
+ * not sent, and says so, rather than reaching `fetch` with an aborted signal and reading as a
+ * timeout that may or may not have reached Graph.
+ */
+class SendOnlyBeforeDeadline implements Middleware {
+  private next: Middleware | undefined;
+
+  async execute(context: Context): Promise<void> {
+    const signal = context.options?.signal;
+    if (signal?.aborted) {
+      const reason: unknown = signal.reason;
+      throw new GraphRequestNotSent(
+        `the deadline passed while the Graph token was fetched (${reason instanceof Error ? reason.message : 'aborted'})`,
+      );
+    }
+    await this.next!.execute(context);
+  }
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
 }

@@ -309,6 +309,11 @@ async function keepAliveCall(
     }
     const failure = `Graph ${result.status ?? 'no response'} ${result.code ?? ''}: ${result.message}`;
     if (deadline.aborted) return cutShort(callId, failure, log);
+    if (result.code === 'NotSent') {
+      // This app's own fault (no Graph token): Graph never saw the request, so not counted against the call.
+      log.error(`Call ${callId}: keepAlive not sent (${result.message}); the next sweep tries again`);
+      return { kind: 'failed', reason: 'fault' };
+    }
     if (target.basis && pastKeepAliveLimit(target.basis, clock())) return await confirmEnded(target, failure, deadline, deps);
     const inARow = target.failuresBefore === undefined ? '' : `${target.failuresBefore + 1} in a row, `;
     log.warn(`Call ${callId}: keepAlive failed (${failure}); ${inARow}will retry next sweep`);

@@ -293,6 +293,12 @@ export async function answerIncomingCall(
     return 'answered';
   }
   const detail = `Graph ${outcome.status ?? 'no response'} ${outcome.code ?? ''}: ${outcome.message}`;
+  if (outcome.code === 'NotSent') {
+    // Certain that nothing reached Graph (no token, or the deadline passed while one was fetched):
+    // nothing to track, and a redelivery may find a token. Thrown, so the delivery is answered 503.
+    await store.remove(callId);
+    throw new Error(`Call ${callId}: not answered, no request reached Graph (${detail}); Graph is asked to deliver the notification again`);
+  }
   if (outcome.status === 429 || outcome.code === 'TimedOut') {
     // Certain that Graph did not answer: a 429 means it did nothing, and `TimedOut` means the deadline
     // came before any (further) request was sent, after nothing but 429s. Nothing to track.

@@ -64,4 +64,35 @@ describe('CachedTokenCredential', () => {
     fail = false;
     expect((await cached.getToken(SCOPE))!.token).toBe('recovered');
   });
+
+  it('keeps using a token that has not expired when its refresh fails', async () => {
+    let now = 1_000_000;
+    let fail = false;
+    const inner: TokenCredential = {
+      getToken: () =>
+        fail ? Promise.reject(new Error('Entra unreachable')) : Promise.resolve({ token: 'first', expiresOnTimestamp: now + HOUR }),
+    };
+    const cached = new CachedTokenCredential(inner, () => now);
+    await cached.getToken(SCOPE);
+    fail = true;
+    now += HOUR - 60_000; // inside the refresh margin, not yet expired
+    expect((await cached.getToken(SCOPE))!.token).toBe('first');
+    now += 60_000; // expired
+    await expect(cached.getToken(SCOPE)).rejects.toThrow('Entra unreachable');
+  });
+
+  it("lets no caller's abort end the refresh the others wait on", async () => {
+    const inner = new IssuingCredential(Date.now);
+    inner.hold = true;
+    const cached = new CachedTokenCredential(inner);
+    const first = new AbortController();
+    const abandoned = cached.getToken(SCOPE, { abortSignal: first.signal });
+    const patient = cached.getToken(SCOPE);
+    first.abort(new Error('warm-up over'));
+    await expect(abandoned).rejects.toThrow('warm-up over');
+    await new Promise((r) => setImmediate(r));
+    inner.pending.forEach((release) => release());
+    expect((await patient)!.token).toBe('token-1');
+    expect(inner.issued).toBe(1);
+  });
 });

@@ -151,14 +151,18 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
       },
     });
 
-  it('hands out a table one instance cannot keep alive in the budget at the latency Graph showed', async () => {
-    // 0.7 x 16 in flight / 100 s a keepAlive x 30 s: 3 calls in the budget.
-    const f = await fanOutHarness({ KEEPALIVE_SWEEP_BUDGET_SECONDS: '30' });
-    await graphSeen(100_000);
+  /** The timer's run over 4 due calls, after a recent sweep saw Graph answer in `meanLatencyMs`. */
+  async function timerSweepAfterGraphSaw(meanLatencyMs: number, settings: Record<string, string> = {}) {
+    const f = await fanOutHarness({ KEEPALIVE_SWEEP_BUDGET_SECONDS: '30', ...settings });
+    await graphSeen(meanLatencyMs);
     await establishedCalls(4);
     h.clock.advanceMinutes(15);
+    return f.timerSweep();
+  }
 
-    const { result, messages } = await f.timerSweep();
+  it('hands out a table one instance cannot keep alive in the budget at the latency Graph showed', async () => {
+    // 0.7 x 16 in flight / 100 s a keepAlive x 30 s: 3 calls in the budget.
+    const { result, messages } = await timerSweepAfterGraphSaw(100_000);
     expect(result).toMatchObject({ mode: 'fanned-out', activeAtLeast: 4, projection: { capacity: 3, basis: 'observed' } });
     expect(messages).toHaveLength(32);
     expect(h.logs.map((l) => l.message)).toContain(
@@ -168,23 +172,13 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
   });
 
   it('sweeps inline what one instance can do at the latency Graph showed', async () => {
-    const f = await fanOutHarness({ KEEPALIVE_SWEEP_BUDGET_SECONDS: '30' });
-    await graphSeen(50);
-    await establishedCalls(4);
-    h.clock.advanceMinutes(15);
-
-    const { result, messages } = await f.timerSweep();
+    const { result, messages } = await timerSweepAfterGraphSaw(50);
     expect(result).toMatchObject({ mode: 'inline', summary: { ok: 4 }, projection: { capacity: 6720, basis: 'observed' } });
     expect(messages).toEqual([]);
   });
 
   it('never hands out when fan-out is off, whatever Graph showed', async () => {
-    const f = await fanOutHarness({ KEEPALIVE_SWEEP_BUDGET_SECONDS: '30', SWEEP_FANOUT: 'off', SWEEP_FANOUT_THRESHOLD: '0' });
-    await graphSeen(100_000);
-    await establishedCalls(4);
-    h.clock.advanceMinutes(15);
-
-    const { result, messages } = await f.timerSweep();
+    const { result, messages } = await timerSweepAfterGraphSaw(100_000, { SWEEP_FANOUT: 'off', SWEEP_FANOUT_THRESHOLD: '0' });
     expect(result).toMatchObject({ mode: 'inline', summary: { ok: 4 }, projection: undefined });
     expect(messages).toEqual([]);
   });

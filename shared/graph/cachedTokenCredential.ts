@@ -2,6 +2,9 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/ident
 
 // Tokens are refreshed this long before they expire, so no request leaves with one about to lapse.
 const REFRESH_MARGIN_MS = 5 * 60_000;
+// After a failed refresh, while the token in hand still works, the next attempt waits this long:
+// hundreds of keepAlives a second must not become as many token requests to an ailing Entra.
+const RETRY_REFRESH_AFTER_MS = 10_000;
 
 /**
  * Hands out the same token until it is due for refresh, with at most one refresh under way.
@@ -12,6 +15,7 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
 export class CachedTokenCredential implements TokenCredential {
   private readonly tokens = new Map<string, AccessToken>();
   private readonly refreshes = new Map<string, Promise<AccessToken | null>>();
+  private readonly failedRefreshAt = new Map<string, number>();
 
   constructor(
     private readonly inner: TokenCredential,
@@ -24,6 +28,13 @@ export class CachedTokenCredential implements TokenCredential {
     const key = Array.isArray(scopes) ? scopes.join(' ') : scopes;
     const cached = this.tokens.get(key);
     if (cached && this.now() < refreshAt(cached)) return cached;
+    if (
+      cached &&
+      this.now() < cached.expiresOnTimestamp &&
+      this.now() < (this.failedRefreshAt.get(key) ?? -Infinity) + RETRY_REFRESH_AFTER_MS
+    ) {
+      return cached;
+    }
 
     let refresh = this.refreshes.get(key);
     if (!refresh) {
@@ -39,9 +50,11 @@ export class CachedTokenCredential implements TokenCredential {
     } catch (error) {
       // A token that has not expired yet still works: an Entra outage in the last minutes of a
       // token's life must not stop every keepAlive. The next request tries the refresh again.
+      if (!options?.abortSignal?.aborted) this.failedRefreshAt.set(key, this.now());
       if (cached && this.now() < cached.expiresOnTimestamp && !options?.abortSignal?.aborted) return cached;
       throw error;
     }
+    this.failedRefreshAt.delete(key);
     if (token) this.tokens.set(key, token);
     return token;
   }

@@ -72,12 +72,20 @@ describe('CachedTokenCredential', () => {
       getToken: () =>
         fail ? Promise.reject(new Error('Entra unreachable')) : Promise.resolve({ token: 'first', expiresOnTimestamp: now + HOUR }),
     };
-    const cached = new CachedTokenCredential(inner, () => now);
+    let asked = 0;
+    const counting: TokenCredential = { getToken: (...args) => (asked++, inner.getToken(...args)) };
+    const cached = new CachedTokenCredential(counting, () => now);
     await cached.getToken(SCOPE);
     fail = true;
     now += HOUR - 60_000; // inside the refresh margin, not yet expired
     expect((await cached.getToken(SCOPE))!.token).toBe('first');
-    now += 60_000; // expired
+    // Many requests in the next seconds: no new attempt on the ailing token service until 10 s on.
+    for (let i = 0; i < 20; i++) expect((await cached.getToken(SCOPE))!.token).toBe('first');
+    expect(asked).toBe(2);
+    now += 10_000;
+    expect((await cached.getToken(SCOPE))!.token).toBe('first');
+    expect(asked).toBe(3);
+    now += 50_000; // expired
     await expect(cached.getToken(SCOPE)).rejects.toThrow('Entra unreachable');
   });
 

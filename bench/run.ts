@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     /** Cold starts per build (the bundle and tsc's files, alternating); 0 skips them. */
     'cold-starts': { type: 'string', default: '5' },
     'fan-out-instances': { type: 'string', default: '0' },
+    /** Node flags for the measured worker processes, as the app setting languageWorkers__node__arguments gives the host's worker. */
+    'worker-node-args': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
     /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */
     profile: { type: 'string' },
@@ -113,7 +115,8 @@ interface WorkerResult {
 function runWorker(mode: 'sweep' | 'shards' | 'burst' | 'coldStart', env: Record<string, string>): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
-    const child = spawn(process.execPath, [...profiling, join(import.meta.dirname, 'worker.mjs'), mode], {
+    const nodeArgs = args['worker-node-args'].split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, ...profiling, join(import.meta.dirname, 'worker.mjs'), mode], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

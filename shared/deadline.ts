@@ -53,3 +53,33 @@ export function deadlineWithin(ms: number, outer: AbortSignal | undefined): Scop
 export function timeLeftMs(deadline: Deadline, now: number = Date.now()): number {
   return deadline.signal.aborted ? 0 : Math.max(0, deadline.at - now);
 }
+
+/** What `untilAborted` needs of a signal: the DOM's `AbortSignal` and the Azure SDK's `AbortSignalLike` both have it. */
+export interface AbortableSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * Settles as `work` does, or rejects once `signal` aborts: with `why()`, else the signal's reason
+ * when it is an Error. The work itself goes on (others may wait on it); if it fails after the
+ * abort, nobody is left waiting and its rejection is handled here.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortableSignal | undefined, why?: () => Error): Promise<T> {
+  if (!signal) return work;
+  const abortError = (): Error => {
+    if (why) return why();
+    const reason: unknown = (signal as { reason?: unknown }).reason;
+    return reason instanceof Error ? reason : new Error('aborted');
+  };
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(abortError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

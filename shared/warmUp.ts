@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { NotificationAuthenticator } from './auth/notificationAuth.js';
+import { untilAborted } from './deadline.js';
 import { GRAPH_SCOPE } from './graph/graphClient.js';
 import type { Logger } from './logger.js';
 
@@ -47,15 +48,9 @@ export async function warmUp({ authenticator, graphCredential, log, timeoutMs = 
 
 /** Settles with `work` or, if that takes too long, rejects at the deadline; a synchronous throw becomes a rejection. */
 function withDeadline<T>(work: () => Promise<T>, deadline: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('not done within the warm-up time'));
-    if (deadline.aborted) return onAbort();
-    deadline.addEventListener('abort', onAbort, { once: true });
-    Promise.resolve()
-      .then(work)
-      .then(resolve, reject)
-      .finally(() => deadline.removeEventListener('abort', onAbort));
-  });
+  const late = () => new Error('not done within the warm-up time');
+  if (deadline.aborted) return Promise.reject(late());
+  return untilAborted(Promise.resolve().then(work), deadline, late);
 }
 
 function reasonOf(error: unknown): string {

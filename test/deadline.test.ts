@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { deadlineWithin } from '../shared/deadline.js';
+import { deadlineWithin, untilAborted } from '../shared/deadline.js';
 
 describe('deadlineWithin', () => {
   it('ends when the outside signal ends, with its reason', () => {
@@ -36,5 +36,44 @@ describe('deadlineWithin', () => {
     expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
     outer.abort();
     expect(deadlines.every((d) => !d.signal.aborted)).toBe(true);
+  });
+});
+
+describe('untilAborted', () => {
+  it('settles as the work does while the signal holds, and leaves no listener behind', async () => {
+    const outer = new AbortController();
+    await expect(untilAborted(Promise.resolve('done'), outer.signal)).resolves.toBe('done');
+    await expect(untilAborted(Promise.reject(new Error('failed')), outer.signal)).rejects.toThrow('failed');
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('rejects at the abort, with the reason given or the signal’s, while the work goes on', async () => {
+    let finish!: (value: string) => void;
+    const work = new Promise<string>((resolve) => (finish = resolve));
+    const outer = new AbortController();
+    const waiting = untilAborted(work, outer.signal, () => new Error('no answer within 5 s'));
+    const own = untilAborted(work, outer.signal);
+    outer.abort(new Error('budget spent'));
+    await expect(waiting).rejects.toThrow('no answer within 5 s');
+    await expect(own).rejects.toThrow('budget spent');
+    finish('late');
+    await expect(work).resolves.toBe('late');
+  });
+
+  it('rejects at once under a signal already aborted, and a late failure of the work is handled', async () => {
+    let fail!: (error: Error) => void;
+    const work = new Promise<string>((_, reject) => (fail = reject));
+    await expect(untilAborted(work, AbortSignal.abort(new Error('spent')))).rejects.toThrow('spent');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    fail(new Error('too late'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    process.off('unhandledRejection', onUnhandled);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('waits on the work alone without a signal', async () => {
+    await expect(untilAborted(Promise.resolve(1), undefined)).resolves.toBe(1);
   });
 });

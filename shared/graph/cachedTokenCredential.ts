@@ -1,4 +1,5 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import { untilAborted } from '../deadline.js';
 
 // Tokens are refreshed this long before they expire, so no request leaves with one about to lapse.
 const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -58,23 +59,6 @@ export class CachedTokenCredential implements TokenCredential {
     if (token) this.tokens.set(key, token);
     return token;
   }
-}
-
-type AbortSignalLike = NonNullable<GetTokenOptions['abortSignal']>;
-
-/** `work`, or a rejection once the signal aborts (the work itself goes on for the others). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignalLike | undefined): Promise<T> {
-  if (!signal) return work;
-  const aborted = () => {
-    const reason: unknown = (signal as { reason?: unknown }).reason;
-    return reason instanceof Error ? reason : new Error('the token request was aborted');
-  };
-  if (signal.aborted) return Promise.reject(aborted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function refreshAt(token: AccessToken): number {

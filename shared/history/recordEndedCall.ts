@@ -1,4 +1,5 @@
 import type { StoredCall } from '../calls/callStore.js';
+import { untilAborted } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import type { ResultInfo } from '../notifications/notificationSchema.js';
 import { historyRecordOf, type CallHistory, type CallHistoryRecord } from './callHistory.js';
@@ -31,20 +32,10 @@ export async function recordEndedCall(
   try {
     // Raced as well as aborted: not every step of a write (creating the table on first use) takes the signal.
     const write = history.record(historyRecordOf(call, { ...end, endedAt: clock() }), { abortSignal: signal });
-    const late = aborted(signal);
-    // Whichever loses the race settles later with nobody waiting: handled here, not left unhandled.
-    write.catch(() => undefined);
-    late.catch(() => undefined);
-    await Promise.race([write, late]);
+    await untilAborted(write, signal, () => new Error(`no answer within ${HISTORY_WRITE_TIMEOUT_MS / 1000} s`));
   } catch (error) {
     log.warn(`Call ${call.callId}: its history record was not written (${error instanceof Error ? error.message : String(error)})`);
   }
-}
-
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) =>
-    signal.addEventListener('abort', () => reject(new Error(`no answer within ${HISTORY_WRITE_TIMEOUT_MS / 1000} s`)), { once: true }),
-  );
 }
 
 /** Removes records older than `days`, at most a batch per call; logged, never thrown. */

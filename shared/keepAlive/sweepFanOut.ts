@@ -1,4 +1,5 @@
 import { CALL_PARTITIONS } from '../calls/partitionKey.js';
+import { untilAborted } from '../deadline.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
 import { INITIAL_IN_FLIGHT, sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
@@ -111,12 +112,12 @@ function projectionFrom(records: SweepRecord[] | undefined, now: Date, budgetMs:
 
 /** Every scope's latest sweep record, or undefined (logged) when they cannot be read in time. */
 async function recentRecords(deps: FanOutDeps): Promise<SweepRecord[] | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const tooSlow = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${RECORDS_READ_LIMIT_MS} ms`)), RECORDS_READ_LIMIT_MS);
-  });
   try {
-    return await Promise.race([deps.sweepStatus.all(), tooSlow]);
+    return await untilAborted(
+      deps.sweepStatus.all(),
+      AbortSignal.timeout(RECORDS_READ_LIMIT_MS),
+      () => new Error(`no answer within ${RECORDS_READ_LIMIT_MS} ms`),
+    );
   } catch (error) {
     deps.log.warn(
       'keepAlive sweep: the sweep records could not be read, so the sweep plans on a slow Graph (it may hand out ' +
@@ -124,8 +125,6 @@ async function recentRecords(deps: FanOutDeps): Promise<SweepRecord[] | undefine
         (error instanceof Error ? error.message : String(error)),
     );
     return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -6,6 +6,7 @@ import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey
 import { SHARD_MAX_DEQUEUE_COUNT } from '../../shared/keepAlive/shardQueue.js';
 import type { ShardSweepMessage } from '../../shared/keepAlive/shardSweepMessage.js';
 import { ShardMessageRefused, type ShardSweepResult } from '../../shared/keepAlive/sweepFanOut.js';
+import type { SweepRecord } from '../../shared/keepAlive/sweepStatus.js';
 import { startHarness, testContext, timer, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -183,19 +184,23 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
     expect(messages).toEqual([]);
   });
 
-  it('plans on a slow Graph when the records hold something the projection trips on', async () => {
+  /** The timer's run over 2 due calls, with the sweep records read as `all` reads them. */
+  async function timerSweepOverRecords(all: () => Promise<SweepRecord[]>) {
     const f = await fanOutHarness({});
+    h.runtime.sweepStatus.all = all;
+    await establishedCalls(2);
+    h.clock.advanceMinutes(15);
+    return f.timerSweep();
+  }
+
+  it('plans on a slow Graph when the records hold something the projection trips on', async () => {
     const trap = { scope: 'shard-01', startedAt: h.clock.now(), finishedAt: h.clock.now(), outcome: 'ok' as const };
     Object.defineProperty(trap, 'summary', {
       get: () => {
         throw new Error('a column of the wrong type');
       },
     });
-    h.runtime.sweepStatus.all = () => Promise.resolve([trap]);
-    await establishedCalls(2);
-    h.clock.advanceMinutes(15);
-
-    const { result } = await f.timerSweep();
+    const { result } = await timerSweepOverRecords(() => Promise.resolve([trap]));
     expect(result).toMatchObject({ mode: 'inline', summary: { ok: 2 }, projection: { basis: 'assumed' } });
     expect(h.logs).toContainEqual({
       level: 'warning',
@@ -204,12 +209,7 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
   });
 
   it('does not wait on sweep records that take too long: it plans on a slow Graph and sweeps', async () => {
-    const f = await fanOutHarness({}, undefined);
-    h.runtime.sweepStatus.all = () => new Promise(() => {});
-    await establishedCalls(2);
-    h.clock.advanceMinutes(15);
-
-    const { result } = await f.timerSweep();
+    const { result } = await timerSweepOverRecords(() => new Promise(() => {}));
     expect(result).toMatchObject({ mode: 'inline', summary: { ok: 2 }, projection: { basis: 'assumed' } });
     expect(h.logs).toContainEqual({
       level: 'warning',

@@ -24,10 +24,14 @@ export function pendingPrompt(uri: string | undefined): PromptPlayback | undefin
 export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise<void> {
   const { store, graph, clock, log } = deps;
   const callId = call.callId;
+  // Each claim starts from the row the write before it returned (its ETag current), not a fresh read.
+  let latest = call;
   if (call.outgoing?.collectTone && call.toneSubscribedAt === undefined) {
     const at = clock();
-    const claimed = await store.update(callId, (current) => (current.toneSubscribedAt ? undefined : { toneSubscribedAt: at }));
-    if (claimed.outcome !== 'missing' && claimed.call.toneSubscribedAt?.getTime() === at.getTime()) {
+    const claimed = await store.update(callId, (current) => (current.toneSubscribedAt ? undefined : { toneSubscribedAt: at }), latest);
+    if (claimed.outcome === 'missing') return;
+    latest = claimed.call;
+    if (claimed.call.toneSubscribedAt?.getTime() === at.getTime()) {
       const subscribed = await graph.subscribeToTone(callId, callId);
       if (subscribed.ok) log.info(`Call ${callId}: subscribed to key presses`);
       else {
@@ -40,8 +44,11 @@ export async function startCallMedia(call: StoredCall, deps: MediaDeps): Promise
   if (call.prompt?.status !== 'pending') return;
   const claim = randomUUID();
   const requestedAt = clock().toISOString();
-  const claimed = await store.update(callId, (current) =>
-    current.prompt?.status === 'pending' ? { prompt: { ...current.prompt, status: 'requested', claim, requestedAt } } : undefined,
+  const claimed = await store.update(
+    callId,
+    (current) =>
+      current.prompt?.status === 'pending' ? { prompt: { ...current.prompt, status: 'requested', claim, requestedAt } } : undefined,
+    latest,
   );
   if (claimed.outcome === 'missing' || claimed.call.prompt?.claim !== claim) return;
   const { uri } = claimed.call.prompt;

@@ -220,6 +220,25 @@ describe('hang-up rules that need a second chance', () => {
     expect(((await h.getCall(callId)).jsonBody as { resultInfo: unknown }).resultInfo).toMatchObject({ code: 200, subcode: 7000 });
   });
 
+  it('reads the row once when the callee picks up, though the tone subscription, the prompt and its start are each written', async () => {
+    h.sim.promptOutcome = 'held';
+    const response = await h.placeCall({ targets: [{ userId: U1 }], prompt: PROMPT, collectTone: true });
+    const { callId } = response.jsonBody as { callId: string };
+    await h.sim.idle();
+    const reads = vi.spyOn(h.runtime.store, 'get');
+    try {
+      await h.sim.answerOutgoing(callId);
+      await h.sim.idle();
+      expect(h.sim.requestsTo('subscribeToTone', callId)).toHaveLength(1);
+      expect(promptsOf(callId)).toHaveLength(1);
+      // The established notification's own update; each claim after it starts from the row the write before returned.
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+    }
+    expect((await h.runtime.store.get(callId))!.prompt).toMatchObject({ status: 'running' });
+  });
+
   it("reads the row once per write when a prompt's end hangs the call up (the operation's update, the hang-up's mark)", async () => {
     h.sim.promptOutcome = 'held';
     const callId = await answeredCall({ prompt: PROMPT, hangUpAfter: 'prompt' });

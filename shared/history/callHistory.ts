@@ -1,6 +1,7 @@
 import type { PromptPlayback, StoredCall } from '../calls/callStore.js';
 import type { ResultInfo } from '../notifications/notificationSchema.js';
 import type { OutgoingTarget } from '../outgoing/outgoingCall.js';
+import { MAX_TONES } from '../media/tones.js';
 
 /**
  * A short record of a call that ended, so "did the engineer answer? did they press 1?" can still be
@@ -47,9 +48,6 @@ export interface HistoryPage {
   continuationToken: string | undefined;
 }
 
-// A record is small, but key presses are the caller's to make: a stuck key must not grow it without end.
-const MAX_TONES = 100;
-
 /** The record of a call whose row is about to go, or just went. Pure. */
 export function historyRecordOf(
   call: StoredCall,
@@ -72,6 +70,7 @@ export function historyRecordOf(
     resultInfo: end.resultInfo ?? null,
     endedBy: end.endedBy,
     prompt: call.prompt ? { uri: call.prompt.uri, status: call.prompt.status, resultInfo: call.prompt.resultInfo } : null,
+    // A row keeps at most MAX_TONES presses; one written by hand or another version is cut to it too.
     tones: (call.tones ?? []).slice(0, MAX_TONES).map((t) => t.tone),
     keepAlivesSent: call.keepAlivesSent ?? 0,
     clientContext: call.outgoing?.clientContext ?? null,

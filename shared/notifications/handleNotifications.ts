@@ -461,26 +461,25 @@ export async function endCall(
   // Every delivery that found the row handles the end, whatever its delete answered (a delete whose
   // response was lost is repeated by the storage SDK and answers 404). A rejoin scheduled twice (two
   // deliveries at once) is made once: each attempt's join id is derived from the call and the attempt.
-  const owned = call;
   await store.remove(callId);
   const report = describeTermination(callId, resultInfo);
   if (report.keepAliveTimeout) recordCallDropped(callId, resultInfo?.code, resultInfo?.subcode);
+  const endOf = async (row: StoredCall) => {
+    await rejoinOrRestore(row, resultInfo, deps, joinId);
+    await recordEndedCall(row, { resultInfo, endedBy: 'notification' }, deps);
+  };
   if (!call && joinId !== undefined && (await endOfUntrackedJoin(callId, joinId, resultInfo, deps)) === 'noted') {
     // The join may have stored the row in the meantime: the end is then handled as any other.
-    const lateOwned = await store.get(callId);
-    if (lateOwned) {
+    const late = await store.get(callId);
+    if (late) {
       await store.remove(callId);
       log[report.level](report.message);
-      await rejoinOrRestore(lateOwned, resultInfo, deps, joinId);
-      await recordEndedCall(lateOwned, { resultInfo, endedBy: 'notification' }, deps);
+      await endOf(late);
     }
     return 'ended';
   }
-  log[report.level](owned ? report.message : `${report.message}; it was not tracked`);
-  if (owned) {
-    await rejoinOrRestore(owned, resultInfo, deps, joinId);
-    await recordEndedCall(owned, { resultInfo, endedBy: 'notification' }, deps);
-  }
+  log[report.level](call ? report.message : `${report.message}; it was not tracked`);
+  if (call) await endOf(call);
   return 'ended';
 }
 

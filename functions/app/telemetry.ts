@@ -30,8 +30,8 @@ export async function startTelemetry(env: Readonly<Record<string, string | undef
 
 /**
  * Two instrumentations the distribution does not register, on the global OpenTelemetry providers:
- * - undici: the Graph client sends with Node's `fetch`, which the distribution's HTTP
- *   instrumentation (node:http) does not see; without it no Graph request is a dependency.
+ * - undici: the signing keys of notifications are fetched with Node's `fetch`, which the
+ *   distribution's HTTP instrumentation (node:http) does not see.
  * - Azure Functions: carries the host's trace context into each invocation (so a Graph request is
  *   a child of the notification that caused it) and sends `context.log` lines from the worker. It
  *   also tells the host the worker exports its own logs (`WorkerOpenTelemetryEnabled`), so the
@@ -49,5 +49,11 @@ export async function registerAppInstrumentations(): Promise<void> {
   // The instrumentation patches `@azure/functions` when it is required. The composition root
   // imported it before telemetry started, so require it once more: the instrumentation's hook sees
   // that require and patches the one shared module instance (its `app`).
-  createRequire(import.meta.url)('@azure/functions');
+  // Graph requests go out through node:https (shared/graph/nodeHttpRequestHandler.ts), loaded
+  // with the bundle before telemetry started: requiring the built-ins again lets the distribution's
+  // HTTP instrumentation patch the module objects that file calls.
+  const require = createRequire(import.meta.url);
+  require('@azure/functions');
+  require('node:http');
+  require('node:https');
 }

@@ -6,7 +6,6 @@ import {
   type Context,
   GraphClientError,
   type Middleware,
-  HTTPMessageHandler,
   RedirectHandler,
   RedirectHandlerOptions,
   TelemetryHandler,
@@ -14,6 +13,7 @@ import {
 import type { AppConfig } from '../config.js';
 import { LazyTokenCredential } from '../lazyCredential.js';
 import { CachedTokenCredential } from './cachedTokenCredential.js';
+import { NodeHttpRequestHandler } from './nodeHttpRequestHandler.js';
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
@@ -48,10 +48,11 @@ async function federatedAssertion(identity: TokenCredential): Promise<string> {
 
 /**
  * A Graph client on the default middleware chain without its retry handler (auth, redirect,
- * telemetry). That handler re-POSTs after 503/504, which for a non-idempotent answer or create
+ * telemetry). The retry handler re-POSTs after 503/504, which for a non-idempotent answer or create
  * turns "done, but the gateway said 504" into a refused repeat, and it sleeps for Retry-After
  * without looking at the request's deadline. `GraphClientCalls` retries instead, per operation
- * (see `retryPolicy.ts`).
+ * (see `retryPolicy.ts`). Requests go out through `node:https`, not `fetch` (see
+ * `NodeHttpRequestHandler`).
  */
 export function createGraphClient(graphBaseUrl: string, credential: TokenCredential): Client {
   const url = new URL(graphBaseUrl);
@@ -62,7 +63,7 @@ export function createGraphClient(graphBaseUrl: string, credential: TokenCredent
       new SendOnlyBeforeDeadline(),
       new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
-      new HTTPMessageHandler(),
+      new NodeHttpRequestHandler(),
     ],
     baseUrl: url.origin,
     defaultVersion: url.pathname.replace(/^\/+|\/+$/g, ''),

@@ -1,0 +1,97 @@
+import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
+// The modules' default exports, read at each call: telemetry's HTTP instrumentation patches the
+// module objects after this file is loaded, and named imports of built-ins would not see that.
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+
+/**
+ * The end of the Graph client's middleware chain: sends with `node:https` over keep-alive
+ * connections, instead of the client's `HTTPMessageHandler`, which calls `fetch`. `fetch` wraps
+ * every exchange in WHATWG request and stream objects: on a sweep of thousands of keepAlives a
+ * second, and in a burst of answers, that was the largest share of the app's CPU
+ * (docs/performance.md). The client still gets a standard `Response`, so its response and error
+ * handling are unchanged. Redirects are not followed here (the client's `RedirectHandler` does
+ * that), and an abort rejects with the signal's reason, as `fetch` does.
+ */
+export class NodeHttpRequestHandler implements Middleware {
+  private readonly agents = {
+    'https:': new https.Agent({ keepAlive: true }),
+    'http:': new http.Agent({ keepAlive: true }),
+  };
+
+  async execute(context: Context): Promise<void> {
+    const url = typeof context.request === 'string' ? new URL(context.request) : undefined;
+    if (url === undefined) throw new TypeError('NodeHttpRequestHandler sends requests given by URL only');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new TypeError(`NodeHttpRequestHandler cannot send to ${url.protocol} URLs`);
+    }
+    const options = context.options ?? {};
+    const body = bodyOf(options.body);
+    const headers = headersOf(options.headers);
+    // An explicit length: Node would otherwise send a bodiless POST (keepAlive) chunked.
+    headers['content-length'] = body === undefined ? 0 : Buffer.byteLength(body);
+    const { status, rawHeaders, text } = await this.exchange(url, options.method ?? 'GET', headers, body, options.signal ?? undefined);
+    context.response = responseOf(status, rawHeaders, text);
+  }
+
+  private exchange(
+    url: URL,
+    method: string,
+    headers: OutgoingHttpHeaders,
+    body: string | Uint8Array | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; rawHeaders: string[]; text: string }> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        // As `fetch` does: an aborted request fails with the abort's reason (the deadline's timeout).
+        const reason: unknown = signal?.aborted ? signal.reason : undefined;
+        reject(reason instanceof Error ? reason : error);
+      };
+      const onResponse = (response: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', fail);
+        response.on('end', () => {
+          if (settled) return;
+          settled = true;
+          const text = chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, rawHeaders: response.rawHeaders, text });
+        });
+      };
+      const secure = url.protocol === 'https:';
+      const request = (secure ? https : http).request(
+        url,
+        { method, headers, agent: secure ? this.agents['https:'] : this.agents['http:'], signal },
+        onResponse,
+      );
+      request.on('error', fail);
+      request.end(body);
+    });
+  }
+}
+
+function responseOf(status: number, rawHeaders: string[], text: string): Response {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
+  // An empty body stays null: a `Response` with status 204 (and a few others) may not have one.
+  return new Response(text === '' ? null : text, { status, headers });
+}
+
+function headersOf(headers: HeadersInit | undefined): OutgoingHttpHeaders {
+  const flat: OutgoingHttpHeaders = {};
+  if (headers === undefined) return flat;
+  if (headers instanceof Headers || Array.isArray(headers)) new Headers(headers).forEach((value, name) => (flat[name] = value));
+  else for (const [name, value] of Object.entries(headers)) flat[name.toLowerCase()] = value;
+  return flat;
+}
+
+function bodyOf(body: BodyInit | null | undefined): string | Uint8Array | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string' || body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  // The bot only sends JSON, which the Graph client serializes to a string before this point.
+  throw new TypeError(`NodeHttpRequestHandler cannot send a ${Object.prototype.toString.call(body)} body`);
+}

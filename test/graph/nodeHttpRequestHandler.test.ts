@@ -1,0 +1,127 @@
+import type { Context } from '@microsoft/microsoft-graph-client';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, expect, it, vi } from 'vitest';
+import { NodeHttpRequestHandler } from '../../shared/graph/nodeHttpRequestHandler.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+// The Graph client sends through `node:https` (CPU: docs/performance.md), and must still
+// behave to its callers exactly as it did over `fetch`.
+
+let h: Harness | undefined;
+let server: Server | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await h?.stop();
+  h = undefined;
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  server = undefined;
+});
+
+it('Graph requests reach the simulator over HTTPS without fetch, with the token and the JSON body', async () => {
+  h = await startHarness();
+  const call = await h.establishedCall();
+  const fetchSpy = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new Error('fetch is not the Graph client’s way out'));
+
+  expect(await h.runtime.graph.keepAlive(call.id)).toEqual({ ok: true });
+  expect(await h.runtime.graph.get(call.id)).toEqual({ ok: true });
+  expect(await h.runtime.graph.subscribeToTone(call.id, 'ctx-1')).toEqual({ ok: true });
+
+  expect(fetchSpy).not.toHaveBeenCalled();
+  const [keepAlive] = h.sim.requestsTo('keepAlive', call.id);
+  expect(keepAlive).toMatchObject({ method: 'POST', authorization: expect.stringMatching(/^Bearer \S+/), status: 200 });
+  expect(h.sim.requestsTo('subscribeToTone', call.id)[0]?.body).toEqual({ clientContext: 'ctx-1' });
+});
+
+it("Graph's error status, code and Retry-After reach the caller as they did over fetch", async () => {
+  h = await startHarness();
+  const call = await h.establishedCall();
+
+  h.sim.failNext('keepAlive', { status: 403, code: 'Forbidden', message: 'not yours', times: 1 });
+  expect(await h.runtime.graph.keepAlive(call.id)).toMatchObject({ ok: false, status: 403, code: 'Forbidden', message: 'not yours' });
+
+  // The Retry-After header is read: an hour's wait does not fit the keepAlive's deadline.
+  h.sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 3600, times: 1 });
+  expect(await h.runtime.graph.keepAlive(call.id)).toMatchObject({
+    ok: false,
+    status: 429,
+    message: expect.stringMatching(/Retry-After 3600 runs past the deadline/),
+  });
+});
+
+/** A plain loopback server answering every request with `reply`, and the requests it got. */
+async function serve(
+  reply: (res: import('node:http').ServerResponse) => void,
+): Promise<{ url: string; got: Array<{ headers: object; body: string }> }> {
+  const got: Array<{ headers: object; body: string }> = [];
+  server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      reply(res);
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1.0/x`, got };
+}
+
+function contextFor(request: Context['request'], options: RequestInit): Context {
+  return { request, options };
+}
+
+it('gives the client a standard Response: no body for 204, every value of a repeated header', async () => {
+  const { url, got } = await serve((res) => {
+    res.setHeader('set-cookie', ['a=1', 'b=2']);
+    res.setHeader('request-id', 'r-1');
+    res.writeHead(204).end();
+  });
+  const context = contextFor(url, { method: 'POST', headers: new Headers({ 'Content-Type': 'application/json' }), body: '{"a":1}' });
+
+  await new NodeHttpRequestHandler().execute(context);
+
+  expect(context.response).toBeInstanceOf(Response);
+  expect(context.response!.status).toBe(204);
+  expect(context.response!.body).toBeNull();
+  expect(context.response!.headers.get('request-id')).toBe('r-1');
+  expect(context.response!.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+  expect(got).toEqual([{ headers: expect.objectContaining({ 'content-type': 'application/json' }), body: '{"a":1}' }]);
+});
+
+it('sends a bodiless POST (a keepAlive) with a zero length, not chunked', async () => {
+  const { url, got } = await serve((res) => res.writeHead(200).end());
+  const context = contextFor(url, { method: 'POST', headers: { Authorization: 'Bearer t' } });
+
+  await new NodeHttpRequestHandler().execute(context);
+
+  expect(context.response!.status).toBe(200);
+  expect(got[0]!.headers).toMatchObject({ 'content-length': '0', authorization: 'Bearer t' });
+  expect(got[0]!.headers).not.toHaveProperty('transfer-encoding');
+});
+
+it('fails, rather than answering, when the connection drops in the middle of a response', async () => {
+  const { url } = await serve((res) => {
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('{"partial":');
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  await expect(new NodeHttpRequestHandler().execute(contextFor(url, { method: 'GET' }))).rejects.toThrow();
+});
+
+it('rejects with the signal’s reason when the deadline ends the request, as fetch does', async () => {
+  const { url } = await serve(() => undefined); // never answers
+  const reason = new DOMException('the answer deadline passed', 'TimeoutError');
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(reason), 50);
+
+  await expect(new NodeHttpRequestHandler().execute(contextFor(url, { method: 'POST', signal: controller.signal }))).rejects.toBe(reason);
+});
+
+it('refuses what it cannot send, with an error that says what', async () => {
+  const handler = new NodeHttpRequestHandler();
+  await expect(handler.execute(contextFor(new Request('http://127.0.0.1:1/'), {}))).rejects.toThrow(/requests given by URL only/);
+  await expect(handler.execute(contextFor('http://127.0.0.1:1/', { method: 'POST', body: new Blob(['x']) }))).rejects.toThrow(
+    /cannot send a \[object Blob\] body/,
+  );
+});

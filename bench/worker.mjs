@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 const mode = process.argv[2];
 // `bundle`: dist/main.js, the one file the host loads; `files`: tsc's output, one module per file
@@ -47,9 +48,9 @@ if (entry === 'bundle') {
 const moduleLoadMs = performance.now() - loadStart;
 net.Socket.prototype.connect = originalConnect;
 
-// A CommonJS package: its classes are on the default export when imported from ESM.
-const functionsPackage = await import('@azure/functions');
-const { HttpRequest, InvocationContext } = functionsPackage.InvocationContext ? functionsPackage : functionsPackage.default;
+// The CommonJS package the app loaded: required, as the bundle requires it (the Functions worker,
+// itself CommonJS, never imports it as an ES module, which would make Node scan it for exports).
+const { HttpRequest, InvocationContext } = createRequire(import.meta.url)('@azure/functions');
 const logs = [];
 const context = (functionName) =>
   new InvocationContext({

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bundleOptions } from '../esbuild.config.mjs';
 import { incomingCallNotification } from '../tools/graphSimulator.js';
 import { startHarness, testSettings, type Harness } from './support/harness.js';
 
@@ -44,32 +46,46 @@ it('dist/main.js registers the functions and answers an incoming call on its own
 }, 60_000);
 
 it('keeps the identity library and the queue SDK out of what a cold instance loads first', async () => {
-  const { readFile, readdir } = await import('node:fs/promises');
+  // The build's own account of its outputs: which packages each file holds, and how it imports the others.
+  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
+  if (!metafile) throw new Error('esbuild gave no metafile');
+  const outputs = metafile.outputs;
+  const packagesIn = (file: string) =>
+    new Set(Object.keys(outputs[file]!.inputs).flatMap((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? []));
   // The entry file and the chunks it imports statically: what the host reads before any function runs.
   const loadedFirst = new Set<string>();
-  const visit = async (file: string) => {
+  const visit = (file: string) => {
     if (loadedFirst.has(file)) return;
     loadedFirst.add(file);
-    const text = await readFile(join('dist', file), 'utf8');
-    const statics = [
-      ...text.matchAll(/^(?:import|export|\}) .*?from "\.\/(?:chunks\/)?([^"]+\.js)";$|^import "\.\/(?:chunks\/)?([^"]+\.js)";$/gm),
-    ];
-    for (const match of statics)
-      await visit(file.startsWith('chunks/') ? `chunks/${match[1] ?? match[2]}` : `chunks/${match[1] ?? match[2]}`);
+    for (const { path, kind } of outputs[file]!.imports) if (kind === 'import-statement' && path in outputs) visit(path);
   };
-  await visit('main.js');
-  const sources = (text: string) => new Set([...text.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!));
-  const first = new Set<string>();
-  for (const file of loadedFirst) for (const pkg of sources(await readFile(join('dist', file), 'utf8'))) first.add(pkg);
+  visit('dist/main.js');
+  const first = new Set([...loadedFirst].flatMap((file) => [...packagesIn(file)]));
   expect(first).toContain('@azure/data-tables');
+  expect(first).toContain('@microsoft/microsoft-graph-client');
   for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(first).not.toContain(lazy);
 
   // They are in chunks of their own, read on first use.
-  const later = new Set<string>();
-  for (const file of await readdir('dist/chunks')) {
-    if (file.endsWith('.js') && !loadedFirst.has(`chunks/${file}`)) {
-      for (const pkg of sources(await readFile(join('dist/chunks', file), 'utf8'))) later.add(pkg);
-    }
-  }
+  const later = new Set(
+    Object.keys(outputs)
+      .filter((file) => file.endsWith('.js') && !loadedFirst.has(file))
+      .flatMap((file) => [...packagesIn(file)]),
+  );
   for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(later).toContain(lazy);
 });
+
+it('loads @azure/functions with require, so Node does not scan it for export names on a cold start', async () => {
+  const main = await readFile('dist/main.js', 'utf8');
+  expect(main).toContain('__require("@azure/functions")');
+  expect(main).not.toMatch(/(?:from|import\()\s*"@azure\/functions"/);
+});
+
+it("records the app's metrics through the bundled OpenTelemetry API on the SDK registered from node_modules", async () => {
+  // The distribution registers its SDK with its own copy of the API; the bundle's copy must find it.
+  const { stdout } = await run(process.execPath, ['test/support/bundleMetrics.mjs'], {
+    env: { ...process.env, ...testSettings(h.sim) },
+    timeout: 60_000,
+  });
+  const { names } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { names: string[] };
+  expect(names).toEqual(expect.arrayContaining(['keepalive.sweep.calls', 'keepalive.sweeps']));
+}, 60_000);

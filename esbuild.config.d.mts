@@ -1,0 +1,4 @@
+import type { BuildOptions } from 'esbuild';
+
+/** The options `npm run build` bundles the app with (esbuild.config.mjs). */
+export declare const bundleOptions: BuildOptions;

@@ -43,9 +43,8 @@ export const bundleOptions = {
   // the source maps lead back to the code).
   minifyWhitespace: true,
   minifySyntax: true,
-  // A package's ES module build where it has one (the Graph client's, tslib's): esbuild can leave
-  // out what the app never imports, which it cannot do in CommonJS.
-  mainFields: ['module', 'main'],
+  // Packages' CommonJS builds (esbuild's default for node): the Graph client's ES module build
+  // would make the bundle 80 KB smaller, but a sweep ran 8-15% slower on it (docs/performance.md).
   logLevel: 'warning',
   plugins: [functionsByRequire],
   external: [

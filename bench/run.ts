@@ -88,6 +88,7 @@ interface WorkerResult {
   peakRssMb: number;
   peakHeapMb: number;
   errors: string[];
+  keepAliveWarnings?: string[];
   shardMessages?: unknown[];
   shards?: Array<{ shard: string; summary: NonNullable<NonNullable<WorkerResult['sweep']>['summary']> }>;
   sweep?: {
@@ -98,6 +99,8 @@ interface WorkerResult {
       sent: number;
       ok: number;
       failed: number;
+      ended?: number;
+      unreadable?: number;
       skippedForBudget: number;
       budgetExhausted: boolean;
       peakInFlight?: number;
@@ -197,8 +200,15 @@ async function main(): Promise<void> {
       ...instances.flatMap((w) => w.shards!.map((r) => r.summary)),
     ];
     const keptAlive = summaries.reduce((sum, r) => sum + r.ok, 0);
-    if (keptAlive !== calls)
-      throw new Error(`fanned-out sweep of ${calls} calls kept ${keptAlive} alive: ${JSON.stringify(timerRun.sweep)}`);
+    if (keptAlive !== calls) {
+      const total = (field: 'failed' | 'skippedForBudget' | 'unreadable' | 'ended') =>
+        summaries.reduce((sum, r) => sum + (r[field] ?? 0), 0);
+      const errors = [timerRun, ...instances].flatMap((w) => [...(w.errors ?? []), ...(w.keepAliveWarnings ?? [])]).slice(0, 10);
+      throw new Error(
+        `fanned-out sweep of ${calls} calls kept ${keptAlive} alive (failed ${total('failed')}, skipped for budget ${total('skippedForBudget')}, ` +
+          `unreadable ${total('unreadable')}, ended ${total('ended')}): ${JSON.stringify(timerRun.sweep)}\nfirst errors:\n${errors.join('\n')}`,
+      );
+    }
     return {
       calls,
       timer: timerRun.sweep?.mode,

@@ -142,4 +142,6 @@ clearInterval(sampler);
 result.peakRssMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
 result.peakHeapMb = peakHeap / 2 ** 20;
 result.errors = logs.filter((line) => line.startsWith('error')).slice(0, 5);
+// A keepAlive that failed is a warning, not an error (the next sweep retries it): the first few say why.
+result.keepAliveWarnings = logs.filter((line) => line.startsWith('warn') && line.includes('keepAlive')).slice(0, 5);
 console.log(JSON.stringify(result));

@@ -234,7 +234,7 @@ export class GraphClientCalls implements GraphCalls {
         failed = failure(error);
       }
       onFailedAttempt?.(failed.status);
-      const decision = retryDecision(retryClass, failed.status, failed.retryAfter, retries, timeLeftMs(deadline));
+      const decision = retryDecision(retryClass, failed, failed.retryAfter, retries, timeLeftMs(deadline));
       if (!decision.retry) {
         const { retryAfter: _, ...result } = failed;
         if (decision.why === 'pastDeadline') {

@@ -14,10 +14,21 @@ import https from 'node:https';
  * that), and an abort rejects with the signal's reason, as `fetch` does.
  */
 export class NodeHttpRequestHandler implements Middleware {
-  private readonly agents = {
-    'https:': new https.Agent({ keepAlive: true }),
-    'http:': new http.Agent({ keepAlive: true }),
-  };
+  private readonly agents;
+
+  /**
+   * `idleMs`: how long a connection may sit unused before this side closes it. A server closes idle
+   * connections too, and a request written onto one it is closing fails with "socket hang up"
+   * (a keepAlive lost for nothing): closing first, as `fetch` does (4 s, or a second before the
+   * server's `Keep-Alive: timeout=` hint), keeps that race rare. Node's agent heeds the hint only
+   * under a timeout of its own.
+   */
+  constructor(idleMs = IDLE_CONNECTION_MS) {
+    this.agents = {
+      'https:': new https.Agent({ keepAlive: true, timeout: idleMs }),
+      'http:': new http.Agent({ keepAlive: true, timeout: idleMs }),
+    };
+  }
 
   async execute(context: Context): Promise<void> {
     const url = typeof context.request === 'string' ? new URL(context.request) : undefined;
@@ -43,14 +54,22 @@ export class NodeHttpRequestHandler implements Middleware {
   ): Promise<{ status: number; rawHeaders: string[]; text: string }> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const fail = (error: Error) => {
+      let answered = false;
+      const fail = (error: Error & { code?: string }) => {
         if (settled) return;
         settled = true;
         // As `fetch` does: an aborted request fails with the abort's reason (the deadline's timeout).
         const reason: unknown = signal?.aborted ? signal.reason : undefined;
-        reject(reason instanceof Error ? reason : error);
+        if (reason instanceof Error) return reject(reason);
+        // The race the idle timeout narrows, lost anyway: a connection kept from an earlier request
+        // closed before any answer. The caller may send an idempotent request again at once.
+        if (request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+          return reject(new StaleConnectionError(`${error.message} (${error.code}) on a kept-alive connection, before any answer`));
+        }
+        reject(error);
       };
       const onResponse = (response: IncomingMessage) => {
+        answered = true;
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', fail);
@@ -71,6 +90,18 @@ export class NodeHttpRequestHandler implements Middleware {
       request.end(body);
     });
   }
+}
+
+/** How long an unused connection to Graph is kept: the default idle timeout of undici, behind `fetch`. */
+export const IDLE_CONNECTION_MS = 4_000;
+
+/**
+ * A request written onto a kept-alive connection that the server closed before answering. For an
+ * idempotent request that says Graph did nothing it could not do again; for answer, reject or
+ * create it proves nothing (RFC 9112, section 9.3.1), so those still count as ambiguous.
+ */
+export class StaleConnectionError extends Error {
+  override readonly name = 'StaleConnection';
 }
 
 function responseOf(status: number, rawHeaders: string[], text: string): Response {

@@ -7,6 +7,8 @@
  * certain that Graph did nothing, so those three are retried on 429 alone. keepAlive, GET and DELETE
  * can be repeated safely and are retried on 429, 503 and 504, as Graph's throttling guidance asks:
  * https://learn.microsoft.com/en-us/graph/throttling
+ * They are also sent again at once when a kept-alive connection closed before any answer
+ * (`StaleConnection`, see nodeHttpRequestHandler.ts): a new connection carries the retry.
  */
 export type RetryClass = 'notIdempotent' | 'idempotent';
 
@@ -14,6 +16,9 @@ const RETRY_STATUSES: Record<RetryClass, readonly number[]> = {
   notIdempotent: [429],
   idempotent: [429, 503, 504],
 };
+
+/** The code of a request that met a kept-alive connection closing before any answer. */
+const STALE_CONNECTION = 'StaleConnection';
 
 /** Retries after the first attempt. */
 export const MAX_RETRIES = 3;
@@ -32,14 +37,17 @@ export type RetryDecision = { retry: true; waitMs: number } | { retry: false; wh
  */
 export function retryDecision(
   retryClass: RetryClass,
-  status: number | undefined,
+  { status, code }: { status: number | undefined; code?: string | undefined },
   retryAfter: string | null | undefined,
   retriesDone: number,
   timeLeftMs: number,
   nowMs: number = Date.now(),
 ): RetryDecision {
-  if (status === undefined || !RETRY_STATUSES[retryClass].includes(status)) return { retry: false, why: 'notRetryable' };
+  const staleConnection = status === undefined && code === STALE_CONNECTION && retryClass === 'idempotent';
+  if (!staleConnection && (status === undefined || !RETRY_STATUSES[retryClass].includes(status)))
+    return { retry: false, why: 'notRetryable' };
   if (retriesDone >= MAX_RETRIES) return { retry: false, why: 'attemptsUsed' };
+  if (staleConnection) return timeLeftMs < MIN_REQUEST_TIME_MS ? { retry: false, why: 'pastDeadline' } : { retry: true, waitMs: 0 };
   const waitMs = retryAfterMs(retryAfter, nowMs) ?? BACKOFF_BASE_MS * 2 ** retriesDone;
   if (waitMs + MIN_REQUEST_TIME_MS > timeLeftMs) return { retry: false, why: 'pastDeadline' };
   return { retry: true, waitMs };

@@ -1,6 +1,9 @@
 import type { Context } from '@microsoft/microsoft-graph-client';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createGraphClient } from '../../shared/graph/graphClient.js';
+import { GraphClientCalls } from '../../shared/graph/graphCalls.js';
+import { answerRequest } from '../../shared/notifications/handleNotifications.js';
 import { afterEach, expect, it, vi } from 'vitest';
 import { NodeHttpRequestHandler } from '../../shared/graph/nodeHttpRequestHandler.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -9,11 +12,16 @@ import { startHarness, type Harness } from '../support/harness.js';
 // behave to its callers exactly as it did over `fetch`.
 
 let h: Harness | undefined;
-let server: Server | undefined;
+let server: Server | import('node:net').Server | undefined;
+// Connections a raw server holds open: closed after each test, so closing the server does not wait
+// for the client's idle timeout.
+const rawConnections = new Set<Socket>();
 afterEach(async () => {
   vi.restoreAllMocks();
   await h?.stop();
   h = undefined;
+  for (const socket of rawConnections) socket.destroy();
+  rawConnections.clear();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   server = undefined;
 });
@@ -124,4 +132,72 @@ it('refuses what it cannot send, with an error that says what', async () => {
   await expect(handler.execute(contextFor('http://127.0.0.1:1/', { method: 'POST', body: new Blob(['x']) }))).rejects.toThrow(
     /cannot send a \[object Blob\] body/,
   );
+});
+
+it('closes a connection it has not used for its idle time, before the server would', async () => {
+  const { url } = await serve((res) => res.writeHead(200).end());
+  // A server that never closes idle connections itself: only the client's idle timeout can.
+  (server as Server).keepAliveTimeout = 0;
+  const closed = new Promise<string>((resolve) =>
+    (server as Server).once('connection', (socket: Socket) => socket.on('close', () => resolve('closed by the client'))),
+  );
+
+  await new NodeHttpRequestHandler(100).execute(contextFor(url, { method: 'POST' }));
+
+  // Generous: the client closes after 100 ms; without an idle timeout it would never close.
+  const stillOpen = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 3_000).unref());
+  expect(await Promise.race([closed, stillOpen])).toBe('closed by the client');
+});
+
+/**
+ * A raw HTTP/1.1 server that answers the first request on each connection and, on a second one,
+ * closes the connection without answering: a kept-alive connection lost to the race with the
+ * server's idle timeout.
+ */
+async function closingOnReuse(): Promise<{ baseUrl: string; requests: () => number; connections: () => number }> {
+  let requests = 0;
+  let connections = 0;
+  server = createTcpServer((socket) => {
+    connections++;
+    rawConnections.add(socket);
+    let onThisConnection = 0;
+    socket.on('data', (chunk: Buffer) => {
+      // Each request here has no body and arrives in one piece.
+      for (const _ of chunk.toString('latin1').matchAll(/\r\n\r\n/g)) {
+        requests++;
+        if (++onThisConnection === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n');
+        else socket.destroy();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1.0`,
+    requests: () => requests,
+    connections: () => connections,
+  };
+}
+
+const token = { getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+
+it('sends a keepAlive again at once, on a new connection, when its kept-alive connection closed before any answer', async () => {
+  const graphServer = await closingOnReuse();
+  const graph = new GraphClientCalls(createGraphClient(graphServer.baseUrl, token));
+
+  expect(await graph.keepAlive('call-1')).toEqual({ ok: true });
+  expect(await graph.keepAlive('call-1')).toEqual({ ok: true });
+
+  expect(graphServer.requests()).toBe(3);
+  expect(graphServer.connections()).toBe(2);
+});
+
+it('does not send an answer again on that ground: whether Graph acted is unknown', async () => {
+  const graphServer = await closingOnReuse();
+  const graph = new GraphClientCalls(createGraphClient(graphServer.baseUrl, token));
+
+  expect(await graph.keepAlive('call-1')).toEqual({ ok: true });
+  const answered = await graph.answer('call-2', answerRequest('https://bot.example.test/api/calls'));
+
+  expect(answered).toMatchObject({ ok: false, status: undefined, code: 'StaleConnection' });
+  expect(graphServer.requests()).toBe(2);
 });

@@ -17,7 +17,16 @@ describe('retryDecision', () => {
     ['a Retry-After that leaves no time for the request', 'idempotent', 429, '10', 0, 10_000, { retry: false, why: 'pastDeadline' }],
     ['an HTTP-date Retry-After', 'idempotent', 429, 'Tue, 24 Nov 2026 10:00:03 GMT', 0, 10_000, { retry: true, waitMs: 3000 }],
   ] as const)('%s', (_name, retryClass, status, retryAfter, done, left, expected) => {
-    expect(retryDecision(retryClass, status, retryAfter, done, left, NOW)).toEqual(expected);
+    expect(retryDecision(retryClass, { status }, retryAfter, done, left, NOW)).toEqual(expected);
+  });
+
+  it.each([
+    ['keepAlive/GET/DELETE: at once, on a new connection', 'idempotent', 0, 10_000, { retry: true, waitMs: 0 }],
+    ['answer/reject/create: whether Graph did it is unknown', 'notIdempotent', 0, 10_000, { retry: false, why: 'notRetryable' }],
+    ['after three retries', 'idempotent', 3, 10_000, { retry: false, why: 'attemptsUsed' }],
+    ['with no time left for the request', 'idempotent', 0, 100, { retry: false, why: 'pastDeadline' }],
+  ] as const)('a kept-alive connection closed before any answer: %s', (_name, retryClass, done, left, expected) => {
+    expect(retryDecision(retryClass, { status: undefined, code: 'StaleConnection' }, null, done, left, NOW)).toEqual(expected);
   });
 });
 

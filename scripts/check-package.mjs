@@ -41,7 +41,9 @@ while (pending.length > 0) {
   if (!shipped.includes(file)) problems.push(`missing ${file} (a chunk of the bundle)`);
   else pending.push(...chunksNamed(file));
 }
-if (!shipped.includes('esbuild.config.mjs')) problems.push('missing esbuild.config.mjs (the remote build runs it)');
+for (const config of ['esbuild.config.mjs', 'esbuild.options.mjs']) {
+  if (!shipped.includes(config)) problems.push(`missing ${config} (the remote build runs it)`);
+}
 const forbidden = [
   /^test\//,
   /^tools\//,

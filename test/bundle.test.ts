@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bundleOptions } from '../esbuild.config.mjs';
+import { bundleOptions } from '../esbuild.options.mjs';
 import { incomingCallNotification } from '../tools/graphSimulator.js';
 import { startHarness, testSettings, type Harness } from './support/harness.js';
 

@@ -1,6 +1,7 @@
-import { trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { createAzureSdkInstrumentation } from '@azure/opentelemetry-instrumentation-azure-sdk';
+import * as coreTracing from '@azure/core-tracing';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { registerAppInstrumentations } from '../functions/app/telemetry.js';
@@ -14,7 +15,8 @@ let h: Harness;
 const warnings: string[] = [];
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+  // As the distribution does: the provider, and a context manager that carries the active span.
+  new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).register();
   // Outside the Functions worker, @azure/functions is in test mode: registering a hook only warns.
   // The warning is the sign that the instrumentation reached the app's `@azure/functions`.
   vi.spyOn(console, 'warn').mockImplementation((message: string) => void warnings.push(message));
@@ -52,4 +54,22 @@ it('records each Graph request (sent with node:https) as a client span with its 
     { method: 'POST', status: 503 },
     { method: 'POST', status: 200 },
   ]);
+});
+
+it('records a Table request once, as the Azure SDK span, not again as a bare HTTP request under it', async () => {
+  // What the distribution's Azure SDK instrumentation does when it sees @azure/core-tracing
+  // required (the tests load it as an ES module, which its hook does not see).
+  const sdkInstrumentation = createAzureSdkInstrumentation() as unknown as {
+    getModuleDefinitions(): Array<{ patch?: (exports: typeof coreTracing) => unknown }>;
+  };
+  for (const definition of sdkInstrumentation.getModuleDefinitions()) definition.patch?.(coreTracing);
+  spans.reset();
+
+  expect(await h.runtime.store.get('no-such-call')).toBeUndefined();
+
+  const toTable = spans
+    .getFinishedSpans()
+    .filter((s) => /\/calls[0-9a-f]+\(/.test(String(s.attributes['url.full'] ?? s.attributes['http.url'])))
+    .map((s) => `${s.instrumentationScope.name} ${s.name}`);
+  expect(toTable).toEqual(['@azure/core-rest-pipeline HTTP GET']);
 });

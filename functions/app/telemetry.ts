@@ -52,6 +52,9 @@ export async function registerAppInstrumentations(): Promise<void> {
   // Graph requests go out through node:https (shared/graph/nodeHttpRequestHandler.ts), loaded
   // with the bundle before telemetry started: requiring the built-ins again lets the distribution's
   // HTTP instrumentation patch the module objects that file calls.
+  // Table, Queue and token requests go through node:http(s) too, inside the Azure SDK's own "HTTP"
+  // span: this Azure SDK setting keeps the HTTP instrumentation from recording each a second time.
+  process.env['AZURE_HTTP_TRACING_CHILDREN_DISABLED'] ??= 'true';
   const require = createRequire(import.meta.url);
   require('@azure/functions');
   require('node:http');

@@ -238,7 +238,10 @@ export class GraphClientCalls implements GraphCalls {
       if (!decision.retry) {
         const { retryAfter: _, ...result } = failed;
         if (decision.why === 'pastDeadline') {
-          result.message += ` (a retry was not waited for: Retry-After ${failed.retryAfter ?? '-'} runs past the deadline)`;
+          result.message +=
+            failed.retryAfter === undefined || failed.retryAfter === null
+              ? ' (no time was left before the deadline for a retry)'
+              : ` (a retry was not waited for: Retry-After ${failed.retryAfter} runs past the deadline)`;
         }
         return result;
       }

@@ -25,8 +25,9 @@ export class NodeHttpRequestHandler implements Middleware {
    */
   constructor(idleMs = IDLE_CONNECTION_MS) {
     this.agents = {
-      'https:': new https.Agent({ keepAlive: true, timeout: idleMs }),
-      'http:': new http.Agent({ keepAlive: true, timeout: idleMs }),
+      // Every idle connection is kept until its idle time ends, however many a sweep opened.
+      'https:': new https.Agent({ keepAlive: true, timeout: idleMs, maxFreeSockets: Infinity }),
+      'http:': new http.Agent({ keepAlive: true, timeout: idleMs, maxFreeSockets: Infinity }),
     };
   }
 
@@ -41,8 +42,8 @@ export class NodeHttpRequestHandler implements Middleware {
     const headers = headersOf(options.headers);
     // An explicit length: Node would otherwise send a bodiless POST (keepAlive) chunked.
     headers['content-length'] = body === undefined ? 0 : Buffer.byteLength(body);
-    const { status, rawHeaders, text } = await this.exchange(url, options.method ?? 'GET', headers, body, options.signal ?? undefined);
-    context.response = responseOf(status, rawHeaders, text);
+    const exchanged = await this.exchange(url, options.method ?? 'GET', headers, body, options.signal ?? undefined);
+    context.response = responseOf(exchanged);
   }
 
   private exchange(
@@ -51,10 +52,9 @@ export class NodeHttpRequestHandler implements Middleware {
     headers: OutgoingHttpHeaders,
     body: string | Uint8Array | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<{ status: number; rawHeaders: string[]; text: string }> {
+  ): Promise<Exchanged> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      let answered = false;
       const fail = (error: Error & { code?: string }) => {
         if (settled) return;
         settled = true;
@@ -66,10 +66,14 @@ export class NodeHttpRequestHandler implements Middleware {
         if (request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
           return reject(new StaleConnectionError(`${error.message} (${error.code}) on a kept-alive connection, before any answer`));
         }
+        // The status and headers came, the body broke off: as with `fetch`, the client still learns
+        // the status (a 429's Retry-After, a 404) and fails on reading the body.
+        if (answered) return resolve({ status: answered.statusCode ?? 0, rawHeaders: answered.rawHeaders, body: { error } });
         reject(error);
       };
+      let answered: IncomingMessage | undefined;
       const onResponse = (response: IncomingMessage) => {
-        answered = true;
+        answered = response;
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', fail);
@@ -77,7 +81,7 @@ export class NodeHttpRequestHandler implements Middleware {
           if (settled) return;
           settled = true;
           const text = chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
-          resolve({ status: response.statusCode ?? 0, rawHeaders: response.rawHeaders, text });
+          resolve({ status: response.statusCode ?? 0, rawHeaders: response.rawHeaders, body: { text } });
         });
       };
       const secure = url.protocol === 'https:';
@@ -96,20 +100,35 @@ export class NodeHttpRequestHandler implements Middleware {
 export const IDLE_CONNECTION_MS = 4_000;
 
 /**
- * A request written onto a kept-alive connection that the server closed before answering. For an
- * idempotent request that says Graph did nothing it could not do again; for answer, reject or
- * create it proves nothing (RFC 9112, section 9.3.1), so those still count as ambiguous.
+ * A request written onto a kept-alive connection that closed before any answer came. It does not
+ * say whether Graph acted (a reset can come after the request was read): an idempotent request may
+ * simply be sent again, while for answer, reject or create it proves nothing (RFC 9112, section
+ * 9.3.1), so those still count as ambiguous.
  */
 export class StaleConnectionError extends Error {
   override readonly name = 'StaleConnection';
 }
 
-function responseOf(status: number, rawHeaders: string[], text: string): Response {
+interface Exchanged {
+  status: number;
+  rawHeaders: string[];
+  body: { text: string } | { error: Error };
+}
+
+function responseOf({ status, rawHeaders, body }: Exchanged): Response {
+  if (status < 200 || status > 599) throw new TypeError(`Graph answered with HTTP status ${status}, which is not a final status`);
   const headers = new Headers();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
+  if ('error' in body) {
+    const broken = new ReadableStream({ start: (controller) => controller.error(body.error) });
+    return new Response(NULL_BODY_STATUSES.has(status) ? null : broken, { status, headers });
+  }
   // An empty body stays null: a `Response` with status 204 (and a few others) may not have one.
-  return new Response(text === '' ? null : text, { status, headers });
+  return new Response(body.text === '' ? null : body.text, { status, headers });
 }
+
+// Statuses whose `Response` may not have a body (the Fetch standard's null body statuses).
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 function headersOf(headers: HeadersInit | undefined): OutgoingHttpHeaders {
   const flat: OutgoingHttpHeaders = {};

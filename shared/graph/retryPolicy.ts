@@ -8,7 +8,7 @@
  * can be repeated safely and are retried on 429, 503 and 504, as Graph's throttling guidance asks:
  * https://learn.microsoft.com/en-us/graph/throttling
  * They are also sent again at once when a kept-alive connection closed before any answer
- * (`StaleConnection`, see nodeHttpRequestHandler.ts): a new connection carries the retry.
+ * (`StaleConnection`, see nodeHttpRequestHandler.ts): another connection carries the retry.
  */
 export type RetryClass = 'notIdempotent' | 'idempotent';
 

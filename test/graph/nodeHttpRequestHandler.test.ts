@@ -108,13 +108,18 @@ it('sends a bodiless POST (a keepAlive) with a zero length, not chunked', async 
   expect(got[0]!.headers).not.toHaveProperty('transfer-encoding');
 });
 
-it('fails, rather than answering, when the connection drops in the middle of a response', async () => {
+it('gives the status when the connection drops in the middle of a body, and fails on reading it, as fetch does', async () => {
   const { url } = await serve((res) => {
     res.writeHead(200, { 'content-length': '100' });
     res.write('{"partial":');
     setTimeout(() => res.socket?.destroy(), 20);
   });
-  await expect(new NodeHttpRequestHandler().execute(contextFor(url, { method: 'GET' }))).rejects.toThrow();
+  const context = contextFor(url, { method: 'GET' });
+
+  await new NodeHttpRequestHandler().execute(context);
+
+  expect(context.response!.status).toBe(200);
+  await expect(context.response!.text()).rejects.toThrow();
 });
 
 it('rejects with the signal’s reason when the deadline ends the request, as fetch does', async () => {
@@ -200,4 +205,24 @@ it('does not send an answer again on that ground: whether Graph acted is unknown
 
   expect(answered).toMatchObject({ ok: false, status: undefined, code: 'StaleConnection' });
   expect(graphServer.requests()).toBe(2);
+});
+
+it("keeps Graph's 429 and its Retry-After when the error body breaks off", async () => {
+  server = createTcpServer((socket) => {
+    rawConnections.add(socket);
+    socket.once('data', () => {
+      socket.write(
+        'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"error":',
+      );
+      setTimeout(() => socket.destroy(), 20);
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const graph = new GraphClientCalls(createGraphClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1.0`, token));
+
+  expect(await graph.keepAlive('call-1')).toMatchObject({
+    ok: false,
+    status: 429,
+    message: expect.stringMatching(/Retry-After 3600 runs past the deadline/),
+  });
 });

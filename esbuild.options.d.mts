@@ -1,4 +1,4 @@
 import type { BuildOptions } from 'esbuild';
 
-/** The options `npm run build` bundles the app with (esbuild.config.mjs). */
+/** The options `npm run build` bundles the app with (esbuild.options.mjs). */
 export declare const bundleOptions: BuildOptions;

@@ -1,7 +1,5 @@
-import type { TokenCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import {
-  AuthenticationHandler,
-  type AuthenticationProvider,
   Client,
   type Context,
   GraphClientError,
@@ -59,8 +57,7 @@ export function createGraphClient(graphBaseUrl: string, credential: TokenCredent
   const cached = credential instanceof CachedTokenCredential ? credential : new CachedTokenCredential(credential);
   return Client.initWithMiddleware({
     middleware: [
-      new AuthenticationHandler(bearerTokenOf(cached)),
-      new SendOnlyBeforeDeadline(),
+      new BearerTokenBeforeDeadline(cached, url.hostname),
       new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
       new NodeHttpRequestHandler(),
@@ -88,40 +85,32 @@ export class GraphRequestNotSent extends GraphClientError {
 }
 
 /**
- * The Graph client's token source, over the caching credential. Not the library's
- * `TokenCredentialAuthenticationProvider`: it builds an error object, with its stack trace, on
- * every request in case it needs one, a few percent of a busy sweep's CPU (docs/performance.md).
+ * Puts the bot's token on each request to Graph, waited for no longer than the request's own
+ * deadline (its abort signal): a token endpoint that hangs must not hold an answer past Graph's
+ * answer window, nor a keepAlive past the sweep's budget. A request with no token, or whose
+ * deadline passed while its token was fetched, is not sent, and says so (`GraphRequestNotSent`)
+ * rather than reading as a timeout that may or may not have reached Graph. Only the configured
+ * Graph host gets the token, as with the Graph client's own `AuthenticationHandler`, which this
+ * replaces: that one neither takes the request's signal nor stops once it fired, and its
+ * `TokenCredentialAuthenticationProvider` builds an error with a stack trace on every request, a few
+ * percent of a busy sweep's CPU (docs/performance.md).
  */
-function bearerTokenOf(credential: TokenCredential): AuthenticationProvider {
-  return {
-    getAccessToken: async () => {
-      let token;
-      try {
-        token = await credential.getToken(GRAPH_SCOPE);
-      } catch (error) {
-        throw new GraphRequestNotSent(`no Graph token: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      if (!token) throw new GraphRequestNotSent(`no Graph token: the credential gave none for ${GRAPH_SCOPE}`);
-      return token.token;
-    },
-  };
-}
-
-/**
- * Between the token and the send: a request whose deadline passed while its token was fetched is
- * not sent, and says so, rather than reaching `fetch` with an aborted signal and reading as a
- * timeout that may or may not have reached Graph.
- */
-class SendOnlyBeforeDeadline implements Middleware {
+class BearerTokenBeforeDeadline implements Middleware {
   private next: Middleware | undefined;
 
+  constructor(
+    private readonly credential: TokenCredential,
+    private readonly graphHost: string,
+  ) {}
+
   async execute(context: Context): Promise<void> {
-    const signal = context.options?.signal;
-    if (signal?.aborted) {
-      const reason: unknown = signal.reason;
-      throw new GraphRequestNotSent(
-        `the deadline passed while the Graph token was fetched (${reason instanceof Error ? reason.message : 'aborted'})`,
-      );
+    if (typeof context.request === 'string' && new URL(context.request).hostname === this.graphHost) {
+      const signal = context.options?.signal ?? undefined;
+      const token = await this.tokenBefore(signal);
+      if (signal?.aborted) throw pastDeadline(signal);
+      const options = (context.options ??= {});
+      if (options.headers instanceof Headers) options.headers.set('Authorization', `Bearer ${token}`);
+      else options.headers = { ...(options.headers as Record<string, string> | undefined), Authorization: `Bearer ${token}` };
     }
     await this.next!.execute(context);
   }
@@ -129,4 +118,23 @@ class SendOnlyBeforeDeadline implements Middleware {
   setNext(next: Middleware): void {
     this.next = next;
   }
+
+  private async tokenBefore(signal: AbortSignal | undefined): Promise<string> {
+    let token: AccessToken | null;
+    try {
+      token = await this.credential.getToken(GRAPH_SCOPE, { abortSignal: signal });
+    } catch (error) {
+      if (signal?.aborted) throw pastDeadline(signal);
+      throw new GraphRequestNotSent(`no Graph token: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!token) throw new GraphRequestNotSent(`no Graph token: the credential gave none for ${GRAPH_SCOPE}`);
+    return token.token;
+  }
+}
+
+function pastDeadline(signal: AbortSignal): GraphRequestNotSent {
+  const reason: unknown = signal.reason;
+  return new GraphRequestNotSent(
+    `the deadline passed while the Graph token was fetched (${reason instanceof Error ? reason.message : 'aborted'})`,
+  );
 }

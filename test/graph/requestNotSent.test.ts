@@ -51,6 +51,31 @@ it('an answer whose deadline passes while its token is fetched is not sent, and 
   expect(h.sim.requestsTo('answer', call.id)).toHaveLength(0);
 });
 
+it('an answer waits for its token no longer than its deadline, even when the token endpoint hangs', async () => {
+  let release: (() => void) | undefined;
+  const hanging: TokenCredential = {
+    getToken: async (): Promise<AccessToken> => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return { token: 'late', expiresOnTimestamp: Date.now() + 3_600_000 };
+    },
+  };
+  h = await startHarness({}, { graphCredential: () => hanging });
+  const call = h.sim.placeIncomingCall();
+
+  const answered = h.runtime.graph.answer(call.id, answerRequest('https://bot.example.test/api/calls'), deadlineIn(100));
+  // Generous: the deadline is 100 ms; without the bound the answer waits for the token forever.
+  const stillWaiting = new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 3_000).unref());
+  const outcome = await Promise.race([answered, stillWaiting]);
+  release?.();
+
+  expect(outcome).toMatchObject({
+    ok: false,
+    code: 'NotSent',
+    message: expect.stringMatching(/deadline passed while the Graph token was fetched/),
+  });
+  expect(h.sim.requestsTo('answer', call.id)).toHaveLength(0);
+});
+
 it("a keepAlive without a token is this app's fault, not counted against the call", async () => {
   h = await startHarness();
   const call = await h.establishedCall();

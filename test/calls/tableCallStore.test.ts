@@ -79,6 +79,54 @@ describe('TableCallStore on Azurite', () => {
     expect((await store.get(call.callId))!.tenantId).toBe('first');
   });
 
+  describe('a burst of new calls', () => {
+    it("stores one partition's calls that arrive together in one transaction after the first", async () => {
+      const { store, requests, reset } = countedStore();
+      await store.insert(aCall()); // the table exists: only the burst is counted
+      reset();
+      const ids = idsInOnePartition(20);
+      const outcomes = await Promise.all(ids.map((callId) => store.insert(aCall({ callId, tenantId: `t-${callId}` }))));
+      expect(outcomes).toEqual(ids.map(() => 'inserted'));
+      // The first goes alone at once; the 19 that came while it was in flight go together.
+      expect(requests()).toBe(2);
+      for (const callId of ids) expect((await store.get(callId))!.tenantId).toBe(`t-${callId}`);
+    });
+
+    it('tells a duplicate in a burst apart and keeps its first row, storing the others', async () => {
+      const { store } = countedStore();
+      const [first, ...rest] = idsInOnePartition(6);
+      const duplicate = rest[2]!;
+      await store.insert(aCall({ callId: duplicate, tenantId: 'first' }));
+      const outcomes = await Promise.all(
+        [first!, ...rest].map((callId) => store.insert(aCall({ callId, tenantId: callId === duplicate ? 'second' : 'burst' }))),
+      );
+      expect(outcomes).toEqual([first!, ...rest].map((callId) => (callId === duplicate ? 'exists' : 'inserted')));
+      expect((await store.get(duplicate))!.tenantId).toBe('first');
+      for (const callId of [first!, ...rest].filter((id) => id !== duplicate)) expect((await store.get(callId))!.tenantId).toBe('burst');
+    });
+
+    it('fails only the row the service refuses, not the others stored with it', async () => {
+      const { store } = countedStore();
+      const ids = idsInOnePartition(5);
+      const tooLarge = ids[3]!;
+      const outcomes = await Promise.allSettled(
+        ids.map((callId) => store.insert(aCall({ callId, tenantId: callId === tooLarge ? 't'.repeat(40_000) : 'fits' }))),
+      );
+      const refused = outcomes[3]!;
+      expect(refused.status).toBe('rejected');
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({ name: 'RestError', statusCode: 400 });
+      expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<string>).value)).toEqual(
+        ids
+          .slice(0, 4)
+          .concat(ids.slice(4))
+          .filter((id) => id !== tooLarge)
+          .map(() => 'inserted'),
+      );
+      expect(await store.get(tooLarge)).toBeUndefined();
+      for (const callId of ids.filter((id) => id !== tooLarge)) expect((await store.get(callId))!.tenantId).toBe('fits');
+    });
+  });
+
   it('loses no update when another writer changed the row since it was read', async () => {
     const store = newStore();
     const call = aCall();

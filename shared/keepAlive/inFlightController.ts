@@ -8,7 +8,7 @@
  *   sign of trouble;
  * - then one more per round trip;
  * - Graph's latency is judged a round trip at a time, by the median of that round trip's answers
- *   against the lowest such median yet: one slow answer (a TLS handshake, Graph's ordinary spread)
+ *   against the median of the first: one slow answer (a TLS handshake, Graph's ordinary spread)
  *   says nothing, a slow round trip says requests are queueing (at Graph, or in this instance's
  *   CPU), and the count shrinks by a tenth;
  * - a 429 (Graph throttling) halves it;
@@ -75,12 +75,13 @@ export class InFlightController {
     if (this.round.length < this.roundSize) return;
     const median = [...this.round].sort((a, b) => a - b)[Math.floor(this.round.length / 2)]!;
     this.round = [];
-    // The quickest round trip so far is the baseline, not the first: the first one's answers come
-    // over new connections (TLS handshakes) from code not yet optimised, several times slower
-    // than later ones (a 50 ms sweep's first median was 242 ms, its later ones 60-200), and a
-    // baseline that high would never see requests queueing. The floor of 10 ms keeps loopback
-    // jitter from reading as queueing.
-    this.baselineMs = Math.min(this.baselineMs ?? Infinity, Math.max(median, 10));
+    // The first round trip's answers come over new connections (TLS handshakes), so it is often
+    // the slowest: this then fires only when Graph slows well past its first answers. A baseline
+    // of the quickest round trip instead saw the sweep's own CPU queueing, and the sweep that
+    // backed off for it kept a fifth fewer calls alive a second (docs/performance.md): more in
+    // flight bought throughput even as the round trips lengthened. The floor of 10 ms keeps
+    // loopback jitter from reading as queueing.
+    this.baselineMs ??= Math.max(median, 10);
     if (median > CONGESTED * this.baselineMs) this.decrease(Math.floor(this.size * 0.9));
     else if (!this.slowStart) this.set(this.size + 1);
   }

@@ -56,18 +56,6 @@ describe('InFlightController', () => {
     expect(c.current).toBe(103);
   });
 
-  it('still sees queueing after a slow first round trip (new connections): the quickest round trip is the baseline', () => {
-    const c = controller(16, 256, 16);
-    // The first answers come over new TLS connections.
-    answers(c, 16, 240);
-    expect(c.current).toBe(32);
-    answers(c, 32, 60);
-    expect(c.current).toBe(64);
-    // Twice the quickest round trip, though still faster than the first: requests are queueing.
-    answers(c, 64, 120);
-    expect(c.current).toBe(115);
-  });
-
   it('never goes below its floor (the old fixed count) nor above its ceiling', () => {
     const c = controller(16, 64, 16);
     for (let i = 0; i < 10; i++) c.onThrottle(c.onSend());

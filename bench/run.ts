@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
 import { TableCallStore } from '../shared/calls/tableCallStore.js';
@@ -36,6 +36,11 @@ const { values: args } = parseArgs({
     /** Node flags for the measured worker processes, as the app setting languageWorkers__node__arguments gives the host's worker. */
     'worker-node-args': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
+    /**
+     * A checkout built with tsc (e.g. a worktree of the commit an issue was filed at, after
+     * `npx tsc -p tsconfig.build.json` there): its entry files are timed as a third build.
+     */
+    'before-build': { type: 'string' },
     /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */
     profile: { type: 'string' },
   },
@@ -349,12 +354,11 @@ async function main(): Promise<void> {
     // Cold start: from the worker process's start to its first answer reaching the simulator, with
     // nothing cached (signing keys, Graph token, table). Today's build and the bundle alternate, so
     // both meet the same machine load.
-    const coldRuns: Record<'files' | 'bundle', { coldStartMs: number; moduleLoadMs: number }[]> = {
-      files: [],
-      bundle: [],
-    };
+    type Build = 'files' | 'bundle' | 'older';
+    const builds: Build[] = args['before-build'] ? ['files', 'bundle', 'older'] : ['files', 'bundle'];
+    const coldRuns: Record<Build, { coldStartMs: number; moduleLoadMs: number }[]> = { files: [], bundle: [], older: [] };
     for (let run = 0; run < coldStarts; run++) {
-      for (const entry of ['files', 'bundle'] as const) {
+      for (const entry of builds) {
         const call = sim.placeIncomingCall();
         const coldFile = join(dir, 'cold.json');
         await writeFile(
@@ -367,7 +371,8 @@ async function main(): Promise<void> {
         const worker = await runWorker('coldStart', {
           ...settingsFor(`cold${randomUUID().replace(/-/g, '').slice(0, 12)}`),
           BENCH_BURST_FILE: coldFile,
-          BENCH_ENTRY: entry,
+          BENCH_ENTRY: entry === 'bundle' ? 'bundle' : 'files',
+          ...(entry === 'older' && { BENCH_DIST: resolvePath(args['before-build']!, 'dist') }),
         });
         const answer = sim.requests.find((r) => r.path.endsWith(`/calls/${call.id}/answer`) && r.status === 202);
         if (!answer) throw new Error(`cold start (${entry}): call ${call.id} was not answered: ${JSON.stringify(worker)}`);
@@ -378,13 +383,18 @@ async function main(): Promise<void> {
         sim.requests.length = 0;
       }
     }
-    const coldStartRows = (['files', 'bundle'] as const)
+    const buildNames: Record<Build, string> = {
+      files: 'tsc output of this tree, one module per file (before)',
+      bundle: 'dist/main.js bundle (now)',
+      older: `tsc output of ${args['before-build']}`,
+    };
+    const coldStartRows = builds
       .filter(() => coldStarts > 0)
       .map((entry) => {
         const starts = coldRuns[entry].map((r) => r.coldStartMs).sort((a, b) => a - b);
         const loads = coldRuns[entry].map((r) => r.moduleLoadMs).sort((a, b) => a - b);
         return {
-          build: entry === 'files' ? 'tsc output, one module per file (before)' : 'dist/main.js bundle (now)',
+          build: buildNames[entry],
           runs: starts.length,
           coldStartMedianMs: round(percentile(starts, 50), 0),
           coldStartMinMs: round(starts[0]!, 0),
@@ -393,7 +403,9 @@ async function main(): Promise<void> {
         };
       });
     const coldStartRatio =
-      coldStartRows.length === 2 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[0]!.coldStartMedianMs, 2) : undefined;
+      coldStartRows.length >= 2 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[0]!.coldStartMedianMs, 2) : undefined;
+    const coldStartRatioToOlder =
+      coldStartRows.length === 3 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[2]!.coldStartMedianMs, 2) : undefined;
 
     const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
     const report = {
@@ -405,6 +417,7 @@ async function main(): Promise<void> {
       burst: bursts,
       coldStart: coldStartRows,
       coldStartRatio,
+      coldStartRatioToOlder,
     };
     if (args.json) {
       console.log(JSON.stringify(report, null, 2));
@@ -432,6 +445,7 @@ async function main(): Promise<void> {
         );
         console.table(coldStartRows);
         console.log(`bundle / before (medians): ${coldStartRatio}`);
+        if (coldStartRatioToOlder !== undefined) console.log(`bundle / ${args['before-build']} (medians): ${coldStartRatioToOlder}`);
       }
     }
   } finally {

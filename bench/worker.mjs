@@ -6,26 +6,18 @@
 // process that has done nothing else. Settings come from the environment, as in
 // Azure. The last stdout line is the JSON result.
 import net from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 const mode = process.argv[2];
 // `bundle`: dist/main.js, the one file the host loads; `files`: tsc's output, one module per file
-// (how the app was built before the bundle), for a side-by-side comparison in one run.
+// (how the app was built before the bundle), for a side-by-side comparison in one run. BENCH_DIST
+// names another build's dist folder (an older checkout's) for the files.
 const entry = process.env.BENCH_ENTRY ?? 'bundle';
-const entryFiles = [
-  'notifications',
-  'keepAliveSweep',
-  'keepAliveShardSweep',
-  'joinMeeting',
-  'placeCall',
-  'meetingRejoin',
-  'callControl',
-  'callHistoryRetention',
-  'health',
-  'warmUp',
-];
+const dist = pathToFileURL(`${process.env.BENCH_DIST ?? join(import.meta.dirname, '..', 'dist')}/`);
 
 // Cold start: loading the entry files must open no connection (clients are created on first use).
 let connectsDuringLoad = 0;
@@ -37,13 +29,15 @@ net.Socket.prototype.connect = function countConnect(...args) {
 const loadStart = performance.now();
 const modules = {};
 if (entry === 'bundle') {
-  const main = await import('../dist/main.js');
+  const main = await import(new URL('main.js', dist).href);
   modules.notifications = main;
   modules.keepAliveSweep = main;
   modules.keepAliveShardSweep = main;
   modules.warmUp = main;
 } else {
-  for (const name of entryFiles) modules[name] = await import(`../dist/functions/${name}.js`);
+  // Every entry file, as the host loads the glob `dist/functions/*.js` of a build's package.json.
+  const names = (await readdir(new URL('functions/', dist))).filter((file) => file.endsWith('.js')).sort();
+  for (const file of names) modules[file.slice(0, -3)] = await import(new URL(`functions/${file}`, dist).href);
 }
 const moduleLoadMs = performance.now() - loadStart;
 net.Socket.prototype.connect = originalConnect;
@@ -120,7 +114,13 @@ if (mode === 'sweep') {
   // is loaded (it starts the warm-up and returns), and the first invocation comes after it. The
   // parent reads when the answer reached the simulator.
   const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));
-  await modules.warmUp.startWarmUp();
+  if (modules.warmUp.startWarmUp) await modules.warmUp.startWarmUp();
+  else {
+    // A build from before the warm-up stopped holding the hook: the host awaited it before the
+    // instance took work, and so does this.
+    const { appRuntime } = await import(new URL('functions/app/runtime.js', dist).href);
+    await modules.warmUp.warmUpOnStart(appRuntime);
+  }
   const [{ callId, body }] = notifications;
   const request = new HttpRequest({
     method: 'POST',

@@ -49,3 +49,15 @@ export function recordCallDropped(callId: string, code: number | undefined, subc
     attributes: { [CUSTOM_EVENT_NAME]: 'CallDroppedForMissingKeepAlive', callId, resultCode: code ?? -1, resultSubcode: subcode ?? -1 },
   });
 }
+
+/**
+ * New calls' rows written together (an entity group transaction) failed and were written one by
+ * one: now and then for a duplicate delivery (409); always, for a store that refuses transactions.
+ */
+export function recordInsertBatchFallback(status: number | undefined): void {
+  meter()
+    .createCounter('calls.store.insert_batch_fallbacks', {
+      description: 'Transactions of new call rows that failed and were written row by row',
+    })
+    .add(1, { status: status ?? 'none' });
+}

@@ -22,6 +22,7 @@ import type { StorageAccess } from '../config.js';
 import { NO_TOKEN_CREDENTIAL, tableClientFor, tableCreatedOnFirstUse } from '../storage/storageClients.js';
 import { isContinuationToken } from '../storage/continuationToken.js';
 import { GroupCommit } from '../storage/groupCommit.js';
+import { recordInsertBatchFallback } from '../telemetry.js';
 import { CALL_PARTITIONS, partitionKeyOf } from './partitionKey.js';
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -30,6 +31,10 @@ const DEFAULT_PAGE_SIZE = 1000;
 const MAX_BATCH_SIZE = 100;
 // Batches of one sweep page written at once: enough to hide latency, few enough to stay gentle.
 const MAX_BATCHES_IN_FLIGHT = 4;
+// A new call's row waits at most this long for its partition's write in flight, then goes alone: a
+// write that hangs or is retried (the SDK backs off 1, 2, 4 s on a 503) must not hold back the
+// rows behind it, against an answer deadline of 5 s for policy-based recording.
+const MAX_INSERT_WAIT_MS = 500;
 
 /** `CallStore` on Azure Table Storage: one row per call, PartitionKey = shard, RowKey = call id. */
 export interface TableCallStoreOptions {
@@ -47,6 +52,8 @@ export class TableCallStore implements CallStore {
    */
   private readonly inserts = new GroupCommit<CallRecord, 'inserted' | 'exists'>({
     maxBatch: MAX_BATCH_SIZE,
+    maxWaitMs: MAX_INSERT_WAIT_MS,
+    onSharedFailure: (error) => recordInsertBatchFallback(statusOf(error)),
     one: (call, abortSignal) => this.insertOne(call, { abortSignal }),
     many: async (calls, abortSignal) => {
       await this.client.submitTransaction(

@@ -321,7 +321,12 @@ export async function answerIncomingCall(
 
 const MISSED = Symbol('missed');
 
-/** The work's result, or MISSED once the deadline passes (the work itself is cut by the deadline's signal). */
+/**
+ * The work's result, or MISSED once the deadline passes. The work is given the deadline's signal,
+ * but may outlive it: a row written in a transaction with other calls' rows goes on until all of
+ * them are given up, and may land after this call's answer was missed (its first keepAlive then
+ * answers 404 and the row goes).
+ */
 async function beforeDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T | typeof MISSED> {
   if (deadline.signal.aborted) {
     work.catch(() => undefined);

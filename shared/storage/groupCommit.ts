@@ -1,5 +1,3 @@
-import { setMaxListeners } from 'node:events';
-
 export interface GroupCommitOptions<T, R> {
   /** Sends one item in a request of its own, cut short by `signal`. */
   one(item: T, signal: AbortSignal | undefined): Promise<R>;
@@ -11,6 +9,13 @@ export interface GroupCommitOptions<T, R> {
   many(items: readonly T[], signal: AbortSignal | undefined): Promise<readonly R[]>;
   /** The most items one request may carry. */
   maxBatch: number;
+  /**
+   * The longest an item waits for its group's request in flight before it goes alone: a request
+   * that hangs or is retried for seconds holds its group back no longer than this.
+   */
+  maxWaitMs: number;
+  /** A shared request failed and its items were sent alone (told so that it is seen, not to act on). */
+  onSharedFailure?: (error: unknown, items: number) => void;
 }
 
 interface Waiting<T, R> {
@@ -18,7 +23,7 @@ interface Waiting<T, R> {
   signal: AbortSignal | undefined;
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
-  /** Drops the waiting item's abort listener. */
+  /** Drops the item's timer and abort listener: it is leaving the queue. */
   release: () => void;
 }
 
@@ -28,9 +33,11 @@ interface Waiting<T, R> {
  * it and then go together, up to `maxBatch` to a request. Under a burst this turns a request per
  * item into a few per group; with no burst it adds no wait and no request.
  *
- * An item's signal counts while it waits too: one whose signal aborts before it is sent is taken
- * out and rejected with the signal's reason, and never sent. A shared request is cut short only
- * once every item in it has been given up (each caller races its own deadline meanwhile).
+ * What an item may lose by waiting is bounded: after `maxWaitMs` it goes alone, as it would have
+ * without the grouping; one whose signal aborts while it waits is taken out and rejected with the
+ * signal's reason, and never sent. A shared request is cut short once every item in it has been
+ * given up (each caller races its own deadline meanwhile), and a failed one does not hold the group:
+ * its items go alone while the next ones are sent.
  */
 export class GroupCommit<T, R> {
   private readonly busy = new Map<string, Waiting<T, R>[]>();
@@ -42,27 +49,38 @@ export class GroupCommit<T, R> {
     const queue = this.busy.get(group);
     if (queue) return this.wait(queue, item, signal);
     this.busy.set(group, []);
-    const sent = this.options.one(item, signal);
-    void sent.then(
-      () => this.drain(group),
-      () => this.drain(group),
-    );
+    const sent = this.sendOne(item, signal);
+    const drain = () => this.drain(group);
+    void sent.then(drain, drain);
     return sent;
   }
 
   private wait(queue: Waiting<T, R>[], item: T, signal: AbortSignal | undefined): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const onAbort = () => {
+      const leave = () => {
+        waiting.release();
         const at = queue.indexOf(waiting);
         if (at >= 0) queue.splice(at, 1);
+      };
+      const onAbort = () => {
+        leave();
         reject(reasonOf(signal!));
       };
-      const waiting: Waiting<T, R> = { item, signal, resolve, reject, release: () => signal?.removeEventListener('abort', onAbort) };
-      if (signal) {
-        // One listener per waiting write on a notification's deadline: not a leak.
-        setMaxListeners(0, signal);
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
+      const timer = setTimeout(() => {
+        leave();
+        this.sendOne(item, signal).then(resolve, reject);
+      }, this.options.maxWaitMs);
+      const waiting: Waiting<T, R> = {
+        item,
+        signal,
+        resolve,
+        reject,
+        release: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       queue.push(waiting);
     });
   }
@@ -70,35 +88,55 @@ export class GroupCommit<T, R> {
   /** Sends what waited for the group's last request, round after round, until nothing waits. */
   private async drain(group: string): Promise<void> {
     const queue = this.busy.get(group)!;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.options.maxBatch);
-      for (const waiting of batch) waiting.release();
-      await this.send(batch);
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, this.options.maxBatch);
+        for (const waiting of batch) waiting.release();
+        await this.send(batch);
+      }
+    } finally {
+      this.busy.delete(group);
     }
-    this.busy.delete(group);
   }
 
   private async send(batch: Waiting<T, R>[]): Promise<void> {
     if (batch.length === 1) {
       const [only] = batch as [Waiting<T, R>];
-      await this.options.one(only.item, only.signal).then(only.resolve, only.reject);
+      await this.sendOne(only.item, only.signal).then(only.resolve, only.reject);
       return;
     }
     const shared = whenAllAborted(batch.map((waiting) => waiting.signal));
     try {
-      const results = await this.options.many(
-        batch.map((waiting) => waiting.item),
-        shared.signal,
+      const results = await attempt(() =>
+        this.options.many(
+          batch.map((waiting) => waiting.item),
+          shared.signal,
+        ),
       );
+      if (results.length !== batch.length) throw new Error(`a shared request answered ${results.length} results for ${batch.length} items`);
       batch.forEach((waiting, i) => waiting.resolve(results[i]!));
-      return;
-    } catch {
+    } catch (error) {
       // All or nothing, and the failure may be one item's alone (a row that exists, one too large
-      // to store): each is sent alone, and gets the outcome that is its own.
+      // to store): each is sent alone and gets the outcome that is its own. Not awaited: the next
+      // items of the group need not wait for these.
+      this.options.onSharedFailure?.(error, batch.length);
+      for (const waiting of batch) this.sendOne(waiting.item, waiting.signal).then(waiting.resolve, waiting.reject);
     } finally {
       shared.release();
     }
-    await Promise.all(batch.map((waiting) => this.options.one(waiting.item, waiting.signal).then(waiting.resolve, waiting.reject)));
+  }
+
+  private sendOne(item: T, signal: AbortSignal | undefined): Promise<R> {
+    return attempt(() => this.options.one(item, signal));
+  }
+}
+
+/** `work()`, with a synchronous throw turned into a rejection (a group must never be left busy). */
+function attempt<R>(work: () => Promise<R>): Promise<R> {
+  try {
+    return work();
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 
@@ -113,10 +151,7 @@ function whenAllAborted(signals: ReadonlyArray<AbortSignal | undefined>): { sign
       if (--left === 0) controller.abort(signal.reason);
     };
     if (signal.aborted) onAbort();
-    else {
-      setMaxListeners(0, signal);
-      signal.addEventListener('abort', onAbort, { once: true, signal: listening.signal });
-    }
+    else signal.addEventListener('abort', onAbort, { once: true, signal: listening.signal });
   }
   return { signal: controller.signal, release: () => listening.abort() };
 }

@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GroupCommit } from '../../shared/storage/groupCommit.js';
 
 /** A request that settles when the test says so. */
@@ -10,8 +10,9 @@ interface Pending {
 }
 
 /** Requests are recorded and left open, so the test decides what is in flight. */
-function recorder(maxBatch = 100) {
+function recorder(maxBatch = 100, maxWaitMs = 60_000) {
   const sent: Pending[] = [];
+  const sharedFailures: Array<{ error: unknown; items: number }> = [];
   const request = (items: string[], signal: AbortSignal | undefined) =>
     new Promise<string[]>((resolve, reject) => {
       sent.push({
@@ -22,10 +23,12 @@ function recorder(maxBatch = 100) {
     });
   const commit = new GroupCommit<string, string>({
     maxBatch,
+    maxWaitMs,
     one: async (item, signal) => (await request([item], signal))[0]!,
     many: (items, signal) => request([...items], signal),
+    onSharedFailure: (error, items) => sharedFailures.push({ error, items }),
   });
-  return { commit, sent };
+  return { commit, sent, sharedFailures };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -75,7 +78,7 @@ describe('GroupCommit', () => {
   });
 
   it('sends every item alone when a shared request fails, each getting its own outcome', async () => {
-    const { commit, sent } = recorder();
+    const { commit, sent, sharedFailures } = recorder();
     void commit.submit('p1', 'a');
     const results = ['b', 'c', 'd'].map((item) => commit.submit('p1', item));
     sent[0]!.settle({});
@@ -89,6 +92,85 @@ describe('GroupCommit', () => {
     await expect(results[0]).resolves.toBe('b:ok');
     await expect(results[1]).rejects.toThrow('c was refused');
     await expect(results[2]).resolves.toBe('d:exists');
+    expect(sharedFailures).toEqual([{ error: new Error('409: one row exists'), items: 3 }]);
+  });
+
+  it('does not hold the group while the items of a failed shared request go alone', async () => {
+    const { commit, sent } = recorder();
+    void commit.submit('p1', 'a');
+    void commit.submit('p1', 'b').catch(() => undefined);
+    void commit.submit('p1', 'c').catch(() => undefined);
+    sent[0]!.settle({});
+    await tick();
+    void commit.submit('p1', 'd');
+    void commit.submit('p1', 'e');
+    sent[1]!.settle({ error: new Error('refused') });
+    await tick();
+    // b and c are sent alone, and d and e go together at once, without waiting for them.
+    expect(sent.slice(2).map((r) => r.items)).toEqual([['b'], ['c'], ['d', 'e']]);
+  });
+
+  it('treats a shared answer with too few results as failed, and sends each item alone', async () => {
+    const { commit, sent, sharedFailures } = recorder();
+    void commit.submit('p1', 'a');
+    const results = ['b', 'c'].map((item) => commit.submit('p1', item));
+    sent[0]!.settle({});
+    await tick();
+    sent[1]!.settle({ results: ['b:ok'] });
+    await tick();
+    expect(sent.slice(2).map((r) => r.items)).toEqual([['b'], ['c']]);
+    sent[2]!.settle({});
+    sent[3]!.settle({});
+    await expect(Promise.all(results)).resolves.toEqual(['b:ok', 'c:ok']);
+    expect(sharedFailures[0]!.error).toEqual(new Error('a shared request answered 1 results for 2 items'));
+  });
+
+  it('goes on with the group after its lone request fails', async () => {
+    const { commit, sent } = recorder();
+    const first = commit.submit('p1', 'a');
+    const next = ['b', 'c'].map((item) => commit.submit('p1', item));
+    sent[0]!.settle({ error: new Error('storage unreachable') });
+    await expect(first).rejects.toThrow('storage unreachable');
+    await tick();
+    expect(sent[1]!.items).toEqual(['b', 'c']);
+    sent[1]!.settle({});
+    await expect(Promise.all(next)).resolves.toEqual(['b:ok', 'c:ok']);
+  });
+
+  it('never leaves a group busy when sending throws at once', async () => {
+    let calls = 0;
+    const commit = new GroupCommit<string, string>({
+      maxBatch: 100,
+      maxWaitMs: 60_000,
+      one: (item) => {
+        if (calls++ === 0) throw new Error('thrown, not rejected');
+        return Promise.resolve(`${item}:ok`);
+      },
+      many: (items) => Promise.resolve(items.map((item) => `${item}:ok`)),
+    });
+    await expect(commit.submit('p1', 'a')).rejects.toThrow('thrown, not rejected');
+    await expect(commit.submit('p1', 'b')).resolves.toBe('b:ok');
+  });
+
+  it('sends an item alone once it has waited maxWaitMs for a request that does not end', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { commit, sent } = recorder(100, 500);
+      void commit.submit('p1', 'a');
+      const waiting = commit.submit('p1', 'b');
+      vi.advanceTimersByTime(499);
+      expect(sent.map((r) => r.items)).toEqual([['a']]);
+      vi.advanceTimersByTime(1);
+      expect(sent.map((r) => r.items)).toEqual([['a'], ['b']]);
+      sent[1]!.settle({});
+      await expect(waiting).resolves.toBe('b:ok');
+      // Once the stuck request ends, nothing is sent twice.
+      sent[0]!.settle({});
+      await tick();
+      expect(sent).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('takes out an item whose signal aborts while it waits, and never sends it', async () => {

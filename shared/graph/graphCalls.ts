@@ -108,8 +108,7 @@ export class GraphClientCalls implements GraphCalls {
   }
 
   answer(callId: string, request: AnswerRequest, deadline: Deadline = deadlineIn(ANSWER_TIMEOUT_MS)): Promise<GraphOutcome> {
-    // Time spent waiting for a slot counts against the deadline too.
-    return this.answerLimit(async () =>
+    return this.inAnswerSlot(deadline, async () =>
       outcomeOf(
         await this.send('notIdempotent', deadline, (signal) =>
           this.client.api(callPath(callId, 'answer')).option('signal', signal).post(request),
@@ -120,13 +119,35 @@ export class GraphClientCalls implements GraphCalls {
 
   reject(callId: string, reason: RejectReason, deadline: Deadline = deadlineIn(ANSWER_TIMEOUT_MS)): Promise<GraphOutcome> {
     // Same window as an answer (https://learn.microsoft.com/en-us/graph/api/call-reject).
-    return this.answerLimit(async () =>
+    return this.inAnswerSlot(deadline, async () =>
       outcomeOf(
         await this.send('notIdempotent', deadline, (signal) =>
           this.client.api(callPath(callId, 'reject')).option('signal', signal).post({ reason }),
         ),
       ),
     );
+  }
+
+  /**
+   * Runs `work` in one of the answer slots. Time spent waiting for a slot counts against the
+   * deadline, and the wait ends with it: an answer still without a slot then is `TimedOut`, with
+   * nothing sent (the slot, when it frees, finds the deadline passed and sends nothing either).
+   * One that got its slot is waited for: its request may have reached Graph.
+   */
+  private inAnswerSlot(deadline: Deadline, work: () => Promise<GraphOutcome>): Promise<GraphOutcome> {
+    if (deadline.signal.aborted) return Promise.resolve(timedOut(deadline.signal, 0));
+    let started = false;
+    const inSlot = this.answerLimit(() => {
+      started = true;
+      return work();
+    });
+    return new Promise<GraphOutcome>((resolve, reject) => {
+      const onDeadline = () => {
+        if (!started) resolve(timedOut(deadline.signal, 0));
+      };
+      deadline.signal.addEventListener('abort', onDeadline, { once: true });
+      inSlot.then(resolve, reject).finally(() => deadline.signal.removeEventListener('abort', onDeadline));
+    });
   }
 
   async create(request: CreateCallRequest): Promise<CreateCallOutcome> {

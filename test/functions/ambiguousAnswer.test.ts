@@ -2,6 +2,8 @@ import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls } from '../../shared/graph/graphCalls.js';
+import { deadlineIn } from '../../shared/deadline.js';
+import { answerRequest } from '../../shared/notifications/handleNotifications.js';
 import { inject } from 'vitest';
 import { incomingCallNotification, SIM_TENANT_ID } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -119,6 +121,33 @@ describe('keepAlive retries', () => {
       message: expect.stringContaining('the deadline passed while waiting to retry'),
     });
     expect(h.sim.requestsTo('keepAlive', call.id)).toHaveLength(1);
+  });
+});
+
+describe('answer slots', () => {
+  it('ends the wait for a slot at the answer deadline, and sends nothing for that call', async () => {
+    const [first, second] = [h.sim.placeIncomingCall(), h.sim.placeIncomingCall()];
+    // One slot, held by an answer Graph is slow to take.
+    h.sim.latencyFor.answer = 1_500;
+    try {
+      const graph = new GraphClientCalls(
+        createGraphClient(h.runtime.config.graphBaseUrl, createGraphCredential(h.runtime.config.bot, h.runtime.managedIdentity)),
+        1,
+      );
+      const request = answerRequest('https://bot.example.test/api/calls');
+      let firstSettled = false;
+      const slow = graph.answer(first.id, request, deadlineIn(10_000)).finally(() => (firstSettled = true));
+      const waiting = await graph.answer(second.id, request, deadlineIn(200));
+      expect(waiting).toMatchObject({ ok: false, code: 'TimedOut', message: expect.stringContaining('No request sent') });
+      // Settled at its own deadline, while the answer holding the slot was still under way.
+      expect(firstSettled).toBe(false);
+      expect(await slow).toEqual({ ok: true });
+      // The slot, once free, sent nothing for the call whose deadline had passed.
+      await setTimeout(100);
+      expect(h.sim.requestsTo('answer', second.id)).toHaveLength(0);
+    } finally {
+      delete h.sim.latencyFor.answer;
+    }
   });
 });
 

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls } from '../../shared/graph/graphCalls.js';
+import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
 import { deadlineIn } from '../../shared/deadline.js';
 import { answerRequest } from '../../shared/notifications/handleNotifications.js';
 import { inject } from 'vitest';
@@ -196,6 +198,25 @@ describe('storage behind a proxy that is slow, or loses a response after the wor
     expect((await proxied.post(incomingCallNotification(call.id))).status).toBe(202);
     expect(proxied.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
     expect(proxied.logs).toContainEqual({ level: 'information', message: `Call ${call.id}: answered` });
+  });
+
+  it('answers every call of a burst once when the transaction holding their rows lost its response', async () => {
+    // Calls of one partition, arriving together: the first row goes alone, the others in one transaction.
+    const ids: string[] = [];
+    while (ids.length < 6) {
+      const id = randomUUID();
+      if (partitionKeyOf(id) === CALL_PARTITIONS[5]) ids.push(id);
+    }
+    const calls = ids.map((id) => proxied.sim.placeIncomingCall({ id }));
+    // The transaction is stored, its answer lost; the storage SDK repeats it and gets 409.
+    proxy.dropResponseTo = 'POST /devstoreaccount1/$batch';
+    const statuses = await Promise.all(calls.map(async (call) => (await proxied.post(incomingCallNotification(call.id))).status));
+    expect(proxy.dropResponseTo).toBeUndefined();
+    expect(statuses).toEqual(calls.map(() => 202));
+    for (const call of calls) expect(proxied.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+    // The batched rows were each told apart from a duplicate's by their claim.
+    const repeated = proxied.logs.filter((l) => l.message.includes('its row was stored by a repeat of an insert whose answer was lost'));
+    expect(repeated).toHaveLength(5);
   });
 
   it('still rejoins a meeting whose row delete lost its response (the SDK repeats it and gets 404)', async () => {

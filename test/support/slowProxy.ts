@@ -9,7 +9,7 @@ export class SlowProxy {
   delayMs = 0;
   /** Responses to throw away (the connection is cut instead): a request that was done, its answer lost. */
   dropResponses = 0;
-  /** The next request with this HTTP method has its response thrown away (once). */
+  /** The next request with this HTTP method (or request line start, `POST /devstoreaccount1/$batch`) has its response thrown away (once). */
   dropResponseTo: string | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();

@@ -10,7 +10,7 @@ import { warmUp } from '../shared/warmUp.js';
 export async function warmUpOnStart(runtime: () => Runtime, log: Logger = console): Promise<void> {
   try {
     const rt = runtime();
-    await warmUp({ authenticator: rt.authenticator, graphCredential: rt.graphCredential, log });
+    await warmUp({ authenticator: rt.authenticator, graphCredential: rt.graphCredential, callStore: rt.store, log });
   } catch (error) {
     // A bad setting, most likely: every function names it on its first call. A hook that throws
     // would stop the instance from starting at all.

@@ -192,6 +192,8 @@ export interface StoreRequestOptions {
 }
 
 export interface CallStore {
+  /** Creates what the store needs (its table) if it is missing: done once, and shared with the first use. */
+  prepare(): Promise<void>;
   /** Throws `UnreadableCallError` for a row it cannot read. */
   get(callId: string, options?: StoreRequestOptions): Promise<StoredCall | undefined>;
   /** Adds a call; `exists` when a row for it is already there (a duplicate notification). */

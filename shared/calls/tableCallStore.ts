@@ -81,6 +81,10 @@ export class TableCallStore implements CallStore {
     return TableCallStore.open({ kind: 'connectionString', connectionString }, tableName, NO_TOKEN_CREDENTIAL);
   }
 
+  prepare(): Promise<void> {
+    return this.ensureTable();
+  }
+
   async get(callId: string, options: StoreRequestOptions = {}): Promise<StoredCall | undefined> {
     await this.ensureTable();
     return readable(await this.getRow(callId, options));

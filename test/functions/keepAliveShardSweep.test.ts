@@ -93,6 +93,7 @@ describe('above SWEEP_FANOUT_THRESHOLD', () => {
 
   it('lets a failing shard sweep be retried by the host, and says when the last attempt sends it to the poison queue', async () => {
     const failingStore: CallStore = {
+      prepare: () => Promise.reject(new Error('not used')),
       get: () => Promise.reject(new Error('not used')),
       insert: () => Promise.reject(new Error('not used')),
       update: () => Promise.reject(new Error('not used')),

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { TableClient } from '@azure/data-tables';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { warmUpOnStart } from '../../functions/warmUp.js';
 import { ConfigError } from '../../shared/config.js';
 import { warmUp } from '../../shared/warmUp.js';
@@ -31,7 +32,7 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     h = await startHarness();
     const lines: LogEntry[] = [];
     await warmUpOnStart(() => h.runtime, startLog(lines));
-    expect(lines).toContainEqual({ level: 'info', message: 'Warm-up: signing keys loaded, Graph token ready' });
+    expect(lines).toContainEqual({ level: 'info', message: 'Warm-up: signing keys loaded, Graph token ready, calls table ready' });
     const warmedUp = h.sim.requests.length;
     expect(h.sim.signerRequests('jwks')).toHaveLength(1);
     expect(h.sim.tokenRequests()).toHaveLength(1);
@@ -41,6 +42,16 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     expect(response.status).toBe(202);
     const since = h.sim.requests.slice(warmedUp);
     expect(since.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /v1.0/communications/calls/${call.id}/answer`]);
+  });
+
+  it('creates the calls table, so the first call finds it', async () => {
+    h = await startHarness();
+    const table = TableClient.fromConnectionString(inject('storageConnectionString'), h.runtime.config.callsTable.tableName, {
+      allowInsecureConnection: true,
+    });
+    await expect(table.listEntities().byPage().next()).rejects.toMatchObject({ statusCode: 404 });
+    await warmUpOnStart(() => h.runtime, startLog([]));
+    await expect(table.listEntities().byPage().next()).resolves.toMatchObject({ done: false });
   });
 
   it('shares its requests with a first notification that comes while it is under way', async () => {
@@ -54,7 +65,7 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     const call = h.sim.placeIncomingCall();
     const [response] = await Promise.all([h.post(incomingCallNotification(call.id)), warming]);
     expect(response.status).toBe(202);
-    expect(lines).toContainEqual({ level: 'info', message: 'Warm-up: signing keys loaded, Graph token ready' });
+    expect(lines).toContainEqual({ level: 'info', message: 'Warm-up: signing keys loaded, Graph token ready, calls table ready' });
     expect(h.sim.signerRequests('openIdConfig')).toHaveLength(1);
     expect(h.sim.signerRequests('jwks')).toHaveLength(1);
     expect(h.sim.tokenRequests()).toHaveLength(1);
@@ -77,16 +88,26 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     const noIdentity = () => {
       throw new Error('no managed identity on this machine');
     };
-    const result = await warmUp({ authenticator: h.runtime.authenticator, graphCredential: noIdentity, log: startLog(lines) });
+    const unreachable = { prepare: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')) };
+    const result = await warmUp({
+      authenticator: h.runtime.authenticator,
+      graphCredential: noIdentity,
+      callStore: unreachable,
+      log: startLog(lines),
+    });
 
-    expect(result).toEqual({ signingKeys: 'failed', graphToken: 'failed' });
+    expect(result).toEqual({ signingKeys: 'failed', graphToken: 'failed', callsTable: 'failed' });
     expect(lines).toEqual([
       { level: 'warning', message: expect.stringMatching(/^Warm-up: notification signing keys not loaded .*answered 503$/) },
       {
         level: 'warning',
         message: 'Warm-up: no Graph token yet (the first Graph request will try again): no managed identity on this machine',
       },
-      { level: 'info', message: 'Warm-up: signing keys failed, Graph token failed' },
+      {
+        level: 'warning',
+        message: 'Warm-up: the calls table not reached (the first call will try again): connect ECONNREFUSED 127.0.0.1:1',
+      },
+      { level: 'info', message: 'Warm-up: signing keys failed, Graph token failed, calls table failed' },
     ]);
   });
 
@@ -97,6 +118,7 @@ describe('warm-up as an instance starts (app.hook.appStart)', () => {
     const result = await warmUp({
       authenticator: h.runtime.authenticator,
       graphCredential: h.runtime.graphCredential,
+      callStore: h.runtime.store,
       log: startLog(lines),
       timeoutMs: 50,
     });

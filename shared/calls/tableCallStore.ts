@@ -35,6 +35,9 @@ const MAX_BATCHES_IN_FLIGHT = 4;
 // write that hangs or is retried (the SDK backs off 1, 2, 4 s on a 503) must not hold back the
 // rows behind it, against an answer deadline of 5 s for policy-based recording.
 const MAX_INSERT_WAIT_MS = 500;
+// A transaction of new rows that takes longer is cut short and its rows inserted alone: a stalled
+// connection (or the SDK's back-off) must not cost up to 100 calls their answers.
+const MAX_INSERT_TRANSACTION_MS = 1_000;
 
 /** `CallStore` on Azure Table Storage: one row per call, PartitionKey = shard, RowKey = call id. */
 export interface TableCallStoreOptions {
@@ -53,6 +56,9 @@ export class TableCallStore implements CallStore {
   private readonly inserts = new GroupCommit<CallRecord, 'inserted' | 'exists'>({
     maxBatch: MAX_BATCH_SIZE,
     maxWaitMs: MAX_INSERT_WAIT_MS,
+    // Rows cut short this way are inserted alone: if the transaction did land, each gets 409 and
+    // its caller tells its own row by the claim.
+    maxSharedMs: MAX_INSERT_TRANSACTION_MS,
     onSharedFailure: (error) => recordInsertBatchFallback(statusOf(error)),
     one: (call, abortSignal) => this.insertOne(call, { abortSignal }),
     many: async (calls, abortSignal) => {

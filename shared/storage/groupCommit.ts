@@ -14,13 +14,19 @@ export interface GroupCommitOptions<T, R> {
    * that hangs or is retried for seconds holds its group back no longer than this.
    */
   maxWaitMs: number;
+  /**
+   * The longest a shared request may take: then it is cut short and its items go alone, so a
+   * stalled connection or a request retried for seconds costs its items this much, not their
+   * deadlines. (`many` must leave its items as if never sent, or tell them apart when sent again.)
+   */
+  maxSharedMs: number;
   /** A shared request failed and its items were sent alone (told so that it is seen, not to act on). */
   onSharedFailure?: (error: unknown, items: number) => void;
 }
 
 interface Waiting<T, R> {
   item: T;
-  signal: AbortSignal | undefined;
+  signal: AbortSignal;
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
   /** Drops the item's timer and abort listener: it is leaving the queue. */
@@ -36,8 +42,9 @@ interface Waiting<T, R> {
  * What an item may lose by waiting is bounded: after `maxWaitMs` it goes alone, as it would have
  * without the grouping; one whose signal aborts while it waits is taken out and rejected with the
  * signal's reason, and never sent. A shared request is cut short once every item in it has been
- * given up (each caller races its own deadline meanwhile), and a failed one does not hold the group:
- * its items go alone while the next ones are sent.
+ * given up (each caller races its own deadline meanwhile), or after `maxSharedMs`; a failed one does
+ * not hold the group: its items go alone while the next ones are sent. An item without a signal
+ * is only ever sent alone.
  */
 export class GroupCommit<T, R> {
   private readonly busy = new Map<string, Waiting<T, R>[]>();
@@ -46,6 +53,9 @@ export class GroupCommit<T, R> {
 
   submit(group: string, item: T, signal?: AbortSignal): Promise<R> {
     if (signal?.aborted) return Promise.reject(reasonOf(signal));
+    // An item with no limit of its own goes alone and leaves the group as it is: a request of its
+    // that hangs must not hold the group.
+    if (!signal) return this.sendOne(item, undefined);
     const queue = this.busy.get(group);
     if (queue) return this.wait(queue, item, signal);
     this.busy.set(group, []);
@@ -55,7 +65,7 @@ export class GroupCommit<T, R> {
     return sent;
   }
 
-  private wait(queue: Waiting<T, R>[], item: T, signal: AbortSignal | undefined): Promise<R> {
+  private wait(queue: Waiting<T, R>[], item: T, signal: AbortSignal): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const leave = () => {
         waiting.release();
@@ -64,7 +74,7 @@ export class GroupCommit<T, R> {
       };
       const onAbort = () => {
         leave();
-        reject(reasonOf(signal!));
+        reject(reasonOf(signal));
       };
       const timer = setTimeout(() => {
         leave();
@@ -77,10 +87,10 @@ export class GroupCommit<T, R> {
         reject,
         release: () => {
           clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+          signal.removeEventListener('abort', onAbort);
         },
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', onAbort, { once: true });
       queue.push(waiting);
     });
   }
@@ -105,7 +115,10 @@ export class GroupCommit<T, R> {
       await this.sendOne(only.item, only.signal).then(only.resolve, only.reject);
       return;
     }
-    const shared = whenAllAborted(batch.map((waiting) => waiting.signal));
+    const shared = sharedSignal(
+      batch.map((waiting) => waiting.signal),
+      this.options.maxSharedMs,
+    );
     try {
       const results = await attempt(() =>
         this.options.many(
@@ -119,8 +132,8 @@ export class GroupCommit<T, R> {
       // All or nothing, and the failure may be one item's alone (a row that exists, one too large
       // to store): each is sent alone and gets the outcome that is its own. Not awaited: the next
       // items of the group need not wait for these.
-      this.options.onSharedFailure?.(error, batch.length);
       for (const waiting of batch) this.sendOne(waiting.item, waiting.signal).then(waiting.resolve, waiting.reject);
+      this.options.onSharedFailure?.(error, batch.length);
     } finally {
       shared.release();
     }
@@ -140,20 +153,26 @@ function attempt<R>(work: () => Promise<R>): Promise<R> {
   }
 }
 
-/** A signal that aborts once all of `signals` have; none when one of them is missing (that item has no limit). */
-function whenAllAborted(signals: ReadonlyArray<AbortSignal | undefined>): { signal: AbortSignal | undefined; release(): void } {
-  if (signals.some((signal) => signal === undefined)) return { signal: undefined, release: () => undefined };
+/** A signal that aborts once all of `signals` have (nobody waits for the result), or after `maxMs`. */
+function sharedSignal(signals: readonly AbortSignal[], maxMs: number): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
   const listening = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`a shared request took over ${maxMs} ms`, 'TimeoutError')), maxMs);
   let left = signals.length;
-  for (const signal of signals as AbortSignal[]) {
+  for (const signal of signals) {
     const onAbort = () => {
       if (--left === 0) controller.abort(signal.reason);
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true, signal: listening.signal });
   }
-  return { signal: controller.signal, release: () => listening.abort() };
+  return {
+    signal: controller.signal,
+    release: () => {
+      clearTimeout(timer);
+      listening.abort();
+    },
+  };
 }
 
 /** Why an item was given up: its signal's reason, as `fetch` and the storage SDK reject. */

@@ -80,16 +80,28 @@ describe('TableCallStore on Azurite', () => {
   });
 
   describe('a burst of new calls', () => {
+    // As the notification handler inserts: each row under its answer deadline's signal.
+    const withDeadline = () => ({ abortSignal: AbortSignal.timeout(10_000) });
+
     it("stores one partition's calls that arrive together in one transaction after the first", async () => {
       const { store, requests, reset } = countedStore();
       await store.insert(aCall()); // the table exists: only the burst is counted
       reset();
       const ids = idsInOnePartition(20);
-      const outcomes = await Promise.all(ids.map((callId) => store.insert(aCall({ callId, tenantId: `t-${callId}` }))));
+      const outcomes = await Promise.all(ids.map((callId) => store.insert(aCall({ callId, tenantId: `t-${callId}` }), withDeadline())));
       expect(outcomes).toEqual(ids.map(() => 'inserted'));
       // The first goes alone at once; the 19 that came while it was in flight go together.
       expect(requests()).toBe(2);
       for (const callId of ids) expect((await store.get(callId))!.tenantId).toBe(`t-${callId}`);
+    });
+
+    it('inserts a row with no deadline alone, never in a transaction', async () => {
+      const { store, requests, reset } = countedStore();
+      await store.insert(aCall());
+      reset();
+      const ids = idsInOnePartition(5);
+      await Promise.all(ids.map((callId) => store.insert(aCall({ callId }))));
+      expect(requests()).toBe(5);
     });
 
     it('tells a duplicate in a burst apart and keeps its first row, storing the others', async () => {
@@ -99,7 +111,7 @@ describe('TableCallStore on Azurite', () => {
       await store.insert(aCall({ callId: duplicate, tenantId: 'first' }));
       reset();
       const outcomes = await Promise.all(
-        ids.map((callId) => store.insert(aCall({ callId, tenantId: callId === duplicate ? 'second' : 'burst' }))),
+        ids.map((callId) => store.insert(aCall({ callId, tenantId: callId === duplicate ? 'second' : 'burst' }), withDeadline())),
       );
       expect(outcomes).toEqual(ids.map((callId) => (callId === duplicate ? 'exists' : 'inserted')));
       // The first alone, the other five in a transaction that the duplicate fails, then each alone.
@@ -115,7 +127,7 @@ describe('TableCallStore on Azurite', () => {
       const ids = idsInOnePartition(5);
       const tooLarge = ids[3]!;
       const outcomes = await Promise.allSettled(
-        ids.map((callId) => store.insert(aCall({ callId, tenantId: callId === tooLarge ? 't'.repeat(40_000) : 'fits' }))),
+        ids.map((callId) => store.insert(aCall({ callId, tenantId: callId === tooLarge ? 't'.repeat(40_000) : 'fits' }), withDeadline())),
       );
       expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.status))).toEqual(
         ids.map((id) => (id === tooLarge ? 'rejected' : 'inserted')),

@@ -9,8 +9,11 @@ interface Pending {
   settle(outcome: { results?: string[]; error?: Error }): void;
 }
 
-/** Requests are recorded and left open, so the test decides what is in flight. */
-function recorder(maxBatch = 100, maxWaitMs = 60_000) {
+/**
+ * Requests are recorded and left open, so the test decides what is in flight. `commit.submit` gives
+ * each item a signal of its own unless told otherwise (as the store's callers pass their deadline's).
+ */
+function recorder(maxBatch = 100, maxWaitMs = 60_000, maxSharedMs = 60_000) {
   const sent: Pending[] = [];
   const sharedFailures: Array<{ error: unknown; items: number }> = [];
   const request = (items: string[], signal: AbortSignal | undefined) =>
@@ -21,13 +24,19 @@ function recorder(maxBatch = 100, maxWaitMs = 60_000) {
         settle: ({ results, error }) => (error ? reject(error) : resolve(results ?? items.map((i) => `${i}:ok`))),
       });
     });
-  const commit = new GroupCommit<string, string>({
+  const grouped = new GroupCommit<string, string>({
     maxBatch,
     maxWaitMs,
+    maxSharedMs,
     one: async (item, signal) => (await request([item], signal))[0]!,
     many: (items, signal) => request([...items], signal),
     onSharedFailure: (error, items) => sharedFailures.push({ error, items }),
   });
+  const commit = {
+    // An explicit `undefined` is an item without a signal.
+    submit: (group: string, item: string, ...signal: [AbortSignal | undefined] | []) =>
+      grouped.submit(group, item, signal.length === 0 ? new AbortController().signal : signal[0]),
+  };
   return { commit, sent, sharedFailures };
 }
 
@@ -142,14 +151,15 @@ describe('GroupCommit', () => {
     const commit = new GroupCommit<string, string>({
       maxBatch: 100,
       maxWaitMs: 60_000,
+      maxSharedMs: 60_000,
       one: (item) => {
         if (calls++ === 0) throw new Error('thrown, not rejected');
         return Promise.resolve(`${item}:ok`);
       },
       many: (items) => Promise.resolve(items.map((item) => `${item}:ok`)),
     });
-    await expect(commit.submit('p1', 'a')).rejects.toThrow('thrown, not rejected');
-    await expect(commit.submit('p1', 'b')).resolves.toBe('b:ok');
+    await expect(commit.submit('p1', 'a', new AbortController().signal)).rejects.toThrow('thrown, not rejected');
+    await expect(commit.submit('p1', 'b', new AbortController().signal)).resolves.toBe('b:ok');
   });
 
   it('sends an item alone once it has waited maxWaitMs for a request that does not end', async () => {
@@ -210,15 +220,39 @@ describe('GroupCommit', () => {
     expect(shared.aborted).toBe(true);
   });
 
-  it('gives a shared request no signal when one of its items has none (that item waits as long as it takes)', async () => {
+  it('sends an item without a signal alone at once, neither joining nor holding the group', async () => {
     const { commit, sent } = recorder();
-    void commit.submit('p1', 'a');
-    void commit.submit('p1', 'b', new AbortController().signal);
-    void commit.submit('p1', 'c');
-    sent[0]!.settle({});
-    await tick();
-    expect(sent[1]!.items).toEqual(['b', 'c']);
-    expect(sent[1]!.signal).toBeUndefined();
+    void commit.submit('p1', 'a', undefined);
+    // The group is not busy: the next item goes alone at once too.
+    void commit.submit('p1', 'b');
+    void commit.submit('p1', 'c', undefined);
+    expect(sent.map((r) => r.items)).toEqual([['a'], ['b'], ['c']]);
+    expect(sent[0]!.signal).toBeUndefined();
+  });
+
+  it('cuts a shared request short after maxSharedMs and sends its items alone', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { commit, sent, sharedFailures } = recorder(100, 60_000, 1_000);
+      void commit.submit('p1', 'a');
+      const results = ['b', 'c'].map((item) => commit.submit('p1', item));
+      sent[0]!.settle({});
+      await tick();
+      const shared = sent[1]!;
+      shared.signal!.addEventListener('abort', () => shared.settle({ error: shared.signal!.reason as Error }));
+      vi.advanceTimersByTime(999);
+      expect(shared.signal!.aborted).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(shared.signal!.aborted).toBe(true);
+      await tick();
+      expect(sent.slice(2).map((r) => r.items)).toEqual([['b'], ['c']]);
+      sent[2]!.settle({});
+      sent[3]!.settle({});
+      await expect(Promise.all(results)).resolves.toEqual(['b:ok', 'c:ok']);
+      expect(sharedFailures[0]!.error).toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('leaves no abort listener behind on the items it sent', async () => {

@@ -31,14 +31,18 @@ export function tableClientFor(access: StorageAccess, tableName: string, credent
   return TableClient.fromConnectionString(connectionString, tableName, { ...options, agent: agentFor(url) });
 }
 
+// Every use of a table waits for its creation, and the SDK sets no time limit of its own: an
+// attempt stalled on a connection that never answers would hold the table until the system gave up.
+const TABLE_CREATE_TIMEOUT_MS = 10_000;
+
 /**
- * The table is created on first use (createTable is a no-op when it exists); a failed attempt is
- * forgotten, so the next use tries again.
+ * The table is created on first use (createTable is a no-op when it exists); a failed or stalled
+ * attempt (none answers within `timeoutMs`) is forgotten, so the next use tries again.
  */
-export function tableCreatedOnFirstUse(client: TableClient): () => Promise<void> {
+export function tableCreatedOnFirstUse(client: TableClient, timeoutMs = TABLE_CREATE_TIMEOUT_MS): () => Promise<void> {
   let ready: Promise<void> | undefined;
   return () =>
-    (ready ??= client.createTable().catch((error: unknown) => {
+    (ready ??= client.createTable({ abortSignal: AbortSignal.timeout(timeoutMs) }).catch((error: unknown) => {
       ready = undefined;
       throw error;
     }));

@@ -38,7 +38,8 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     /**
      * A checkout built with tsc (e.g. a worktree of the commit an issue was filed at, after
-     * `npx tsc -p tsconfig.build.json` there): its entry files are timed as a third build.
+     * `npx tsc -p tsconfig.build.json` there, into an empty dist/): its entry files are timed as a
+     * third build. It needs functions/warmUp.js with an appStart warm-up (every build since bd50918).
      */
     'before-build': { type: 'string' },
     /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */

@@ -114,6 +114,11 @@ if (mode === 'sweep') {
   // is loaded (it starts the warm-up and returns), and the first invocation comes after it. The
   // parent reads when the answer reached the simulator.
   const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));
+  if (!modules.warmUp?.startWarmUp && !modules.warmUp?.warmUpOnStart) {
+    throw new Error(
+      `${dist.pathname}functions/warmUp.js has no appStart warm-up (startWarmUp or warmUpOnStart): not a build this bench can start`,
+    );
+  }
   if (modules.warmUp.startWarmUp) await modules.warmUp.startWarmUp();
   else {
     // A build from before the warm-up stopped holding the hook: the host awaited it before the

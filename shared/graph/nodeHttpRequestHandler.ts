@@ -3,6 +3,7 @@ import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 // module objects after this file is loaded, and named imports of built-ins would not see that.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { STALE_CONNECTION } from './retryPolicy.js';
 
 /**
  * The end of the Graph client's middleware chain: sends with `node:https` over keep-alive
@@ -106,7 +107,7 @@ export const IDLE_CONNECTION_MS = 4_000;
  * 9.3.1), so those still count as ambiguous.
  */
 export class StaleConnectionError extends Error {
-  override readonly name = 'StaleConnection';
+  override readonly name = STALE_CONNECTION;
 }
 
 interface Exchanged {

@@ -17,8 +17,8 @@ const RETRY_STATUSES: Record<RetryClass, readonly number[]> = {
   idempotent: [429, 503, 504],
 };
 
-/** The code of a request that met a kept-alive connection closing before any answer. */
-const STALE_CONNECTION = 'StaleConnection';
+/** The code (the error's name) of a request that met a kept-alive connection closing before any answer. */
+export const STALE_CONNECTION = 'StaleConnection';
 
 /** Retries after the first attempt. */
 export const MAX_RETRIES = 3;

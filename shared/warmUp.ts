@@ -10,7 +10,7 @@ export interface WarmUpDeps {
   graphCredential: () => TokenCredential;
   callStore: Pick<CallStore, 'prepare'>;
   log: Logger;
-  /** The host waits for the warm-up before the instance takes work, so it is cut short after this. */
+  /** The warm-up stops waiting after this (the requests under way go on, for the first calls that join them). */
   timeoutMs?: number;
 }
 

@@ -324,8 +324,8 @@ const MISSED = Symbol('missed');
 /**
  * The work's result, or MISSED once the deadline passes. The work is given the deadline's signal,
  * but may outlive it: a row written in a transaction with other calls' rows goes on until all of
- * them are given up, and may land after this call's answer was missed (its first keepAlive then
- * answers 404 and the row goes).
+ * them are given up (or for at most a second), and may land after this call's answer was missed
+ * (its first keepAlive then answers 404 and the row goes).
  */
 async function beforeDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T | typeof MISSED> {
   if (deadline.signal.aborted) {

@@ -4,6 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { UnreadableCallError, type CallRecord, type KeepAliveResult, type StoredCall } from '../../shared/calls/callStore.js';
 import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
 import { TableCallStore, type TableCallStoreOptions } from '../../shared/calls/tableCallStore.js';
+import { idsInOnePartition } from '../support/callTable.js';
 
 type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
 
@@ -30,16 +31,6 @@ function countedStore(options: TableCallStoreOptions = {}): {
     additionalPolicies: [{ policy: counter, position: 'perCall' }],
   });
   return { store: new TableCallStore(client, options), client, requests: () => count, reset: () => (count = 0) };
-}
-
-/** Call ids that all land in one partition, so they can share a transaction. */
-function idsInOnePartition(count: number, partition = CALL_PARTITIONS[3]!): string[] {
-  const ids: string[] = [];
-  while (ids.length < count) {
-    const id = randomUUID();
-    if (partitionKeyOf(id) === partition) ids.push(id);
-  }
-  return ids;
 }
 
 async function insertAndRead(store: TableCallStore, ids: string[]): Promise<StoredCall[]> {

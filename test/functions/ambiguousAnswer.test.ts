@@ -1,15 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphClient, createGraphCredential } from '../../shared/graph/graphClient.js';
 import { GraphClientCalls } from '../../shared/graph/graphCalls.js';
-import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
 import { deadlineIn } from '../../shared/deadline.js';
 import { answerRequest } from '../../shared/notifications/handleNotifications.js';
 import { inject } from 'vitest';
 import { incomingCallNotification, SIM_TENANT_ID } from '../../tools/graphSimulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { SlowProxy, tablePortOf } from '../support/slowProxy.js';
+import { idsInOnePartition } from '../support/callTable.js';
 
 // answer and reject are not idempotent (https://learn.microsoft.com/en-us/graph/api/call-answer):
 // an outcome that is not a clear 404 or 403 says nothing about whether Graph answered.
@@ -202,12 +201,7 @@ describe('storage behind a proxy that is slow, or loses a response after the wor
 
   it('answers every call of a burst once when the transaction holding their rows lost its response', async () => {
     // Calls of one partition, arriving together: the first row goes alone, the others in one transaction.
-    const ids: string[] = [];
-    while (ids.length < 6) {
-      const id = randomUUID();
-      if (partitionKeyOf(id) === CALL_PARTITIONS[5]) ids.push(id);
-    }
-    const calls = ids.map((id) => proxied.sim.placeIncomingCall({ id }));
+    const calls = idsInOnePartition(6).map((id) => proxied.sim.placeIncomingCall({ id }));
     // The transaction is stored, its answer lost; the storage SDK repeats it and gets 409.
     proxy.dropResponseTo = 'POST /devstoreaccount1/$batch';
     const statuses = await Promise.all(calls.map(async (call) => (await proxied.post(incomingCallNotification(call.id))).status));

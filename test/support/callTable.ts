@@ -1,6 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { inject } from 'vitest';
-import { partitionKeyOf } from '../../shared/calls/partitionKey.js';
+import { randomUUID } from 'node:crypto';
+import { CALL_PARTITIONS, partitionKeyOf } from '../../shared/calls/partitionKey.js';
 import type { Runtime } from '../../functions/app/runtime.js';
 
 /**
@@ -13,4 +14,14 @@ export async function writeRawColumns(runtime: Runtime, callId: string, columns:
     allowInsecureConnection: true,
   });
   await client.updateEntity({ partitionKey: partitionKeyOf(callId), rowKey: callId, ...columns }, 'Merge');
+}
+
+/** Call ids that all land in one partition, so their rows can share a transaction. */
+export function idsInOnePartition(count: number, partition = CALL_PARTITIONS[3]!): string[] {
+  const ids: string[] = [];
+  while (ids.length < count) {
+    const id = randomUUID();
+    if (partitionKeyOf(id) === partition) ids.push(id);
+  }
+  return ids;
 }

@@ -112,6 +112,51 @@ describe('signing keys', () => {
   });
 });
 
+describe('a token seen before (Graph sends one token with its notifications until it renews it)', () => {
+  it('accepts it again, with the same tenant and claims', async () => {
+    const auth = authenticator();
+    const token = await bearer();
+    const first = await auth.authenticate(token);
+    expect(first).toMatchObject({ ok: true, tenantId: SIM_TENANT_ID });
+    const again = await Promise.all([auth.authenticate(token), auth.authenticate(token)]);
+    for (const result of again) expect(result).toEqual({ ok: true, tenantId: SIM_TENANT_ID, claims: first.ok ? first.claims : undefined });
+  });
+
+  it('refuses it once it has expired, as verification would', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const auth = authenticator();
+    const token = `Bearer ${await sim.notificationToken({ exp: now() + 60 })}`;
+    expect(await auth.authenticate(token)).toMatchObject({ ok: true });
+    // Within the 5-minute clock tolerance it still passes; past it, it is refused.
+    vi.setSystemTime(Date.now() + (60 + 4 * 60) * 1000);
+    expect(await auth.authenticate(token)).toMatchObject({ ok: true });
+    vi.setSystemTime(Date.now() + 2 * 60 * 1000);
+    expect(await auth.authenticate(token)).toEqual({ ok: false, status: 401, reason: expect.stringContaining('ERR_JWT_EXPIRED') });
+  });
+
+  it('refuses it once the keys were reloaded without the key that signed it', async () => {
+    const auth = authenticator(0);
+    const old = await bearer();
+    expect(await auth.authenticate(old)).toMatchObject({ ok: true });
+    // A rollover: the set now holds only the new key, and a token signed with it makes the app reload.
+    await sim.rotateSigningKey();
+    expect(await auth.authenticate(await bearer())).toMatchObject({ ok: true });
+    expect(await auth.authenticate(old)).toEqual({ ok: false, status: 401, reason: expect.stringContaining('ERR_JWKS_NO_MATCHING_KEY') });
+  });
+
+  it('does not take a refused token for a verified one when it comes again', async () => {
+    const auth = authenticator();
+    const token = `Bearer ${await sim.notificationToken({ aud: 'someone-else' })}`;
+    for (let i = 0; i < 2; i++) {
+      expect(await auth.authenticate(token)).toEqual({
+        ok: false,
+        status: 401,
+        reason: expect.stringContaining('ERR_JWT_CLAIM_VALIDATION_FAILED'),
+      });
+    }
+  });
+});
+
 describe('when the signing keys cannot be had (503, not 401: Graph redelivers a 5xx)', () => {
   it.each([
     ['the OpenID configuration answers 500', 'openIdConfig', { status: 500 }, 'OpenID configuration'],

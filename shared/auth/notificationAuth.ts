@@ -12,7 +12,8 @@ export type AuthResult =
   | {
       ok: true;
       tenantId: string;
-      claims: JWTPayload;
+      /** Shared by every request that brings the same token: not to be changed. */
+      claims: Readonly<JWTPayload>;
       /** Set once after a failed reload of the signing keys: verified with the last good ones. */
       keysWarning?: string;
     }

@@ -4,7 +4,7 @@ import type { KeySet } from './signingKeys.js';
 /** A token that passed verification: what it proved, and what the proof rests on. */
 export interface VerifiedToken {
   tenantId: string;
-  claims: JWTPayload;
+  claims: Readonly<JWTPayload>;
   /** The key set that verified it: a reload makes the token verified again. */
   keys: KeySet;
   /** When verification would first refuse it (its `exp` plus the clock tolerance), epoch ms. */

@@ -3,7 +3,7 @@ import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 // module objects after this file is loaded, and named imports of built-ins would not see that.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { createSecureContext } from 'node:tls';
+import tls from 'node:tls';
 import { STALE_CONNECTION } from './retryPolicy.js';
 
 /**
@@ -35,7 +35,7 @@ export class NodeHttpRequestHandler implements Middleware {
         // One TLS context (the trusted roots, NODE_EXTRA_CA_CERTS included) for every connection:
         // without it each new connection builds its own, which was a twentieth of a warm burst's
         // CPU, as 64 answers at once open up to 64 connections (docs/performance.md).
-        secureContext: createSecureContext(),
+        secureContext: tls.createSecureContext(),
       }),
       'http:': new http.Agent({ keepAlive: true, timeout: idleMs, maxFreeSockets: Infinity }),
     };

@@ -122,6 +122,41 @@ describe('a token seen before (Graph sends one token with its notifications unti
     for (const result of again) expect(result).toEqual({ ok: true, tenantId: SIM_TENANT_ID, claims: first.ok ? first.claims : undefined });
   });
 
+  it('verifies its signature once, for concurrent requests and repeats alike, and again after the keys are reloaded', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    // jose checks RS256 signatures with WebCrypto.
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    try {
+      const auth = authenticator();
+      const token = await bearer();
+      const results = await Promise.all([auth.authenticate(token), auth.authenticate(token), auth.authenticate(token)]);
+      expect(await auth.authenticate(token)).toMatchObject({ ok: true });
+      for (const result of results) expect(result).toMatchObject({ ok: true });
+      expect(verify).toHaveBeenCalledTimes(1);
+
+      // After the max age the keys are reloaded in the background; the reloaded set verifies the token again.
+      vi.setSystemTime(Date.now() + 61 * 60_000);
+      const fetches = jwksFetches();
+      expect(await auth.authenticate(token)).toMatchObject({ ok: true });
+      await vi.waitFor(() => expect(jwksFetches()).toBe(fetches + 1));
+      await vi.waitFor(async () => {
+        expect(await auth.authenticate(token)).toMatchObject({ ok: true });
+        expect(verify).toHaveBeenCalledTimes(2);
+      });
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  it('answers 503 to every request of a burst whose key load failed, and verifies the next one afresh', async () => {
+    const auth = authenticator(0);
+    const token = await bearer();
+    sim.failSigner('jwks', { status: 500, times: 1 });
+    const results = await Promise.all([auth.authenticate(token), auth.authenticate(token), auth.authenticate(token)]);
+    for (const result of results) expect(result).toMatchObject({ ok: false, status: 503 });
+    expect(await auth.authenticate(token)).toMatchObject({ ok: true, tenantId: SIM_TENANT_ID });
+  });
+
   it('refuses it once it has expired, as verification would', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const auth = authenticator();

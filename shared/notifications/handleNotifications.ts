@@ -20,7 +20,7 @@ import { toneChange } from '../media/tones.js';
 import { recordEndedCall } from '../history/recordEndedCall.js';
 import { recordCallDropped } from '../telemetry.js';
 import { answerDeadlineMs, decideIncomingCall, type IncomingCallPolicy } from './incomingCallPolicy.js';
-import { deadlineIn, type Deadline } from '../deadline.js';
+import { deadlineIn, untilAborted, type Deadline } from '../deadline.js';
 import { parseNotification, type CommsNotifications, type ResultInfo } from './notificationSchema.js';
 import { answerParticipantJoining, type ParticipantJoinOutcome, type ParticipantJoiningResponse } from './participantJoining.js';
 import { planNotification, type NotificationPlan, type PlanResult } from './planNotification.js';
@@ -328,26 +328,12 @@ const MISSED = Symbol('missed');
  * (its first keepAlive then answers 404 and the row goes).
  */
 async function beforeDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T | typeof MISSED> {
-  if (deadline.signal.aborted) {
-    work.catch(() => undefined);
-    return MISSED;
-  }
-  let onAbort: (() => void) | undefined;
-  const passed = new Promise<typeof MISSED>((resolve) => {
-    onAbort = () => resolve(MISSED);
-    deadline.signal.addEventListener('abort', onAbort, { once: true });
-  });
   try {
-    return await Promise.race([
-      work.catch((error: unknown): typeof MISSED => {
-        // The storage SDK rejects an aborted request; that is the deadline, not a fault.
-        if (deadline.signal.aborted) return MISSED;
-        throw error;
-      }),
-      passed,
-    ]);
-  } finally {
-    deadline.signal.removeEventListener('abort', onAbort!);
+    return await untilAborted(work, deadline.signal);
+  } catch (error) {
+    // The deadline itself, or the storage SDK rejecting a request the deadline aborted: not a fault.
+    if (deadline.signal.aborted) return MISSED;
+    throw error;
   }
 }
 

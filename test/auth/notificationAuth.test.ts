@@ -112,7 +112,7 @@ describe('signing keys', () => {
   });
 });
 
-describe('a token seen before (Graph sends one token with its notifications until it renews it)', () => {
+describe('a token seen before', () => {
   it('accepts it again, with the same tenant and claims', async () => {
     const auth = authenticator();
     const token = await bearer();

@@ -87,22 +87,24 @@ if (mode === 'sweep') {
   const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));
   result.receivedAt = {};
   result.statuses = {};
-  const requestFor = (body) =>
+  // A notification's own token if it has one (`--burst-tokens unique`), else the burst's one.
+  const requestFor = (notification) =>
     new HttpRequest({
       method: 'POST',
       url: 'https://bot.example.test/api/calls',
-      headers: { authorization: `Bearer ${token}` },
-      body: { string: JSON.stringify(body) },
+      headers: { authorization: `Bearer ${notification.token ?? token}` },
+      body: { string: JSON.stringify(notification.body) },
     });
   if (process.env.BENCH_WARM === '1') {
     // A warm instance has answered a call before: its keys, Graph token and table are in hand.
     const warmUp = notifications.shift();
-    await modules.notifications.notifications(requestFor(warmUp.body), context('notifications'));
+    await modules.notifications.notifications(requestFor(warmUp), context('notifications'));
     result.warmUpCallId = warmUp.callId;
   }
   await Promise.all(
-    notifications.map(async ({ callId: id, body }) => {
-      const request = requestFor(body);
+    notifications.map(async (notification) => {
+      const id = notification.callId;
+      const request = requestFor(notification);
       result.receivedAt[id] = Date.now();
       const response = await modules.notifications.notifications(request, context('notifications'));
       result.statuses[response.status] = (result.statuses[response.status] ?? 0) + 1;

@@ -14,8 +14,8 @@ export interface VerifiedToken {
 /**
  * Tokens this process has verified, so a repeat is not verified again. A client of an OAuth token
  * service normally sends the token it holds until it nears expiry (an hour or so), and in the
- * benchmark's burst of incoming calls, which all carry one token, its RS256 verification was a
- * twentieth of the app's CPU (docs/performance.md). Whether Graph reuses its token this way is not
+ * benchmark's burst of incoming calls, which all carry one token, its RS256 verification was about
+ * 4 % of the app's CPU (docs/performance.md). Whether Graph reuses its token this way is not
  * documented; if it sends a new one each time, this costs a lookup and saves nothing.
  *
  * A repeat is taken only as verification would take it again: the very same token string, checked

@@ -150,6 +150,25 @@ describe('answer slots', () => {
       delete h.sim.latencyFor.answer;
     }
   });
+
+  it('waits for an answer that had its slot when the deadline passed: it reached Graph, so it is not "nothing sent"', async () => {
+    const call = h.sim.placeIncomingCall();
+    h.sim.latencyFor.answer = 1_500;
+    try {
+      const graph = new GraphClientCalls(
+        createGraphClient(h.runtime.config.graphBaseUrl, createGraphCredential(h.runtime.config.bot, h.runtime.managedIdentity)),
+        1,
+      );
+      const outcome = await graph.answer(call.id, answerRequest('https://bot.example.test/api/calls'), deadlineIn(300));
+      // Not `TimedOut` ("No request sent"), which would make the handler drop the row of a call
+      // Graph may have answered: the aborted request's own outcome, which reads as ambiguous.
+      expect(outcome.ok).toBe(false);
+      expect(outcome).not.toMatchObject({ code: 'TimedOut' });
+      expect(h.sim.requestsTo('answer', call.id)).toHaveLength(1);
+    } finally {
+      delete h.sim.latencyFor.answer;
+    }
+  });
 });
 
 describe('storage behind a proxy that is slow, or loses a response after the work is done', () => {

@@ -1,7 +1,7 @@
 import { GraphError, type Client } from '@microsoft/microsoft-graph-client';
 import { setTimeout } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { deadlineIn, deadlineWithin, timeLeftMs, type Deadline } from '../deadline.js';
+import { deadlineIn, deadlineWithin, timeLeftMs, untilAborted, type Deadline } from '../deadline.js';
 import { GraphRequestNotSent } from './graphClient.js';
 import { retryDecision, type RetryClass } from './retryPolicy.js';
 import { KEEPALIVE_REQUEST_BUDGET_MS } from '../keepAlive/keepAliveSchedule.js';
@@ -134,20 +134,21 @@ export class GraphClientCalls implements GraphCalls {
    * nothing sent (the slot, when it frees, finds the deadline passed and sends nothing either).
    * One that got its slot is waited for: its request may have reached Graph.
    */
-  private inAnswerSlot(deadline: Deadline, work: () => Promise<GraphOutcome>): Promise<GraphOutcome> {
-    if (deadline.signal.aborted) return Promise.resolve(timedOut(deadline.signal, 0));
+  private async inAnswerSlot(deadline: Deadline, work: () => Promise<GraphOutcome>): Promise<GraphOutcome> {
+    if (deadline.signal.aborted) return timedOut(deadline.signal, 0);
     let started = false;
     const inSlot = this.answerLimit(() => {
       started = true;
       return work();
     });
-    return new Promise<GraphOutcome>((resolve, reject) => {
-      const onDeadline = () => {
-        if (!started) resolve(timedOut(deadline.signal, 0));
-      };
-      deadline.signal.addEventListener('abort', onDeadline, { once: true });
-      inSlot.then(resolve, reject).finally(() => deadline.signal.removeEventListener('abort', onDeadline));
-    });
+    try {
+      return await untilAborted(inSlot, deadline.signal);
+    } catch (error) {
+      // In its slot, the request may have reached Graph: its own outcome, whatever the deadline did.
+      if (started) return inSlot;
+      if (deadline.signal.aborted) return timedOut(deadline.signal, 0);
+      throw error;
+    }
   }
 
   async create(request: CreateCallRequest): Promise<CreateCallOutcome> {

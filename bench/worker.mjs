@@ -53,6 +53,15 @@ const context = (functionName) =>
     logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
   });
 
+/** Graph's POST of one notification: with its own token if it has one (`--burst-tokens unique`), else `token`. */
+const notificationRequest = (notification, token) =>
+  new HttpRequest({
+    method: 'POST',
+    url: 'https://bot.example.test/api/calls',
+    headers: { authorization: `Bearer ${notification.token ?? token}` },
+    body: { string: JSON.stringify(notification.body) },
+  });
+
 // Peak RSS comes from the kernel (maxRSS); the heap is sampled, sparsely enough not to cost CPU.
 let peakHeap = process.memoryUsage().heapUsed;
 const sampler = setInterval(() => {
@@ -87,14 +96,7 @@ if (mode === 'sweep') {
   const { notifications, token } = JSON.parse(await readFile(process.env.BENCH_BURST_FILE, 'utf8'));
   result.receivedAt = {};
   result.statuses = {};
-  // A notification's own token if it has one (`--burst-tokens unique`), else the burst's one.
-  const requestFor = (notification) =>
-    new HttpRequest({
-      method: 'POST',
-      url: 'https://bot.example.test/api/calls',
-      headers: { authorization: `Bearer ${notification.token ?? token}` },
-      body: { string: JSON.stringify(notification.body) },
-    });
+  const requestFor = (notification) => notificationRequest(notification, token);
   if (process.env.BENCH_WARM === '1') {
     // A warm instance has answered a call before: its keys, Graph token and table are in hand.
     const warmUp = notifications.shift();
@@ -128,15 +130,9 @@ if (mode === 'sweep') {
     const { appRuntime } = await import(new URL('functions/app/runtime.js', dist).href);
     await modules.warmUp.warmUpOnStart(appRuntime);
   }
-  const [{ callId, body }] = notifications;
-  const request = new HttpRequest({
-    method: 'POST',
-    url: 'https://bot.example.test/api/calls',
-    headers: { authorization: `Bearer ${token}` },
-    body: { string: JSON.stringify(body) },
-  });
-  const response = await modules.notifications.notifications(request, context('notifications'));
-  result.callId = callId;
+  const [first] = notifications;
+  const response = await modules.notifications.notifications(notificationRequest(first, token), context('notifications'));
+  result.callId = first.callId;
   result.status = response.status;
 } else {
   throw new Error(`unknown mode ${mode}; use sweep, burst or coldStart`);

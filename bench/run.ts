@@ -118,6 +118,7 @@ interface WorkerResult {
       skippedForBudget: number;
       budgetExhausted: boolean;
       peakInFlight?: number;
+      paced?: boolean;
       meanLatencyMs?: number;
     };
   };
@@ -299,6 +300,8 @@ async function main(): Promise<void> {
         sequentialSeconds: round((keptAlive * latencyMs) / 1000, 0),
         speedupOverSequential: round((keptAlive * latencyMs) / 1000 / wallSeconds, 1),
         peakInFlight: sim.peakInFlight,
+        // The timer's sweep paces itself to its counted calls: true when that held it below what Graph allowed.
+        paced: summary.paced,
         // Graph's round trip as the sweep saw it: above --latency, the time went to this machine's CPU.
         meanLatencyMs: summary.meanLatencyMs,
         tableRequests: proxy.count(),

@@ -15,7 +15,9 @@
  * - a decrease applies to what was sent after it: a signal from a request sent before the last
  *   decrease is that same event again (one burst of 429s is one event, not one halving each);
  * - never below `floor`, the fixed count the sweep used before it sized itself, so it never sends
- *   fewer keepAlives than that; never above `ceiling` (KEEPALIVE_MAX_IN_FLIGHT).
+ *   fewer keepAlives than that; never above `ceiling` (KEEPALIVE_MAX_IN_FLIGHT);
+ * - never above what the sweep's demand calls for (`setDemand`, see `sweepPace.ts`) while one is
+ *   set: no more keepAlives in flight than finishing its calls in time takes.
  *
  * Only answers that came at the first attempt count for latency (a retry's wait is not Graph's
  * latency). Pure arithmetic, fed by the sweep; the sweep applies `current` to its limiter.
@@ -35,6 +37,9 @@ export class InFlightController {
   private roundSize = 0;
   private answers = 0;
   private totalLatencyMs = 0;
+  private lastRoundMedianMs: number | undefined;
+  private demand: number | undefined;
+  private heldByDemand = false;
 
   private readonly floor: number;
 
@@ -57,6 +62,25 @@ export class InFlightController {
     return this.answers === 0 ? undefined : this.totalLatencyMs / this.answers;
   }
 
+  /** Graph's round trip as of the latest full round trip (its median), else the mean so far. */
+  get roundTripMs(): number | undefined {
+    return this.lastRoundMedianMs ?? this.meanLatencyMs;
+  }
+
+  /** Whether the demand ever held the count below what Graph's answers would have let it reach. */
+  get heldBelowGraphsPace(): boolean {
+    return this.heldByDemand;
+  }
+
+  /**
+   * The most keepAlives in flight the sweep needs now (undefined: no such limit). Lowering it
+   * lowers the count at once; that is no sign of trouble, so the slow start goes on when it rises.
+   */
+  setDemand(inFlight: number | undefined): void {
+    this.demand = inFlight;
+    this.set(this.size);
+  }
+
   /** A request is about to be sent: its number, to hand back with what it brings. */
   onSend(): number {
     return this.sent++;
@@ -75,6 +99,7 @@ export class InFlightController {
     if (this.round.length < this.roundSize) return;
     const median = [...this.round].sort((a, b) => a - b)[Math.floor(this.round.length / 2)]!;
     this.round = [];
+    this.lastRoundMedianMs = median;
     // The first round trip's answers come over new connections (TLS handshakes), so it is often
     // the slowest: this then fires only when Graph slows well past its first answers. A baseline
     // of the quickest round trip instead saw the sweep's own CPU queueing, and the sweep that
@@ -100,6 +125,8 @@ export class InFlightController {
   }
 
   private set(size: number): void {
-    this.size = Math.max(this.floor, Math.min(this.bounds.ceiling, size));
+    const ceiling = Math.max(this.floor, Math.min(this.bounds.ceiling, this.demand ?? Infinity));
+    if (size > ceiling) this.heldByDemand ||= ceiling < this.bounds.ceiling;
+    this.size = Math.max(this.floor, Math.min(ceiling, size));
   }
 }

@@ -13,6 +13,7 @@ import { outcomeOf } from './sweepStatus.js';
 import { KEEPALIVE_LIMIT_MINUTES, keepAliveBasis, keepAliveDue, pastKeepAliveLimit } from './keepAliveDue.js';
 import { InFlightController } from './inFlightController.js';
 import { MAX_SWEEP_BUDGET_MS, sweepDeadline } from './sweepBudget.js';
+import { inFlightNeeded, type SweepPace } from './sweepPace.js';
 
 export interface SweepDeps extends HistoryDeps {
   store: CallStore;
@@ -33,6 +34,11 @@ export interface SweepDeps extends HistoryDeps {
    * short (and any wait for a retry with them). A budget of `MAX_SWEEP_BUDGET_MS` from now when absent.
    */
   deadline?: AbortSignal;
+  /**
+   * How many calls the table held and when the sweep aims to be done: it then keeps no more in
+   * flight than that takes (see `sweepPace.ts`). Absent: as many as Graph's answers allow.
+   */
+  pace?: SweepPace;
 }
 
 export interface SweepSummary {
@@ -52,6 +58,11 @@ export interface SweepSummary {
   skippedForBudget: number;
   /** The most keepAlives the sweep allowed in flight at once, as it sized itself to Graph's latency and throttling. */
   peakInFlight: number;
+  /**
+   * Its pace held the in-flight count below what Graph's answers allowed, as fewer sufficed for its
+   * calls: `peakInFlight` then says less than one instance can do.
+   */
+  paced: boolean;
   /** Graph's mean keepAlive round trip in this sweep, in ms (unknown without an answer); the fan-out decision reads it. */
   meanLatencyMs?: number | undefined;
   /** How many answers (200 at the first attempt) `meanLatencyMs` is the mean of. */
@@ -120,6 +131,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     unreadable: 0,
     skippedForBudget: 0,
     peakInFlight: inFlight.current,
+    paced: false,
     budgetExhausted: false,
     durationMs: 0,
     oldestKeepAliveAgeMinutes: undefined,
@@ -138,6 +150,11 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     const sendNow = async (target: KeepAliveTarget, onOutcome: (outcome: KeepAliveOutcome) => void) => {
       summary.sent++;
       const outcome = await keepAliveCall(target, deadline, deps, inFlight);
+      if (deps.pace) {
+        const waiting = summary.due - summary.sent - summary.skippedForBudget;
+        const progress = { read: summary.active, waiting, now: performance.now(), roundTripMs: inFlight.roundTripMs };
+        inFlight.setDemand(inFlightNeeded(deps.pace, progress));
+      }
       limit.concurrency = inFlight.current;
       summary.peakInFlight = Math.max(summary.peakInFlight, inFlight.current);
       summary[outcome.kind]++;
@@ -254,6 +271,7 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   }
 
   summary.durationMs = Math.round(performance.now() - startedAt);
+  summary.paced = inFlight.heldBelowGraphsPace;
   const meanLatencyMs = inFlight.meanLatencyMs;
   if (meanLatencyMs !== undefined) {
     summary.meanLatencyMs = Math.round(meanLatencyMs);
@@ -447,7 +465,7 @@ export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: stri
 export function formatSweepSummary(s: SweepSummary, shard?: string): string {
   return (
     `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} unreadable=${s.unreadable} ` +
-    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} peakInFlight=${s.peakInFlight} ` +
+    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} peakInFlight=${s.peakInFlight}${s.paced ? ' paced' : ''} ` +
     `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
   );
 }

@@ -79,7 +79,10 @@ export function projectSweep({ records, now, budgetMs, ceiling, floor }: Project
     if (!isCount(n) || n === 0 || !isCount(mean)) continue;
     samples += n;
     latencyTotal += mean * n;
-    if (isCount(summary!.peakInFlight)) peak = Math.max(peak, summary!.peakInFlight);
+    // A paced sweep held its count below what Graph allowed (see `sweepPace.ts`): its peak says
+    // what it needed, not what one instance can do, and nothing it saw stood in the way of the ceiling.
+    if (summary!.paced === true) peak = ceiling;
+    else if (isCount(summary!.peakInFlight)) peak = Math.max(peak, summary!.peakInFlight);
   }
   const observed = samples >= MIN_SAMPLES;
   const latencyMs = observed ? Math.max(MIN_LATENCY_MS, Math.round(latencyTotal / samples)) : ASSUMED.latencyMs;

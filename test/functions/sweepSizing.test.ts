@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { fanOutDepsOf } from '../../functions/app/runtime.js';
+import { sweepKeepAlive, type SweepSummary } from '../../shared/keepAlive/sweepKeepAlive.js';
+import { startHarness, testContext, type Harness } from '../support/harness.js';
 
 // The sweep's in-flight count follows Graph: it grows while Graph answers promptly, up to
-// KEEPALIVE_MAX_IN_FLIGHT, and halves when Graph throttles (see InFlightController).
+// KEEPALIVE_MAX_IN_FLIGHT, and halves when Graph throttles (see InFlightController). The timer's
+// sweep also paces itself: no more in flight than its counted calls need within half its budget
+// (see sweepPace.ts). A shard sweep does not pace itself: it sweeps as fast as Graph allows.
 
 let h: Harness;
 afterEach(() => h.stop());
@@ -17,13 +21,16 @@ async function liveCalls(count: number): Promise<void> {
   );
 }
 
+/** A sweep without a pace, as a shard's runs. */
+const unpacedSweep = (): Promise<SweepSummary> => sweepKeepAlive(fanOutDepsOf(h.runtime, testContext('keepAliveShardSweep', h.logs)));
+
 describe('a sweep that sizes itself', () => {
   it('grows past its starting 16 while Graph answers promptly, and never past KEEPALIVE_MAX_IN_FLIGHT', async () => {
     h = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0', KEEPALIVE_MAX_IN_FLIGHT: '48' });
     h.sim.latencyMs = 40;
     await liveCalls(300);
-    const summary = await h.sweep();
-    expect(summary).toMatchObject({ sent: 300, ok: 300 });
+    const summary = await unpacedSweep();
+    expect(summary).toMatchObject({ sent: 300, ok: 300, paced: false });
     expect(summary.peakInFlight).toBeGreaterThan(16);
     expect(summary.peakInFlight).toBeLessThanOrEqual(48);
     expect(h.sim.peakInFlight).toBeGreaterThan(16);
@@ -35,12 +42,42 @@ describe('a sweep that sizes itself', () => {
     h.sim.latencyMs = 40;
     await liveCalls(120);
     h.sim.failNext('keepAlive', { status: 429, retryAfterSeconds: 0, times: 60, code: 'TooManyRequests' });
-    const summary = await h.sweep();
+    const summary = await unpacedSweep();
     // A call whose retries all met a 429 is kept alive by the next sweep.
     expect(summary.sent).toBe(120);
     expect(summary.ok + summary.failed).toBe(120);
     // Unthrottled, the same sweep doubles to the ceiling of 48 within a few round trips (above).
     expect(summary.peakInFlight).toBeLessThan(32);
     expect(h.sim.peakInFlight).toBeLessThan(32);
+  });
+});
+
+describe("the timer's sweep paces itself to its calls", () => {
+  it('keeps no more in flight than its 16 when that is plenty for its calls in its budget, however promptly Graph answers', async () => {
+    // The same 300 calls and prompt Graph as the first test above, where the count grows past 16.
+    h = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0', KEEPALIVE_MAX_IN_FLIGHT: '48' });
+    h.sim.latencyMs = 40;
+    await liveCalls(300);
+    const summary = await h.sweep();
+    expect(summary).toMatchObject({ sent: 300, ok: 300, peakInFlight: 16, paced: true });
+    expect(h.sim.peakInFlight).toBeLessThanOrEqual(16);
+  });
+
+  it('goes as fast as Graph allows when the calls cannot be counted, and says so', async () => {
+    h = await startHarness({ KEEPALIVE_INTERVAL_MINUTES: '0', KEEPALIVE_MAX_IN_FLIGHT: '48', SWEEP_FANOUT: 'off' });
+    h.sim.latencyMs = 40;
+    await liveCalls(300);
+    const store = h.runtime.store;
+    h.runtime.store = Object.assign(Object.create(store) as typeof store, {
+      countActive: () => Promise.reject(new Error('Table service unavailable')),
+    });
+    const summary = await h.sweep();
+    expect(summary).toMatchObject({ sent: 300, ok: 300, paced: false });
+    expect(summary.peakInFlight).toBeGreaterThan(16);
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message:
+        'keepAlive sweep: the calls could not be counted (Table service unavailable); the sweep goes as fast as Graph allows instead of pacing itself to its budget',
+    });
   });
 });

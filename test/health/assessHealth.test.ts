@@ -18,6 +18,7 @@ function summary(change: Partial<SweepSummary> = {}): SweepSummary {
     unreadable: 0,
     skippedForBudget: 0,
     peakInFlight: 16,
+    paced: false,
     budgetExhausted: false,
     durationMs: 20,
     oldestKeepAliveAgeMinutes: 10,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InFlightController } from '../../shared/keepAlive/inFlightController.js';
+import { inFlightNeeded } from '../../shared/keepAlive/sweepPace.js';
 
 const controller = (initial = 16, ceiling = 256, floor = 16) => new InFlightController({ initial, ceiling, floor });
 
@@ -64,6 +65,54 @@ describe('InFlightController', () => {
   });
 });
 
+describe("InFlightController's demand (the sweep's pace)", () => {
+  it('holds the count at what the demand asks, never below the floor, and says it held it', () => {
+    const c = controller(16, 128, 16);
+    answers(c, 16, 50);
+    expect(c.current).toBe(32);
+    expect(c.heldBelowGraphsPace).toBe(false);
+    c.setDemand(20);
+    expect(c.current).toBe(20);
+    answers(c, 200, 50);
+    expect(c.current).toBe(20);
+    expect(c.heldBelowGraphsPace).toBe(true);
+    c.setDemand(3);
+    expect(c.current).toBe(16);
+  });
+
+  it('a demand at or above what Graph allows holds nothing back', () => {
+    const c = controller(16, 128, 16);
+    c.setDemand(40);
+    answers(c, 16, 50);
+    expect(c.current).toBe(32);
+    c.setDemand(undefined);
+    answers(c, 32, 50);
+    expect(c.current).toBe(64);
+    expect(c.heldBelowGraphsPace).toBe(false);
+  });
+
+  it('goes on with its slow start when the demand rises: lowering it is no sign of trouble', () => {
+    const c = controller(16, 128, 16);
+    c.setDemand(16);
+    answers(c, 64, 50);
+    expect(c.current).toBe(16);
+    c.setDemand(undefined);
+    answers(c, 16, 50);
+    expect(c.current).toBe(32);
+  });
+
+  it("gives the latest round trip's median as Graph's round trip, the mean before the first one is complete", () => {
+    const c = controller(4, 128, 4);
+    expect(c.roundTripMs).toBeUndefined();
+    c.onAnswer(c.onSend(), 100);
+    c.onAnswer(c.onSend(), 300);
+    expect(c.roundTripMs).toBe(200);
+    c.onAnswer(c.onSend(), 100);
+    c.onAnswer(c.onSend(), 100);
+    expect(c.roundTripMs).toBe(100);
+  });
+});
+
 /**
  * A sweep of `due` calls against a Graph whose latency `latency(seq)` returns, with the first
  * `throttled` requests answered 429 (then retried once); how many keepAlives succeed in `budgetMs`.
@@ -78,6 +127,8 @@ function simulateSweep(options: {
   onAnswer: (seq: number, latencyMs: number) => void;
   onThrottle: (seq: number) => void;
   budgetMs?: number;
+  /** Called after each answer with the simulated time and how many calls are still to be sent. */
+  onProgress?: (now: number, waiting: number) => void;
 }): number {
   const budget = options.budgetMs ?? 180_000;
   let now = 0;
@@ -85,6 +136,7 @@ function simulateSweep(options: {
   let ok = 0;
   const inFlight: { at: number; seq: number; retry: boolean; started: number }[] = [];
   for (;;) {
+    options.onProgress?.(now, options.due - sent);
     while (inFlight.length < options.size() && sent < options.due) {
       const seq = options.onSend();
       sent++;
@@ -145,5 +197,50 @@ describe('a simulated sweep: sizing never keeps fewer calls alive than the old f
 
   it('keeps 30,000 due calls alive at 500 ms with a spread inside the 3-minute budget', () => {
     expect(sized(30_000, spread(500, 0.25))).toBe(30_000);
+  });
+
+  /** The timer's paced sweep: every call counted and read at the start, done by half the budget. */
+  const paced = (due: number, latency: (seq: number) => number) => {
+    const c = controller(16, 128, 16);
+    let peak = c.current;
+    let doneAt = 0;
+    const ok = simulateSweep({
+      due,
+      latency,
+      size: () => c.current,
+      onSend: () => c.onSend(),
+      onAnswer: (seq, ms) => c.onAnswer(seq, ms),
+      onThrottle: (seq) => c.onThrottle(seq),
+      onProgress: (now, waiting) => {
+        c.setDemand(inFlightNeeded({ calls: due, doneBy: 90_000 }, { read: due, waiting, now, roundTripMs: c.roundTripMs }));
+        peak = Math.max(peak, c.current);
+        doneAt = now;
+      },
+    });
+    return { ok, peak, doneAt };
+  };
+
+  it('paced, still keeps 30,000 due calls alive at 500 ms with a spread: more than 128 could do in half the budget, so 128', () => {
+    const { ok, peak, doneAt } = paced(30_000, spread(500, 0.25));
+    expect(ok).toBe(30_000);
+    expect(peak).toBe(128);
+    expect(doneAt).toBeLessThan(180_000);
+  });
+
+  // It aims at half the budget and gets there about then (the headroom makes up for its ramp-up);
+  // the other half is the margin for a Graph that slows down on the way.
+  it('paced, keeps 20,000 due calls alive at 50 ms with about its 16 in flight, by about half the budget', () => {
+    const { ok, peak, doneAt } = paced(20_000, spread(50, 0.25));
+    expect(ok).toBe(20_000);
+    expect(peak).toBeLessThan(24);
+    expect(doneAt).toBeLessThan(100_000);
+  });
+
+  it('paced, at 200 ms keeps 20,000 alive by about half the budget with fewer in flight than the ceiling', () => {
+    const { ok, peak, doneAt } = paced(20_000, spread(200, 0.25));
+    expect(ok).toBe(20_000);
+    expect(peak).toBeGreaterThan(16);
+    expect(peak).toBeLessThan(128);
+    expect(doneAt).toBeLessThan(100_000);
   });
 });

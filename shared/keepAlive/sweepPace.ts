@@ -1,0 +1,46 @@
+/**
+ * How many keepAlives a sweep needs in flight to reach its calls in time: the demand half of its
+ * sizing (`InFlightController` is the supply half: what Graph's answers allow). Graph's throttling
+ * limits are per app (https://learn.microsoft.com/en-us/graph/throttling-limits), so a sweep that
+ * sends as fast as Graph lets it, when a tenth of that would do, spends the same allowance the
+ * app's answers to incoming calls need within their 15 s (5 s) deadline. And a sweep that keeps
+ * more in flight than Graph's latency calls for only queues them in its own CPU.
+ *
+ * Little's law again: keepAlives in flight = rate × round trip, and the rate the sweep needs is its
+ * calls left over its time left. The target is half the sweep's budget (the rest is margin for a
+ * Graph that slows down on the way), with a quarter more in flight than the arithmetic says.
+ * Recomputed as the answers come in: a slower Graph or less time left asks for more at once.
+ */
+export interface SweepPace {
+  /** Calls in the table when the sweep began (counted): an upper bound on the due calls it will read. */
+  calls: number;
+  /** When the sweep aims to be done: performance.now() milliseconds. */
+  doneBy: number;
+}
+
+export interface SweepProgress {
+  /** Rows read so far. */
+  read: number;
+  /** Due calls read but not yet sent a keepAlive. */
+  waiting: number;
+  /** performance.now() milliseconds. */
+  now: number;
+  /** Graph's recent round trip, in ms; unknown before its first answers. */
+  roundTripMs: number | undefined;
+}
+
+/** The share of a sweep's budget it aims to finish in. */
+export const PACE_SHARE_OF_BUDGET = 0.5;
+const HEADROOM = 1.25;
+
+/**
+ * The most keepAlives in flight the sweep needs now, or undefined when it cannot tell and should
+ * go as fast as Graph allows: before Graph's first answers, once its time is up, or once it has
+ * read more rows than were counted (the count was not the table, so it says nothing of what is left).
+ */
+export function inFlightNeeded(pace: SweepPace, progress: SweepProgress): number | undefined {
+  const msLeft = pace.doneBy - progress.now;
+  if (progress.roundTripMs === undefined || msLeft <= 0 || progress.read > pace.calls) return undefined;
+  const callsLeft = pace.calls - progress.read + progress.waiting;
+  return Math.ceil(((callsLeft * progress.roundTripMs) / msLeft) * HEADROOM);
+}

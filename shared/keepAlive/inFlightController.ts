@@ -38,6 +38,7 @@ export class InFlightController {
   private answers = 0;
   private totalLatencyMs = 0;
   private lastRoundMedianMs: number | undefined;
+  private roundsCompleted = 0;
   private demand: number | undefined;
   private heldByDemand = false;
 
@@ -62,9 +63,13 @@ export class InFlightController {
     return this.answers === 0 ? undefined : this.totalLatencyMs / this.answers;
   }
 
-  /** Graph's round trip as of the latest full round trip (its median), else the mean so far. */
+  /**
+   * Graph's round trip: the median of the latest full round trip, once the first is behind. The
+   * first round trip's answers waited for the Graph token and new connections, several times
+   * Graph's own latency; a pace that went by them overshot (44 in flight where 16 sufficed).
+   */
   get roundTripMs(): number | undefined {
-    return this.lastRoundMedianMs ?? this.meanLatencyMs;
+    return this.roundsCompleted >= 2 ? this.lastRoundMedianMs : undefined;
   }
 
   /** Whether the demand ever held the count below what Graph's answers would have let it reach. */
@@ -100,6 +105,7 @@ export class InFlightController {
     const median = [...this.round].sort((a, b) => a - b)[Math.floor(this.round.length / 2)]!;
     this.round = [];
     this.lastRoundMedianMs = median;
+    this.roundsCompleted++;
     // The first round trip's answers come over new connections (TLS handshakes), so it is often
     // the slowest: this then fires only when Graph slows well past its first answers. A baseline
     // of the quickest round trip instead saw the sweep's own CPU queueing, and the sweep that

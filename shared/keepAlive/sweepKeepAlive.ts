@@ -58,6 +58,8 @@ export interface SweepSummary {
   skippedForBudget: number;
   /** The most keepAlives the sweep allowed in flight at once, as it sized itself to Graph's latency and throttling. */
   peakInFlight: number;
+  /** The in-flight count the sweep allowed, averaged over its duration (tenths). */
+  meanInFlight?: number | undefined;
   /**
    * Its pace held the in-flight count below what Graph's answers allowed, as fewer sufficed for its
    * calls: `peakInFlight` then says less than one instance can do.
@@ -120,7 +122,6 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   const deadline = deps.deadline ?? sweepDeadline(MAX_SWEEP_BUDGET_MS);
   // Never below the fixed 16 the sweep used before it sized itself: sizing may only add keepAlives.
   const inFlight = new InFlightController({ initial: INITIAL_IN_FLIGHT, ceiling: deps.maxInFlight, floor: INITIAL_IN_FLIGHT });
-  const limit = pLimit(inFlight.current);
   const summary: SweepSummary = {
     active: 0,
     due: 0,
@@ -136,6 +137,25 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     durationMs: 0,
     oldestKeepAliveAgeMinutes: undefined,
   };
+  const pace = (): void => {
+    if (!deps.pace) return;
+    const waiting = summary.due - summary.sent - summary.skippedForBudget;
+    inFlight.setDemand(
+      inFlightNeeded(deps.pace, { read: summary.active, waiting, now: performance.now(), roundTripMs: inFlight.roundTripMs }),
+    );
+  };
+  pace();
+  const limit = pLimit(inFlight.current);
+  // The count allowed over time, for its mean (the bound a count that changes during the sweep had).
+  let allowedSince = startedAt;
+  let allowedArea = 0;
+  const allow = (count: number): void => {
+    const now = performance.now();
+    allowedArea += limit.concurrency * (now - allowedSince);
+    allowedSince = now;
+    limit.concurrency = count;
+    summary.peakInFlight = Math.max(summary.peakInFlight, count);
+  };
   let oldestBasis: number | undefined;
   // Rows of calls found over (keepAlive 404), for the history: written after the keepAlives, so a
   // slow history table never holds a worker slot a live call's keepAlive is waiting for.
@@ -150,13 +170,8 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     const sendNow = async (target: KeepAliveTarget, onOutcome: (outcome: KeepAliveOutcome) => void) => {
       summary.sent++;
       const outcome = await keepAliveCall(target, deadline, deps, inFlight);
-      if (deps.pace) {
-        const waiting = summary.due - summary.sent - summary.skippedForBudget;
-        const progress = { read: summary.active, waiting, now: performance.now(), roundTripMs: inFlight.roundTripMs };
-        inFlight.setDemand(inFlightNeeded(deps.pace, progress));
-      }
-      limit.concurrency = inFlight.current;
-      summary.peakInFlight = Math.max(summary.peakInFlight, inFlight.current);
+      pace();
+      allow(inFlight.current);
       summary[outcome.kind]++;
       onOutcome(outcome);
     };
@@ -270,7 +285,9 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     );
   }
 
+  allow(limit.concurrency);
   summary.durationMs = Math.round(performance.now() - startedAt);
+  if (summary.durationMs > 0) summary.meanInFlight = Math.round((allowedArea / (performance.now() - startedAt)) * 10) / 10;
   summary.paced = inFlight.heldBelowGraphsPace;
   const meanLatencyMs = inFlight.meanLatencyMs;
   if (meanLatencyMs !== undefined) {

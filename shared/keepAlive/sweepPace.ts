@@ -25,7 +25,7 @@ export interface SweepProgress {
   waiting: number;
   /** performance.now() milliseconds. */
   now: number;
-  /** Graph's recent round trip, in ms; unknown before its first answers. */
+  /** Graph's recent round trip, in ms; unknown until its first round trips are behind. */
   roundTripMs: number | undefined;
 }
 
@@ -34,13 +34,15 @@ export const PACE_SHARE_OF_BUDGET = 0.5;
 const HEADROOM = 1.25;
 
 /**
- * The most keepAlives in flight the sweep needs now, or undefined when it cannot tell and should
- * go as fast as Graph allows: before Graph's first answers, once its time is up, or once it has
- * read more rows than were counted (the count was not the table, so it says nothing of what is left).
+ * The most keepAlives in flight the sweep needs now. Undefined when it should go as fast as Graph
+ * allows: once its time is up, or once it has read more rows than were counted (the count was not
+ * the table, so it says nothing of what is left). 0 (the sweep holds at its starting count, the
+ * fixed 16 of before it sized itself) until Graph's round trip is known.
  */
 export function inFlightNeeded(pace: SweepPace, progress: SweepProgress): number | undefined {
   const msLeft = pace.doneBy - progress.now;
-  if (progress.roundTripMs === undefined || msLeft <= 0 || progress.read > pace.calls) return undefined;
+  if (msLeft <= 0 || progress.read > pace.calls) return undefined;
+  if (progress.roundTripMs === undefined) return 0;
   const callsLeft = pace.calls - progress.read + progress.waiting;
   return Math.ceil(((callsLeft * progress.roundTripMs) / msLeft) * HEADROOM);
 }

@@ -33,6 +33,9 @@ describe('a sweep that sizes itself', () => {
     expect(summary).toMatchObject({ sent: 300, ok: 300, paced: false });
     expect(summary.peakInFlight).toBeGreaterThan(16);
     expect(summary.peakInFlight).toBeLessThanOrEqual(48);
+    // It started at 16 and grew: its mean lies between.
+    expect(summary.meanInFlight).toBeGreaterThan(16);
+    expect(summary.meanInFlight).toBeLessThan(summary.peakInFlight);
     expect(h.sim.peakInFlight).toBeGreaterThan(16);
     expect(h.sim.peakInFlight).toBeLessThanOrEqual(48);
   });
@@ -61,6 +64,8 @@ describe("the timer's sweep paces itself to its calls", () => {
     const summary = await h.sweep();
     expect(summary).toMatchObject({ sent: 300, ok: 300, peakInFlight: 16, paced: true });
     expect(h.sim.peakInFlight).toBeLessThanOrEqual(16);
+    // The count it allowed, averaged over the sweep: 16 throughout.
+    expect(summary.meanInFlight).toBe(16);
   });
 
   it('goes as fast as Graph allows when the calls cannot be counted, and says so', async () => {

@@ -101,15 +101,15 @@ describe("InFlightController's demand (the sweep's pace)", () => {
     expect(c.current).toBe(32);
   });
 
-  it("gives the latest round trip's median as Graph's round trip, the mean before the first one is complete", () => {
+  it("gives the latest round trip's median as Graph's round trip, once the first (the token, new connections) is behind", () => {
     const c = controller(4, 128, 4);
+    c.setDemand(4);
+    answers(c, 4, 400);
     expect(c.roundTripMs).toBeUndefined();
-    c.onAnswer(c.onSend(), 100);
-    c.onAnswer(c.onSend(), 300);
-    expect(c.roundTripMs).toBe(200);
-    c.onAnswer(c.onSend(), 100);
-    c.onAnswer(c.onSend(), 100);
-    expect(c.roundTripMs).toBe(100);
+    for (const ms of [60, 50, 300, 40]) c.onAnswer(c.onSend(), ms);
+    expect(c.roundTripMs).toBe(60);
+    answers(c, 4, 45);
+    expect(c.roundTripMs).toBe(45);
   });
 });
 

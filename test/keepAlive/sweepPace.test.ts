@@ -29,8 +29,12 @@ describe('inFlightNeeded', () => {
     expect(late).toBeGreaterThan(early * 8);
   });
 
-  it('cannot tell before Graph has answered, once its time is up, or once it read more rows than were counted', () => {
-    expect(inFlightNeeded(pace, at(0, { roundTripMs: undefined }))).toBeUndefined();
+  it("holds the sweep at its starting count (0: no more than the floor) until Graph's round trip is known", () => {
+    expect(inFlightNeeded(pace, at(0, { roundTripMs: undefined }))).toBe(0);
+  });
+
+  it('lets the sweep go as fast as Graph allows once its time is up, or once it read more rows than were counted', () => {
+    expect(inFlightNeeded(pace, at(90_000, { roundTripMs: undefined }))).toBeUndefined();
     expect(inFlightNeeded(pace, at(90_000))).toBeUndefined();
     expect(inFlightNeeded(pace, at(100_000))).toBeUndefined();
     expect(inFlightNeeded(pace, at(10_000, { read: 20_001 }))).toBeUndefined();

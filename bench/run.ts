@@ -119,7 +119,6 @@ interface WorkerResult {
       budgetExhausted: boolean;
       peakInFlight?: number;
       meanInFlight?: number;
-      paced?: boolean;
       meanLatencyMs?: number;
     };
   };
@@ -305,8 +304,6 @@ async function main(): Promise<void> {
         sequentialSeconds: round((keptAlive * latencyMs) / 1000, 0),
         speedupOverSequential: round((keptAlive * latencyMs) / 1000 / wallSeconds, 1),
         peakInFlight: sim.peakInFlight,
-        // The timer's sweep paces itself to its counted calls: true when that held it below what Graph allowed.
-        paced: summary.paced,
         // Graph's round trip as the sweep saw it: above --latency, the time went to this machine's CPU.
         meanLatencyMs: summary.meanLatencyMs,
         tableRequests: proxy.count(),

@@ -17,7 +17,11 @@
  * - never below `floor`, the fixed count the sweep used before it sized itself, so it never sends
  *   fewer keepAlives than that; never above `ceiling` (KEEPALIVE_MAX_IN_FLIGHT);
  * - never above what the sweep's demand calls for (`setDemand`, see `sweepPace.ts`) while one is
- *   set: no more keepAlives in flight than finishing its calls in time takes.
+ *   set: no more keepAlives in flight than finishing its calls in time takes. What Graph's answers
+ *   allow is still worked out beside it, so a demand that rises is met at once. While the demand
+ *   holds the count below that, a slow round trip is Graph's own latency, not queueing (the count
+ *   is low by choice): the baseline moves to it and nothing shrinks, and the demand, which counts
+ *   that latency, asks for more.
  *
  * Only answers that came at the first attempt count for latency (a retry's wait is not Graph's
  * latency). Pure arithmetic, fed by the sweep; the sweep applies `current` to its limiter.
@@ -27,7 +31,8 @@
 const CONGESTED = 1.5;
 
 export class InFlightController {
-  private size: number;
+  /** What Graph's answers allow: the count without the demand. */
+  private supply: number;
   private slowStart = true;
   private sent = 0;
   /** Requests numbered below this were sent before the last decrease. */
@@ -40,17 +45,16 @@ export class InFlightController {
   private lastRoundMedianMs: number | undefined;
   private roundsCompleted = 0;
   private demand: number | undefined;
-  private heldByDemand = false;
 
   private readonly floor: number;
 
   constructor(private readonly bounds: { initial: number; ceiling: number; floor: number }) {
     this.floor = Math.min(bounds.floor, bounds.ceiling);
-    this.size = Math.max(this.floor, Math.min(bounds.initial, bounds.ceiling));
+    this.supply = this.bounded(bounds.initial);
   }
 
   get current(): number {
-    return this.size;
+    return this.demand === undefined ? this.supply : this.bounded(Math.min(this.supply, this.demand));
   }
 
   /** How many first-attempt answers the mean latency is made of. */
@@ -72,18 +76,9 @@ export class InFlightController {
     return this.roundsCompleted >= 2 ? this.lastRoundMedianMs : undefined;
   }
 
-  /** Whether the demand ever held the count below what Graph's answers would have let it reach. */
-  get heldBelowGraphsPace(): boolean {
-    return this.heldByDemand;
-  }
-
-  /**
-   * The most keepAlives in flight the sweep needs now (undefined: no such limit). Lowering it
-   * lowers the count at once; that is no sign of trouble, so the slow start goes on when it rises.
-   */
+  /** The most keepAlives in flight the sweep needs now (undefined: no such limit, as many as Graph allows). */
   setDemand(inFlight: number | undefined): void {
     this.demand = inFlight;
-    this.set(this.size);
   }
 
   /** A request is about to be sent: its number, to hand back with what it brings. */
@@ -97,8 +92,8 @@ export class InFlightController {
     this.totalLatencyMs += latencyMs;
     const counts = seq >= this.decreasedAt;
     // A round trip is as many answers as were in flight when it began (the count grows meanwhile).
-    if (counts && this.round.length === 0) this.roundSize = this.size;
-    if (this.slowStart) this.set(this.size + 1);
+    if (counts && this.round.length === 0) this.roundSize = this.current;
+    if (this.slowStart) this.supply = this.bounded(this.supply + 1);
     if (!counts) return;
     this.round.push(latencyMs);
     if (this.round.length < this.roundSize) return;
@@ -113,26 +108,27 @@ export class InFlightController {
     // flight bought throughput even as the round trips lengthened. The floor of 10 ms keeps
     // loopback jitter from reading as queueing.
     this.baselineMs ??= Math.max(median, 10);
-    if (median > CONGESTED * this.baselineMs) this.decrease(Math.floor(this.size * 0.9));
-    else if (!this.slowStart) this.set(this.size + 1);
+    if (median > CONGESTED * this.baselineMs) {
+      if (this.current < this.supply) this.baselineMs = median;
+      else this.decrease(Math.floor(this.current * 0.9));
+    } else if (!this.slowStart) this.supply = this.bounded(this.supply + 1);
   }
 
   /** Request `seq` got a 429: Graph is throttling this app. */
   onThrottle(seq: number): void {
     if (seq < this.decreasedAt) return;
-    this.decrease(Math.floor(this.size / 2));
+    // Half of what was in flight, not of what the demand held back: Graph refused this many.
+    this.decrease(Math.floor(this.current / 2));
   }
 
   private decrease(size: number): void {
     this.slowStart = false;
     this.round = [];
     this.decreasedAt = this.sent;
-    this.set(size);
+    this.supply = this.bounded(size);
   }
 
-  private set(size: number): void {
-    const ceiling = Math.max(this.floor, Math.min(this.bounds.ceiling, this.demand ?? Infinity));
-    if (size > ceiling) this.heldByDemand ||= ceiling < this.bounds.ceiling;
-    this.size = Math.max(this.floor, Math.min(ceiling, size));
+  private bounded(size: number): number {
+    return Math.max(this.floor, Math.min(this.bounds.ceiling, size));
   }
 }

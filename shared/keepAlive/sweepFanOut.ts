@@ -36,6 +36,9 @@ export type ScheduledSweepResult =
 // The sweep records are one small partition, read in one request; a store that cannot answer in
 // this long gives no figures, and the sweep goes on with the assumed (cautious) projection.
 const RECORDS_READ_LIMIT_MS = 5_000;
+// A count of 100,000 calls is about 100 key-only reads, four deep: a store that takes longer is in
+// trouble, and the sweep's time is better spent sending.
+const COUNT_LIMIT_MS = 5_000;
 
 /**
  * The timer's sweep. A timer runs on one instance at a time, so a table too large for one
@@ -99,20 +102,27 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
   return result;
 }
 
-/** The timer's pace: its counted calls by half of what is left of its budget (see `sweepPace.ts`). */
+/** The timer's pace: its counted calls by a share of what is left of its budget (see `sweepPace.ts`). */
 function paceFor(calls: number, deps: FanOutDeps, startedAt: Date): SweepPace {
-  const budgetLeftMs = deps.sweepBudgetMs - (deps.clock().getTime() - startedAt.getTime());
+  // Never more than the whole budget, whatever the wall clock did since the invocation began.
+  const budgetLeftMs = Math.min(deps.sweepBudgetMs, deps.sweepBudgetMs - (deps.clock().getTime() - startedAt.getTime()));
   return { calls, doneBy: performance.now() + budgetLeftMs * PACE_SHARE_OF_BUDGET };
 }
 
 /**
  * The pace of a sweep with fan-out off, which has not counted the table yet: a key-only count
- * (about a request per 1,000 calls, the partitions side by side). Without a count the sweep goes
- * as fast as Graph allows, as it did before it paced itself; that is logged, not fatal.
+ * (about a request per 1,000 calls, the partitions side by side), given at most COUNT_LIMIT_MS of
+ * the budget. Without a count the sweep goes as fast as Graph allows, as it did before it paced
+ * itself; that is logged, not fatal.
  */
 async function paceOf(deps: FanOutDeps, startedAt: Date): Promise<SweepPace | undefined> {
   try {
-    return paceFor(await deps.store.countActive(), deps, startedAt);
+    const counted = await untilAborted(
+      deps.store.countActive(),
+      AbortSignal.timeout(COUNT_LIMIT_MS),
+      () => new Error(`no count within ${COUNT_LIMIT_MS} ms`),
+    );
+    return paceFor(counted, deps, startedAt);
   } catch (error) {
     deps.log.warn(
       `keepAlive sweep: the calls could not be counted (${error instanceof Error ? error.message : String(error)}); ` +

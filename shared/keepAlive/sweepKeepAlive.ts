@@ -60,11 +60,6 @@ export interface SweepSummary {
   peakInFlight: number;
   /** The in-flight count the sweep allowed, averaged over its duration (tenths). */
   meanInFlight?: number | undefined;
-  /**
-   * Its pace held the in-flight count below what Graph's answers allowed, as fewer sufficed for its
-   * calls: `peakInFlight` then says less than one instance can do.
-   */
-  paced: boolean;
   /** Graph's mean keepAlive round trip in this sweep, in ms (unknown without an answer); the fan-out decision reads it. */
   meanLatencyMs?: number | undefined;
   /** How many answers (200 at the first attempt) `meanLatencyMs` is the mean of. */
@@ -132,7 +127,6 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
     unreadable: 0,
     skippedForBudget: 0,
     peakInFlight: inFlight.current,
-    paced: false,
     budgetExhausted: false,
     durationMs: 0,
     oldestKeepAliveAgeMinutes: undefined,
@@ -288,7 +282,6 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   allow(limit.concurrency);
   summary.durationMs = Math.round(performance.now() - startedAt);
   if (summary.durationMs > 0) summary.meanInFlight = Math.round((allowedArea / (performance.now() - startedAt)) * 10) / 10;
-  summary.paced = inFlight.heldBelowGraphsPace;
   const meanLatencyMs = inFlight.meanLatencyMs;
   if (meanLatencyMs !== undefined) {
     summary.meanLatencyMs = Math.round(meanLatencyMs);
@@ -482,7 +475,7 @@ export function logSweepSummary(log: Logger, summary: SweepSummary, shard?: stri
 export function formatSweepSummary(s: SweepSummary, shard?: string): string {
   return (
     `keepAlive sweep${shard ? ` ${shard}` : ''}: active=${s.active} due=${s.due} sent=${s.sent} ok=${s.ok} ended=${s.ended} failed=${s.failed} unreadable=${s.unreadable} ` +
-    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} peakInFlight=${s.peakInFlight}${s.paced ? ' paced' : ''} ` +
+    `skippedForBudget=${s.skippedForBudget}${s.budgetExhausted ? ' budgetExhausted' : ''} peakInFlight=${s.peakInFlight} ` +
     `durationMs=${s.durationMs} oldestKeepAliveAgeMinutes=${s.oldestKeepAliveAgeMinutes ?? '-'}`
   );
 }

@@ -6,7 +6,9 @@ import type { SweepRecord } from './sweepStatus.js';
  * the rest out shard by shard. A pure function of the sweep records; the timer reads them.
  *
  * Throughput is Little's law: in flight / Graph's round trip. The round trip a sweep measured
- * includes its instance's own queueing (CPU, TLS), so a CPU-bound sweep projects its real rate.
+ * includes its instance's own queueing (CPU, TLS), so a CPU-bound sweep projects its real rate. A
+ * paced timer sweep (`sweepPace.ts`) reached only what its calls needed: its figures project less
+ * than one instance can do, which errs towards fanning out.
  * The figures are pooled over every recent record (the timer's and the shards'), weighted by how
  * many answers each mean is made of, so neither one shard's luck nor a mid-sized table whose
  * shards each saw few answers decides alone.
@@ -79,10 +81,7 @@ export function projectSweep({ records, now, budgetMs, ceiling, floor }: Project
     if (!isCount(n) || n === 0 || !isCount(mean)) continue;
     samples += n;
     latencyTotal += mean * n;
-    // A paced sweep held its count below what Graph allowed (see `sweepPace.ts`): its peak says
-    // what it needed, not what one instance can do, and nothing it saw stood in the way of the ceiling.
-    if (summary!.paced === true) peak = ceiling;
-    else if (isCount(summary!.peakInFlight)) peak = Math.max(peak, summary!.peakInFlight);
+    if (isCount(summary!.peakInFlight)) peak = Math.max(peak, summary!.peakInFlight);
   }
   const observed = samples >= MIN_SAMPLES;
   const latencyMs = observed ? Math.max(MIN_LATENCY_MS, Math.round(latencyTotal / samples)) : ASSUMED.latencyMs;

@@ -145,7 +145,6 @@ describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decide
         unreadable: 0,
         skippedForBudget: 0,
         peakInFlight: 16,
-        paced: false,
         meanLatencyMs,
         latencySamples: 60,
         budgetExhausted: false,

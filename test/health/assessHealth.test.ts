@@ -18,7 +18,6 @@ function summary(change: Partial<SweepSummary> = {}): SweepSummary {
     unreadable: 0,
     skippedForBudget: 0,
     peakInFlight: 16,
-    paced: false,
     budgetExhausted: false,
     durationMs: 20,
     oldestKeepAliveAgeMinutes: 10,

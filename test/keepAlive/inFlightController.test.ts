@@ -66,39 +66,46 @@ describe('InFlightController', () => {
 });
 
 describe("InFlightController's demand (the sweep's pace)", () => {
-  it('holds the count at what the demand asks, never below the floor, and says it held it', () => {
+  it('holds the count at what the demand asks, never below the floor; a demand that lifts is met at once', () => {
     const c = controller(16, 128, 16);
     answers(c, 16, 50);
     expect(c.current).toBe(32);
-    expect(c.heldBelowGraphsPace).toBe(false);
     c.setDemand(20);
     expect(c.current).toBe(20);
     answers(c, 200, 50);
     expect(c.current).toBe(20);
-    expect(c.heldBelowGraphsPace).toBe(true);
     c.setDemand(3);
     expect(c.current).toBe(16);
+    // Graph answered promptly all along: what it allows went on growing beside the demand.
+    c.setDemand(undefined);
+    expect(c.current).toBe(128);
   });
 
-  it('a demand at or above what Graph allows holds nothing back', () => {
+  it("takes a slow round trip while the demand holds the count for Graph's latency: nothing shrinks", () => {
+    const held = controller(16, 128, 16);
+    held.setDemand(16);
+    answers(held, 16, 50);
+    answers(held, 16, 500);
+    answers(held, 16, 500);
+    held.setDemand(undefined);
+    // Still in its slow start: one more per answer.
+    expect(held.current).toBe(64);
+
+    // Unpaced, the same slow round trip is queueing: a tenth less, and the slow start is over.
+    const unpaced = controller(16, 128, 16);
+    answers(unpaced, 16, 50);
+    answers(unpaced, 32, 500);
+    expect(unpaced.current).toBe(57);
+  });
+
+  it('halves what was in flight on a 429, not what the demand held back', () => {
     const c = controller(16, 128, 16);
     c.setDemand(40);
-    answers(c, 16, 50);
-    expect(c.current).toBe(32);
+    answers(c, 100, 50);
+    expect(c.current).toBe(40);
+    c.onThrottle(c.onSend());
     c.setDemand(undefined);
-    answers(c, 32, 50);
-    expect(c.current).toBe(64);
-    expect(c.heldBelowGraphsPace).toBe(false);
-  });
-
-  it('goes on with its slow start when the demand rises: lowering it is no sign of trouble', () => {
-    const c = controller(16, 128, 16);
-    c.setDemand(16);
-    answers(c, 64, 50);
-    expect(c.current).toBe(16);
-    c.setDemand(undefined);
-    answers(c, 16, 50);
-    expect(c.current).toBe(32);
+    expect(c.current).toBe(20);
   });
 
   it("gives the latest round trip's median as Graph's round trip, once the first (the token, new connections) is behind", () => {
@@ -199,20 +206,21 @@ describe('a simulated sweep: sizing never keeps fewer calls alive than the old f
     expect(sized(30_000, spread(500, 0.25))).toBe(30_000);
   });
 
-  /** The timer's paced sweep: every call counted and read at the start, done by half the budget. */
-  const paced = (due: number, latency: (seq: number) => number) => {
+  /** The timer's paced sweep: every call counted and read at the start, done by a third of the budget. */
+  const paced = (due: number, latency: (seq: number) => number, throttled = 0) => {
     const c = controller(16, 128, 16);
     let peak = c.current;
     let doneAt = 0;
     const ok = simulateSweep({
       due,
       latency,
+      throttled,
       size: () => c.current,
       onSend: () => c.onSend(),
       onAnswer: (seq, ms) => c.onAnswer(seq, ms),
       onThrottle: (seq) => c.onThrottle(seq),
       onProgress: (now, waiting) => {
-        c.setDemand(inFlightNeeded({ calls: due, doneBy: 90_000 }, { read: due, waiting, now, roundTripMs: c.roundTripMs }));
+        c.setDemand(inFlightNeeded({ calls: due, doneBy: 60_000 }, { read: due, waiting, now, roundTripMs: c.roundTripMs }));
         peak = Math.max(peak, c.current);
         doneAt = now;
       },
@@ -220,27 +228,40 @@ describe('a simulated sweep: sizing never keeps fewer calls alive than the old f
     return { ok, peak, doneAt };
   };
 
-  it('paced, still keeps 30,000 due calls alive at 500 ms with a spread: more than 128 could do in half the budget, so 128', () => {
-    const { ok, peak, doneAt } = paced(30_000, spread(500, 0.25));
+  it('paced, still keeps 30,000 due calls alive at 500 ms with a spread: more than 128 could do in its time, so 128', () => {
+    const { ok, peak } = paced(30_000, spread(500, 0.25));
     expect(ok).toBe(30_000);
     expect(peak).toBe(128);
-    expect(doneAt).toBeLessThan(180_000);
   });
 
-  // It aims at half the budget and gets there about then (the headroom makes up for its ramp-up);
-  // the other half is the margin for a Graph that slows down on the way.
-  it('paced, keeps 20,000 due calls alive at 50 ms with about its 16 in flight, by about half the budget', () => {
+  // It aims at a third of the budget and gets there about then (the headroom makes up for its
+  // ramp-up); the rest is the margin for a Graph that slows down on the way.
+  it('paced, keeps 20,000 due calls alive at 50 ms with about its 16 in flight, by about a third of the budget', () => {
     const { ok, peak, doneAt } = paced(20_000, spread(50, 0.25));
     expect(ok).toBe(20_000);
-    expect(peak).toBeLessThan(24);
-    expect(doneAt).toBeLessThan(100_000);
+    expect(peak).toBeLessThan(32);
+    expect(doneAt).toBeLessThan(70_000);
   });
 
-  it('paced, at 200 ms keeps 20,000 alive by about half the budget with fewer in flight than the ceiling', () => {
+  it('paced, at 200 ms keeps 20,000 alive by about a third of the budget with fewer in flight than the ceiling', () => {
     const { ok, peak, doneAt } = paced(20_000, spread(200, 0.25));
     expect(ok).toBe(20_000);
     expect(peak).toBeGreaterThan(16);
     expect(peak).toBeLessThan(128);
-    expect(doneAt).toBeLessThan(100_000);
+    expect(doneAt).toBeLessThan(70_000);
+  });
+
+  it('paced, keeps 20,000 alive when Graph slows from 50 to 500 ms halfway through its work', () => {
+    const slowdown = (seq: number) => (seq < 10_000 ? 50 : 500);
+    const { ok, peak, doneAt } = paced(20_000, slowdown);
+    expect(ok).toBe(20_000);
+    expect(peak).toBe(128);
+    expect(doneAt).toBeLessThan(180_000);
+  });
+
+  it('paced, keeps as many alive as the fixed 16 through a burst of 429s at the start', () => {
+    const { ok } = paced(20_000, spread(200, 0.1), 64);
+    expect(ok).toBeGreaterThanOrEqual(fixed16(20_000, spread(200, 0.1), 64));
+    expect(ok).toBe(20_000);
   });
 });

@@ -40,4 +40,8 @@ describe('inFlightNeeded', () => {
     expect(inFlightNeeded(pace, at(10_000, { read: 20_001 }))).toBeUndefined();
     expect(inFlightNeeded(pace, at(10_000, { read: 20_000, waiting: 10 }))).toBe(1);
   });
+
+  it('holds once every counted call is read and sent, even past its time: nothing is left to hurry', () => {
+    expect(inFlightNeeded(pace, at(100_000, { read: 20_000, waiting: 0 }))).toBe(0);
+  });
 });

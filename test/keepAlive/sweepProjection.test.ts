@@ -18,7 +18,6 @@ function summary(figures: Partial<SweepSummary>): SweepSummary {
     unreadable: 0,
     skippedForBudget: 0,
     peakInFlight: 128,
-    paced: false,
     meanLatencyMs: 50,
     latencySamples: 1000,
     budgetExhausted: false,
@@ -61,17 +60,6 @@ describe('projectSweep', () => {
     // (200 x 30 + 600 x 30) / 60 = 400 ms; 0.7 x 128 / 400 ms x 180 s
     expect(projectSweep({ ...bounds, records })).toMatchObject({ capacity: 40_320, latencyMs: 400, inFlight: 128, basis: 'observed' });
     expect(projectSweep({ ...bounds, budgetMs: 60_000, records })).toMatchObject({ capacity: 13_440 });
-  });
-
-  it("takes a paced sweep's peak for the ceiling: it held its count below what Graph allowed, as fewer sufficed", () => {
-    const paced = record('timer', 1, { meanLatencyMs: 50, latencySamples: 1000, peakInFlight: 16, paced: true });
-    // 0.7 x 128 / 50 ms x 180 s
-    expect(projectSweep({ ...bounds, records: [paced] })).toMatchObject({ capacity: 322_560, inFlight: 128 });
-    // Unpaced, the same peak of 16 is what the sweep reached: 0.7 x 16 / 50 ms x 180 s
-    expect(projectSweep({ ...bounds, records: [{ ...paced, summary: { ...paced.summary!, paced: false } }] })).toMatchObject({
-      capacity: 40_320,
-      inFlight: 16,
-    });
   });
 
   it('keeps the in-flight count within the floor and the ceiling, and the latency above what no Graph answers in', () => {

@@ -17,11 +17,12 @@
  * - never below `floor`, the fixed count the sweep used before it sized itself, so it never sends
  *   fewer keepAlives than that; never above `ceiling` (KEEPALIVE_MAX_IN_FLIGHT);
  * - never above what the sweep's demand calls for (`setDemand`, see `sweepPace.ts`) while one is
- *   set: no more keepAlives in flight than finishing its calls in time takes. What Graph's answers
- *   allow is still worked out beside it, so a demand that rises is met at once. While the demand
- *   holds the count below that, a slow round trip is Graph's own latency, not queueing (the count
- *   is low by choice): the baseline moves to it and nothing shrinks, and the demand, which counts
- *   that latency, asks for more.
+ *   set: no more keepAlives in flight than finishing its calls in time takes. The count grows only
+ *   while all of it is in use, so a demand that rises is met by the slow start, a round trip at a
+ *   time, each judged as before, never by a jump to a count no round trip tried. While the demand
+ *   holds the count, each round trip's median is the baseline (down as well as up): a slower one is
+ *   Graph's own latency at a count the sweep chose, not queueing, so nothing shrinks, and the
+ *   demand, which counts that latency, asks for more.
  *
  * Only answers that came at the first attempt count for latency (a retry's wait is not Graph's
  * latency). Pure arithmetic, fed by the sweep; the sweep applies `current` to its limiter.
@@ -93,7 +94,9 @@ export class InFlightController {
     const counts = seq >= this.decreasedAt;
     // A round trip is as many answers as were in flight when it began (the count grows meanwhile).
     if (counts && this.round.length === 0) this.roundSize = this.current;
-    if (this.slowStart) this.supply = this.bounded(this.supply + 1);
+    // Growth only while every slot is in use: a count held below by the demand proves nothing more.
+    const held = this.current < this.supply;
+    if (this.slowStart && !held) this.supply = this.bounded(this.supply + 1);
     if (!counts) return;
     this.round.push(latencyMs);
     if (this.round.length < this.roundSize) return;
@@ -107,11 +110,13 @@ export class InFlightController {
     // backed off for it kept a fifth fewer calls alive a second (docs/performance.md): more in
     // flight bought throughput even as the round trips lengthened. The floor of 10 ms keeps
     // loopback jitter from reading as queueing.
+    if (this.current < this.supply) {
+      this.baselineMs = Math.max(median, 10);
+      return;
+    }
     this.baselineMs ??= Math.max(median, 10);
-    if (median > CONGESTED * this.baselineMs) {
-      if (this.current < this.supply) this.baselineMs = median;
-      else this.decrease(Math.floor(this.current * 0.9));
-    } else if (!this.slowStart) this.supply = this.bounded(this.supply + 1);
+    if (median > CONGESTED * this.baselineMs) this.decrease(Math.floor(this.current * 0.9));
+    else if (!this.slowStart) this.supply = this.bounded(this.supply + 1);
   }
 
   /** Request `seq` got a 429: Graph is throttling this app. */

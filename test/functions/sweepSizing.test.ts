@@ -5,7 +5,7 @@ import { startHarness, testContext, type Harness } from '../support/harness.js';
 
 // The sweep's in-flight count follows Graph: it grows while Graph answers promptly, up to
 // KEEPALIVE_MAX_IN_FLIGHT, and halves when Graph throttles (see InFlightController). The timer's
-// sweep also paces itself: no more in flight than its counted calls need within half its budget
+// sweep also paces itself: no more in flight than its counted calls need within a third of its budget
 // (see sweepPace.ts). A shard sweep does not pace itself: it sweeps as fast as Graph allows.
 
 let h: Harness;

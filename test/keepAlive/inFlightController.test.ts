@@ -66,7 +66,7 @@ describe('InFlightController', () => {
 });
 
 describe("InFlightController's demand (the sweep's pace)", () => {
-  it('holds the count at what the demand asks, never below the floor; a demand that lifts is met at once', () => {
+  it('holds the count at what the demand asks, never below the floor; a demand that lifts is met by the slow start', () => {
     const c = controller(16, 128, 16);
     answers(c, 16, 50);
     expect(c.current).toBe(32);
@@ -76,9 +76,11 @@ describe("InFlightController's demand (the sweep's pace)", () => {
     expect(c.current).toBe(20);
     c.setDemand(3);
     expect(c.current).toBe(16);
-    // Graph answered promptly all along: what it allows went on growing beside the demand.
+    // It grew no further while held: what it had before the demand, then a doubling a round trip.
     c.setDemand(undefined);
-    expect(c.current).toBe(128);
+    expect(c.current).toBe(32);
+    answers(c, 32, 50);
+    expect(c.current).toBe(64);
   });
 
   it("takes a slow round trip while the demand holds the count for Graph's latency: nothing shrinks", () => {
@@ -88,8 +90,13 @@ describe("InFlightController's demand (the sweep's pace)", () => {
     answers(held, 16, 500);
     answers(held, 16, 500);
     held.setDemand(undefined);
-    // Still in its slow start: one more per answer.
-    expect(held.current).toBe(64);
+    // Still in its slow start, judged against 500 ms now: one more per answer.
+    expect(held.current).toBe(17);
+    answers(held, 17, 500);
+    expect(held.current).toBe(34);
+    // Queueing past that still shrinks it.
+    answers(held, 34, 800);
+    expect(held.current).toBe(61);
 
     // Unpaced, the same slow round trip is queueing: a tenth less, and the slow start is over.
     const unpaced = controller(16, 128, 16);

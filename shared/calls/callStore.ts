@@ -212,8 +212,11 @@ export interface CallStore {
    * are handed over apart.
    */
   listPage(pageSize: number, continuationToken?: string): Promise<CallPage | 'invalidToken'>;
-  /** How many calls are active. Reads every row's key only, so it costs one request per 1,000 calls. */
-  countActive(): Promise<number>;
+  /**
+   * How many calls are active. Reads every row's key only, so it costs one request per 1,000 calls.
+   * Once `signal` aborts it reads no more and rejects.
+   */
+  countActive(signal?: AbortSignal): Promise<number>;
   /**
    * All active calls, a page at a time, so the caller never holds the whole table. A row that
    * cannot be read is handed over apart, so it never stops the reading of the others.
@@ -224,6 +227,6 @@ export interface CallStore {
    * changed meanwhile is re-read and written again; a row that is gone stays gone.
    */
   recordKeepAliveResults(results: readonly KeepAliveResult[]): Promise<RecordedKeepAlives>;
-  /** The number of active calls, counting no further than `limit` (so the cost is bounded). */
-  countUpTo(limit: number): Promise<number>;
+  /** The number of active calls, counting no further than `limit` (so the cost is bounded); as `countActive` for `signal`. */
+  countUpTo(limit: number, signal?: AbortSignal): Promise<number>;
 }

@@ -195,25 +195,28 @@ export class TableCallStore implements CallStore {
     return tally;
   }
 
-  async countUpTo(limit: number): Promise<number> {
+  async countUpTo(limit: number, signal?: AbortSignal): Promise<number> {
     await this.ensureTable();
     // The partitions are counted side by side: a handful of parallel key-only reads instead of
     // one sequential read per 1000 calls, so deciding how to sweep does not delay the sweep. They
     // share one running total, so every partition stops once the total reaches the limit: the cost
     // is about limit / page size requests plus the one page each partition may have in flight.
     const tally = { total: 0 };
-    await Promise.all(CALL_PARTITIONS.map((partition) => this.countPartition(partition, limit, tally)));
+    await Promise.all(CALL_PARTITIONS.map((partition) => this.countPartition(partition, limit, tally, signal)));
     return Math.min(limit, tally.total);
   }
 
-  private async countPartition(partition: string, limit: number, tally: { total: number }): Promise<void> {
+  private async countPartition(partition: string, limit: number, tally: { total: number }, signal: AbortSignal | undefined): Promise<void> {
     if (tally.total >= limit) return;
     const keysOnly = this.client.listEntities({
       queryOptions: { filter: odata`PartitionKey eq ${partition}`, select: ['RowKey'] },
+      abortSignal: signal,
     });
     for await (const page of keysOnly.byPage({ maxPageSize: this.keyPageSize })) {
       tally.total += page.length;
       if (tally.total >= limit) return;
+      // A caller that gave up is not served by the pages after: they would only compete with its work.
+      signal?.throwIfAborted();
     }
   }
 
@@ -254,8 +257,8 @@ export class TableCallStore implements CallStore {
     return { calls: [], unreadable: [], continuationToken: undefined };
   }
 
-  countActive(): Promise<number> {
-    return this.countUpTo(Number.MAX_SAFE_INTEGER);
+  countActive(signal?: AbortSignal): Promise<number> {
+    return this.countUpTo(Number.MAX_SAFE_INTEGER, signal);
   }
 }
 

@@ -117,11 +117,9 @@ function paceFor(calls: number, deps: FanOutDeps, startedAt: Date): SweepPace {
  */
 async function paceOf(deps: FanOutDeps, startedAt: Date): Promise<SweepPace | undefined> {
   try {
-    const counted = await untilAborted(
-      deps.store.countActive(),
-      AbortSignal.timeout(COUNT_LIMIT_MS),
-      () => new Error(`no count within ${COUNT_LIMIT_MS} ms`),
-    );
+    // The same signal stops the count's reads: a count given up on must not go on paging beside the sweep.
+    const limit = AbortSignal.timeout(COUNT_LIMIT_MS);
+    const counted = await untilAborted(deps.store.countActive(limit), limit, () => new Error(`no count within ${COUNT_LIMIT_MS} ms`));
     return paceFor(counted, deps, startedAt);
   } catch (error) {
     deps.log.warn(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { TableClient, type TableServiceClientOptions, type TransactionAction } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import { UnreadableCallError, type CallRecord, type KeepAliveResult, type StoredCall } from '../../shared/calls/callStore.js';
@@ -295,6 +296,25 @@ describe('TableCallStore on Azurite', () => {
     // At most the pages that reach the limit plus one page in flight per partition; counting each
     // partition up to the limit on its own would read all 3 pages of all 32 partitions (96).
     expect(requests()).toBeLessThanOrEqual(limit / keyPageSize + CALL_PARTITIONS.length);
+  });
+
+  it('reads no more once the count is called off, and rejects', async () => {
+    const { store, client, requests, reset } = countedStore({ keyPageSize: 1 });
+    await store.countUpTo(1); // creates the table
+    const partition = CALL_PARTITIONS[3]!;
+    const rows = idsInOnePartition(20, partition).map((rowKey) => ({ partitionKey: partition, rowKey, state: 'incoming' }));
+    await client.submitTransaction(rows.map((row): TransactionAction => ['create', row]));
+    reset();
+    const stop = new AbortController();
+    const counting = store.countActive(stop.signal);
+    // One read for each of the 31 empty partitions, then the full one's 20 pages one after another.
+    while (requests() < CALL_PARTITIONS.length + 3) await setTimeout(2);
+    stop.abort();
+    await expect(counting).rejects.toThrow();
+    const atAbort = requests();
+    await setTimeout(300);
+    expect(requests()).toBe(atAbort);
+    expect(atAbort).toBeLessThan(CALL_PARTITIONS.length - 1 + 20);
   });
 
   it("removes a column under the ETag, keeping the columns it does not know (a newer version's)", async () => {

@@ -86,10 +86,16 @@ describe("the timer's sweep paces itself to its calls", () => {
     h.sim.latencyMs = 40;
     await liveCalls(300);
     const store = h.runtime.store;
+    let countCalledOffBy: AbortSignal | undefined;
     h.runtime.store = Object.assign(Object.create(store) as typeof store, {
-      countActive: () => Promise.reject(new Error('Table service unavailable')),
+      countActive: (signal?: AbortSignal) => {
+        countCalledOffBy = signal;
+        return Promise.reject(new Error('Table service unavailable'));
+      },
     });
     const summary = await h.sweep();
+    // A count that takes too long is called off, its reads with it, not left paging beside the sweep.
+    expect(countCalledOffBy).toBeInstanceOf(AbortSignal);
     expect(summary).toMatchObject({ sent: 300, ok: 300 });
     expect(summary.peakInFlight).toBeGreaterThan(16);
     expect(h.logs).toContainEqual({

@@ -28,6 +28,15 @@ export function defaultSweepBudgetSeconds(intervalMinutes: number): number {
   return Math.min(MAX_SWEEP_BUDGET_SECONDS, Math.max(MIN_SWEEP_BUDGET_SECONDS, Math.round((intervalMinutes * 60) / 3)));
 }
 
+/**
+ * What is left of a budget of `budgetMs` that began at `startedAt`: never more than the whole
+ * budget, whatever the wall clock did since (a clock set back would otherwise lengthen it), nor
+ * less than nothing.
+ */
+export function budgetLeftMs(budgetMs: number, startedAt: Date, now: Date): number {
+  return Math.max(0, Math.min(budgetMs, budgetMs - (now.getTime() - startedAt.getTime())));
+}
+
 /** The budget of a sweep that starts now. */
 export function sweepDeadline(budgetMs: number): AbortSignal {
   return AbortSignal.timeout(budgetMs);

@@ -3,6 +3,7 @@ import { untilAborted } from '../deadline.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
 import { INITIAL_IN_FLIGHT, sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
+import { budgetLeftMs } from './sweepBudget.js';
 import { PACE_SHARE_OF_BUDGET, type SweepPace } from './sweepPace.js';
 import { describeProjection, FAN_OUT_HOLD_MS, inlineLimit, projectSweep, type SweepProjection } from './sweepProjection.js';
 import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from './sweepStatus.js';
@@ -59,8 +60,7 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
     }
     const records = await recentRecords(deps);
     // The budget counts from the invocation's start: the records read and the count come out of it.
-    const budgetLeftMs = deps.sweepBudgetMs - (deps.clock().getTime() - startedAt.getTime());
-    const projection = projectionFrom(records, startedAt, budgetLeftMs, deps);
+    const projection = projectionFrom(records, startedAt, budgetLeftMs(deps.sweepBudgetMs, startedAt, deps.clock()), deps);
     const inlineAtMost = inlineLimit(projection, deps.fanOutThreshold);
     const counted = await deps.store.countUpTo(inlineAtMost + 1);
     if (counted <= inlineAtMost) {
@@ -104,9 +104,8 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
 
 /** The timer's pace: its counted calls by a share of what is left of its budget (see `sweepPace.ts`). */
 function paceFor(calls: number, deps: FanOutDeps, startedAt: Date): SweepPace {
-  // Never more than the whole budget, whatever the wall clock did since the invocation began.
-  const budgetLeftMs = Math.min(deps.sweepBudgetMs, deps.sweepBudgetMs - (deps.clock().getTime() - startedAt.getTime()));
-  return { calls, doneBy: performance.now() + budgetLeftMs * PACE_SHARE_OF_BUDGET };
+  const budgetLeft = budgetLeftMs(deps.sweepBudgetMs, startedAt, deps.clock());
+  return { calls, doneBy: performance.now() + budgetLeft * PACE_SHARE_OF_BUDGET };
 }
 
 /**

@@ -55,7 +55,7 @@ export class InFlightController {
   }
 
   get current(): number {
-    return this.demand === undefined ? this.supply : this.bounded(Math.min(this.supply, this.demand));
+    return this.bounded(Math.min(this.supply, this.demand ?? Infinity));
   }
 
   /** How many first-attempt answers the mean latency is made of. */
@@ -104,16 +104,17 @@ export class InFlightController {
     this.round = [];
     this.lastRoundMedianMs = median;
     this.roundsCompleted++;
+    // Held by the demand: this round trip is Graph's latency at a count the sweep chose.
+    if (this.current < this.supply) {
+      this.baselineMs = Math.max(median, 10);
+      return;
+    }
     // The first round trip's answers come over new connections (TLS handshakes), so it is often
     // the slowest: this then fires only when Graph slows well past its first answers. A baseline
     // of the quickest round trip instead saw the sweep's own CPU queueing, and the sweep that
     // backed off for it kept a fifth fewer calls alive a second (docs/performance.md): more in
     // flight bought throughput even as the round trips lengthened. The floor of 10 ms keeps
     // loopback jitter from reading as queueing.
-    if (this.current < this.supply) {
-      this.baselineMs = Math.max(median, 10);
-      return;
-    }
     this.baselineMs ??= Math.max(median, 10);
     if (median > CONGESTED * this.baselineMs) this.decrease(Math.floor(this.current * 0.9));
     else if (!this.slowStart) this.supply = this.bounded(this.supply + 1);

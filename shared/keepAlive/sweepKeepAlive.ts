@@ -280,8 +280,9 @@ export async function sweepKeepAlive(deps: SweepDeps): Promise<SweepSummary> {
   }
 
   allow(limit.concurrency);
-  summary.durationMs = Math.round(performance.now() - startedAt);
-  if (summary.durationMs > 0) summary.meanInFlight = Math.round((allowedArea / (performance.now() - startedAt)) * 10) / 10;
+  const elapsedMs = allowedSince - startedAt;
+  summary.durationMs = Math.round(elapsedMs);
+  if (elapsedMs > 0) summary.meanInFlight = Math.round((allowedArea / elapsedMs) * 10) / 10;
   const meanLatencyMs = inFlight.meanLatencyMs;
   if (meanLatencyMs !== undefined) {
     summary.meanLatencyMs = Math.round(meanLatencyMs);

@@ -8,7 +8,7 @@ import { LazyTokenCredential } from './lazyCredential.js';
  */
 export function createManagedIdentityCredential(clientId: string | undefined): TokenCredential {
   return new LazyTokenCredential(async () => {
-    const { ManagedIdentityCredential } = await import('@azure/identity');
+    const { ManagedIdentityCredential } = await import('./identityCredentials.js');
     return clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId });
   });
 }

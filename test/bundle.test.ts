@@ -74,6 +74,26 @@ it('keeps the identity library and the queue SDK out of what a cold instance loa
   for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(later).toContain(lazy);
 });
 
+it('holds, of the identity library, the credentials the app builds and not the other twenty-odd', async () => {
+  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
+  if (!metafile) throw new Error('esbuild gave no metafile');
+  // How many bytes of each identity credential's source the outputs hold.
+  const bytes = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const credential = /node_modules\/@azure\/identity\/dist\/esm\/credentials\/(\w+)/.exec(input)?.[1];
+      if (credential) bytes.set(credential, (bytes.get(credential) ?? 0) + bytesInOutput);
+    }
+  }
+  for (const used of ['clientSecretCredential', 'clientAssertionCredential', 'managedIdentityCredential']) {
+    expect(bytes.get(used)).toBeGreaterThan(1_000);
+  }
+  // Of an unused credential only its logger's line is kept (the call could have effects).
+  for (const unused of ['defaultAzureCredential', 'interactiveBrowserCredential', 'deviceCodeCredential', 'azureCliCredential']) {
+    expect(bytes.get(unused) ?? 0).toBeLessThan(200);
+  }
+});
+
 it('loads @azure/functions with require, so Node does not scan it for export names on a cold start', async () => {
   const main = await readFile('dist/main.js', 'utf8');
   expect(main).toContain('__require("@azure/functions")');

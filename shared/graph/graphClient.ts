@@ -31,7 +31,7 @@ export function createGraphCredential(bot: AppConfig['bot'], managedIdentity: ()
   // as given: instance discovery would ask the public cloud about it.
   const authority = bot.authorityHost === undefined ? {} : { authorityHost: bot.authorityHost, disableInstanceDiscovery: true };
   return new LazyTokenCredential(async () => {
-    const { ClientAssertionCredential, ClientSecretCredential } = await import('@azure/identity');
+    const { ClientAssertionCredential, ClientSecretCredential } = await import('../identityCredentials.js');
     return bot.graphAuth === 'federated'
       ? new ClientAssertionCredential(bot.tenantId, bot.appId, () => federatedAssertion(managedIdentity()), authority)
       : new ClientSecretCredential(bot.tenantId, bot.appId, bot.appSecret!, authority);

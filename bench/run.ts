@@ -128,6 +128,8 @@ interface WorkerResult {
   processStartedAt: number;
   callId?: string;
   status?: number;
+  /** coldStart: the process's CPU (user + system, ms) from its start to the answer. */
+  processCpuMs?: number;
 }
 
 function runWorker(mode: 'sweep' | 'shards' | 'burst' | 'coldStart', env: Record<string, string>): Promise<WorkerResult> {
@@ -374,7 +376,7 @@ async function main(): Promise<void> {
     // both meet the same machine load.
     type Build = 'files' | 'bundle' | 'older';
     const builds: Build[] = args['before-build'] ? ['files', 'bundle', 'older'] : ['files', 'bundle'];
-    const coldRuns: Record<Build, { coldStartMs: number; moduleLoadMs: number }[]> = { files: [], bundle: [], older: [] };
+    const coldRuns: Record<Build, { coldStartMs: number; moduleLoadMs: number; cpuMs: number }[]> = { files: [], bundle: [], older: [] };
     for (let run = 0; run < coldStarts; run++) {
       for (const entry of builds) {
         const call = sim.placeIncomingCall();
@@ -397,6 +399,7 @@ async function main(): Promise<void> {
         coldRuns[entry].push({
           coldStartMs: answer.receivedAt - worker.processStartedAt,
           moduleLoadMs: worker.moduleLoadMs,
+          cpuMs: worker.processCpuMs!,
         });
         sim.requests.length = 0;
       }
@@ -411,6 +414,7 @@ async function main(): Promise<void> {
       .map((entry) => {
         const starts = coldRuns[entry].map((r) => r.coldStartMs).sort((a, b) => a - b);
         const loads = coldRuns[entry].map((r) => r.moduleLoadMs).sort((a, b) => a - b);
+        const cpu = coldRuns[entry].map((r) => r.cpuMs).sort((a, b) => a - b);
         return {
           build: buildNames[entry],
           runs: starts.length,
@@ -418,6 +422,7 @@ async function main(): Promise<void> {
           coldStartMinMs: round(starts[0]!, 0),
           coldStartMaxMs: round(starts.at(-1)!, 0),
           moduleLoadMedianMs: round(percentile(loads, 50), 0),
+          cpuMedianMs: round(percentile(cpu, 50), 0),
         };
       });
     const coldStartRatio =

@@ -33,6 +33,13 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: [
+            {
+              name: 'zod',
+              message:
+                "Schemas are built with zod's functional API, from shared/schema.js: the classic API's schemas cost a cold start more to build (docs/performance.md).",
+            },
+          ],
           patterns: [
             {
               group: ['**/functions/**', '@azure/functions'],

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './schema.js';
 import { KEEPALIVE_INTERVAL_BOUND_REASON, MAX_KEEPALIVE_INTERVAL_MINUTES } from './keepAlive/keepAliveSchedule.js';
 import {
   defaultSweepBudgetSeconds,
@@ -87,43 +87,39 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const optionalText = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
+const optionalText = z.optional(
+  z.pipe(
+    z.string().check(z.trim()),
+    z.transform((value: string) => (value === '' ? undefined : value)),
+  ),
+);
+
+/** A setting read from its text (trimmed; empty is absent) by `read`. */
+const setting = <T>(read: (value: string | undefined, payload: z.core.ParsePayload) => T) => z.pipe(optionalText, z.transform(read));
 
 /** `whyMax` says why a larger value is refused, when that is not obvious. */
 const integerSetting = <D extends number | undefined>(defaultValue: D, min: number, max: number, whyMax?: string) =>
-  optionalText.transform((value, ctx): number | D => {
+  setting((value, ctx): number | D => {
     if (value === undefined) return defaultValue;
     const parsed = Number(value);
     if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
       const why = whyMax !== undefined && parsed > max ? ` (${whyMax})` : '';
-      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}, got "${value}"${why}` });
-      return z.NEVER;
+      return z.refuse(ctx, `must be a whole number from ${min} to ${max}, got "${value}"${why}`);
     }
     return parsed;
   });
 
 const urlSetting = (defaultValue: string | undefined, protocols: readonly string[]) =>
-  optionalText.transform((value, ctx) => {
+  setting((value, ctx) => {
     const raw = value ?? defaultValue;
-    if (raw === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'is required' });
-      return z.NEVER;
-    }
+    if (raw === undefined) return z.refuse(ctx, 'is required');
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      ctx.addIssue({ code: 'custom', message: `must be an absolute URL, got "${raw}"` });
-      return z.NEVER;
+      return z.refuse(ctx, `must be an absolute URL, got "${raw}"`);
     }
-    if (!protocols.includes(url.protocol)) {
-      ctx.addIssue({ code: 'custom', message: `must use ${protocols.join(' or ')}, got "${raw}"` });
-      return z.NEVER;
-    }
+    if (!protocols.includes(url.protocol)) return z.refuse(ctx, `must use ${protocols.join(' or ')}, got "${raw}"`);
     return raw;
   });
 
@@ -137,11 +133,10 @@ export const CALL_HISTORY_TABLE_SUFFIX = 'ended';
 // Azure Table names: 3-63 alphanumeric characters, not starting with a digit; the sweep status
 // table's name adds a suffix, so the call table's name leaves room for it.
 const MAX_CALLS_TABLE_NAME = 63 - SWEEP_STATUS_TABLE_SUFFIX.length;
-const tableName = optionalText.transform((value, ctx) => {
+const tableName = setting((value, ctx) => {
   const name = value ?? 'calls';
   if (!new RegExp(`^[A-Za-z][A-Za-z0-9]{2,${MAX_CALLS_TABLE_NAME - 1}}$`).test(name)) {
-    ctx.addIssue({ code: 'custom', message: `must be 3-${MAX_CALLS_TABLE_NAME} letters or digits starting with a letter, got "${name}"` });
-    return z.NEVER;
+    return z.refuse(ctx, `must be 3-${MAX_CALLS_TABLE_NAME} letters or digits starting with a letter, got "${name}"`);
   }
   return name;
 });
@@ -151,33 +146,28 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // The bot's app and tenant ids are GUIDs; a typo in the app id would otherwise surface only as a
 // 401 for every notification (the token's audience would never match).
 const guidSetting = (what: string) =>
-  optionalText.transform((value, ctx) => {
+  setting((value, ctx) => {
     if (value === undefined || !GUID.test(value)) {
-      ctx.addIssue({ code: 'custom', message: value === undefined ? 'is required' : `must be ${what} (a GUID), got "${value}"` });
-      return z.NEVER;
+      return z.refuse(ctx, value === undefined ? 'is required' : `must be ${what} (a GUID), got "${value}"`);
     }
     return value;
   });
 
 // A comma (or space) separated list of tenant ids; empty means any tenant.
-const tenantIdList = optionalText.transform((value, ctx) => {
+const tenantIdList = setting((value, ctx) => {
   const ids = (value ?? '').split(/[\s,;]+/).filter((id) => id !== '');
   const bad = ids.filter((id) => !GUID.test(id));
-  if (bad.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of tenant ids (GUIDs), got "${bad.join(', ')}"` });
-    return z.NEVER;
-  }
+  if (bad.length > 0) return z.refuse(ctx, `must be a comma-separated list of tenant ids (GUIDs), got "${bad.join(', ')}"`);
   return ids.map((id) => id.toLowerCase());
 });
 
 // A storage account name: 3-24 lower-case letters and digits.
-const storageAccountName = optionalText.pipe(
-  z
-    .string()
-    .regex(/^[a-z0-9]{3,24}$/, { error: 'must be a storage account name (3-24 lower-case letters and digits)' })
-    .optional(),
+/** The text of a setting (trimmed; empty is absent), checked by `schema` when present. */
+const checkedText = <T extends z.core.$ZodType<unknown, string>>(schema: T) => z.pipe(optionalText, z.optional(schema));
+const storageAccountName = checkedText(
+  z.string().check(z.regex(/^[a-z0-9]{3,24}$/, { error: 'must be a storage account name (3-24 lower-case letters and digits)' })),
 );
-const httpsEndpoint = optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional());
+const httpsEndpoint = checkedText(z.url({ protocol: /^https$/, error: 'must be an https URL' }));
 
 const settingsSchema = z.object({
   AzureWebJobsStorage: optionalText,
@@ -193,10 +183,10 @@ const settingsSchema = z.object({
   BOT_APP_ID: guidSetting("the app registration's application (client) id"),
   BOT_TENANT_ID: guidSetting("the app registration's tenant id"),
   BOT_APP_SECRET: optionalText,
-  BOT_GRAPH_AUTH: optionalText.pipe(
-    z.enum(['secret', 'federated', 'managedIdentity'], { error: 'must be secret, federated or managedIdentity' }).optional(),
+  BOT_GRAPH_AUTH: checkedText(
+    z.enum(['secret', 'federated', 'managedIdentity'], { error: 'must be secret, federated or managedIdentity' }),
   ),
-  AZURE_AUTHORITY_HOST: optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
+  AZURE_AUTHORITY_HOST: httpsEndpoint,
   // Graph requires the callback to be https (https://learn.microsoft.com/en-us/graph/api/resources/call: callbackUri).
   BOT_CALLBACK_URL: urlSetting(undefined, ['https:']),
   // Bounded so that a call just short of due plus one failed keepAlive still fits in Graph's 45 minutes.
@@ -205,7 +195,7 @@ const settingsSchema = z.object({
   // Absent: a third of the keepAlive interval, within the bounds (see sweepBudget.ts).
   KEEPALIVE_SWEEP_BUDGET_SECONDS: integerSetting(undefined, MIN_SWEEP_BUDGET_SECONDS, MAX_SWEEP_BUDGET_SECONDS, SWEEP_BUDGET_BOUND_REASON),
   SWEEP_FANOUT_THRESHOLD: integerSetting(200_000, 0, 100_000_000),
-  SWEEP_FANOUT: optionalText.pipe(z.enum(['auto', 'off'], { error: 'must be auto or off' }).optional()),
+  SWEEP_FANOUT: checkedText(z.enum(['auto', 'off'], { error: 'must be auto or off' })),
   GRAPH_BASE_URL: urlSetting('https://graph.microsoft.com/v1.0', ['https:']),
   // The keys that prove a notification comes from Graph must not travel over plain http.
   NOTIFICATION_OPENID_CONFIG_URL: urlSetting('https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration', ['https:']),
@@ -216,8 +206,8 @@ const settingsSchema = z.object({
   LEAVE_WHEN_ALONE_MINUTES: integerSetting(5, 0, 24 * 60),
   REJOIN_ATTEMPTS: integerSetting(3, 0, 10),
   REJOIN_BACKOFF_SECONDS: integerSetting(2, 0, 60),
-  PSTN_APPLICATION_INSTANCE_ID: optionalText.pipe(
-    z.string().regex(GUID, { error: 'must be the object id of an application instance (a GUID)' }).optional(),
+  PSTN_APPLICATION_INSTANCE_ID: checkedText(
+    z.string().check(z.regex(GUID, { error: 'must be the object id of an application instance (a GUID)' })),
   ),
   PSTN_APPLICATION_INSTANCE_DISPLAY_NAME: optionalText,
   // Graph fetches the prompt itself, so it must be a public https URL (https://learn.microsoft.com/en-us/graph/api/resources/mediainfo).

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import * as z from 'zod';
+import * as z from '../schema.js';
 
 /**
  * The signing keys could not be had (an endpoint failed, timed out or served something unusable),

@@ -1,5 +1,5 @@
 import type { TableEntityResult } from '@azure/data-tables';
-import * as z from 'zod';
+import * as z from '../schema.js';
 import { CALL_STATES } from './callState.js';
 import type { CallChange, CallRecord, StoredCall, UnreadableCall } from './callStore.js';
 import { partitionKeyOf } from './partitionKey.js';
@@ -11,48 +11,51 @@ type JsonObject = Record<string, unknown>;
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A column holding JSON text, read as its value; every JSON column is read through it. */
-const json = z.string().transform((text, ctx): unknown => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-    return z.NEVER;
-  }
-});
+const json = z.pipe(
+  z.string(),
+  z.transform((text: string, ctx): unknown => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return z.refuse(ctx, 'is not valid JSON');
+    }
+  }),
+);
 
 /** A JSON column read as `schema` (an object or an array). */
-const jsonOf = <T>(schema: z.ZodType<T, unknown>) => json.pipe(schema);
+const jsonOf = <T>(schema: z.ZodMiniType<T, unknown>) => z.pipe(json, schema);
 
 const jsonObject = jsonOf(z.custom<JsonObject>(isObject, { message: 'is JSON but not an object' }));
 
 // What a rejoin sends again (create-call: meetingInfo and the tenant), so it must be all there.
-const joinInfo = jsonObject.pipe(
+const joinInfo = z.pipe(
+  jsonObject,
   z.object({
-    chatInfo: z.record(z.string(), z.unknown()).optional(),
+    chatInfo: z.optional(z.record(z.string(), z.unknown())),
     meetingInfo: z.record(z.string(), z.unknown()),
     tenantId: z.string(),
   }),
 );
 
-const resultInfo = z.object({ code: z.number().optional(), subcode: z.number().optional(), message: z.string().optional() });
+const resultInfo = z.object({ code: z.optional(z.number()), subcode: z.optional(z.number()), message: z.optional(z.string()) });
 
 const outgoing = jsonOf(
   z.object({
     targets: z.array(
       z.union([
-        z.object({ kind: z.literal('user'), userId: z.string(), tenantId: z.string().optional(), displayName: z.string().optional() }),
+        z.object({ kind: z.literal('user'), userId: z.string(), tenantId: z.optional(z.string()), displayName: z.optional(z.string()) }),
         z.object({ kind: z.literal('phone'), phone: z.string() }),
       ]),
     ),
     tenantId: z.string(),
     source: z.union([
       z.object({ kind: z.literal('application'), id: z.string() }),
-      z.object({ kind: z.literal('applicationInstance'), id: z.string(), displayName: z.string().optional() }),
+      z.object({ kind: z.literal('applicationInstance'), id: z.string(), displayName: z.optional(z.string()) }),
     ]),
-    prompt: z.string().optional(),
+    prompt: z.optional(z.string()),
     collectTone: z.boolean(),
-    hangUpAfter: z.enum(['prompt', 'tone']).optional(),
-    clientContext: z.string().optional(),
+    hangUpAfter: z.optional(z.enum(['prompt', 'tone'])),
+    clientContext: z.optional(z.string()),
   }),
 );
 
@@ -60,26 +63,26 @@ const prompt = jsonOf(
   z.object({
     uri: z.string(),
     status: z.enum(['pending', 'requested', 'running', 'completed', 'failed']),
-    claim: z.string().optional(),
-    operationId: z.string().optional(),
-    requestedAt: z.string().optional(),
-    finishedAt: z.string().optional(),
-    resultInfo: resultInfo.optional(),
+    claim: z.optional(z.string()),
+    operationId: z.optional(z.string()),
+    requestedAt: z.optional(z.string()),
+    finishedAt: z.optional(z.string()),
+    resultInfo: z.optional(resultInfo),
   }),
 );
 
-const tones = jsonOf(z.array(z.object({ sequenceId: z.number().int(), tone: z.string(), at: z.string() })));
+const tones = jsonOf(z.array(z.object({ sequenceId: z.int(), tone: z.string(), at: z.string() })));
 
 /** How one field of a call is kept in its column: read (and checked) with `read`, written with `write`. */
 interface Column<T> {
-  read: z.ZodType<T, unknown>;
+  read: z.ZodMiniType<T, unknown>;
   write: (value: T) => unknown;
 }
 
-const asIs = <T>(read: z.ZodType<T, unknown>): Column<T> => ({ read, write: (value) => value });
+const asIs = <T>(read: z.ZodMiniType<T, unknown>): Column<T> => ({ read, write: (value) => value });
 // JSON objects are kept as strings (a Table Storage property holds no object); dates as DateTime.
-const asJson = <T extends object>(read: z.ZodType<T, unknown>): Column<T> => ({ read, write: (value) => JSON.stringify(value) });
-const count = z.number().int().nonnegative();
+const asJson = <T extends object>(read: z.ZodMiniType<T, unknown>): Column<T> => ({ read, write: (value) => JSON.stringify(value) });
+const count = z.int().check(z.nonnegative());
 
 /**
  * Every column a call row holds, written once: the entity written, the change merged and the row
@@ -124,7 +127,7 @@ const COLUMN_NAMES = Object.keys(COLUMNS) as ColumnName[];
 const callRow = z.object({
   rowKey: z.string(),
   etag: z.string(),
-  ...Object.fromEntries(COLUMN_NAMES.map((name) => [name, REQUIRED.has(name) ? COLUMNS[name].read : COLUMNS[name].read.optional()])),
+  ...Object.fromEntries(COLUMN_NAMES.map((name) => [name, REQUIRED.has(name) ? COLUMNS[name].read : z.optional(COLUMNS[name].read)])),
 });
 
 /** A call's row in Table Storage, as written. */

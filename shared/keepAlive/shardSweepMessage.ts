@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schema.js';
 import { isCallPartition } from '../calls/partitionKey.js';
 import { parseQueueMessage, type ParsedQueueMessage } from '../storage/queueMessage.js';
 
@@ -10,7 +10,7 @@ export interface ShardSweepMessage {
 }
 
 const messageSchema = z.object({
-  shard: z.string().refine(isCallPartition, { error: 'is not a call partition' }),
+  shard: z.string().check(z.refine(isCallPartition, { error: 'is not a call partition' })),
   sweepStartedAt: z.iso.datetime(),
 });
 

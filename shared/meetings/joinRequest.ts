@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schema.js';
 import type { JoinInfo } from '../calls/callStore.js';
 import type { CreateCallRequest } from '../graph/graphCalls.js';
 import { parseJoinUrl, type MeetingTarget } from './joinUrl.js';
@@ -11,14 +11,18 @@ import { parseJoinUrl, type MeetingTarget } from './joinUrl.js';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const joinBodySchema = z.strictObject({
-  joinUrl: z.string().trim().min(1, { error: 'must not be empty' }).optional(),
-  joinMeetingId: z
-    .union([z.string(), z.number().int().nonnegative()])
-    .transform((value) => String(value).replace(/\s+/g, ''))
-    .pipe(z.string().regex(/^\d{6,20}$/, { error: 'must be 6 to 20 digits' }))
-    .optional(),
-  passcode: z.string().trim().min(1, { error: 'must not be empty' }).optional(),
-  tenantId: z.string().trim().regex(GUID, { error: 'must be a tenant id (GUID)' }).optional(),
+  joinUrl: z.optional(z.string().check(z.trim(), z.minLength(1, { error: 'must not be empty' }))),
+  joinMeetingId: z.optional(
+    z.pipe(
+      z.pipe(
+        z.union([z.string(), z.int().check(z.nonnegative())]),
+        z.transform((value: string | number) => String(value).replace(/\s+/g, '')),
+      ),
+      z.string().check(z.regex(/^\d{6,20}$/, { error: 'must be 6 to 20 digits' })),
+    ),
+  ),
+  passcode: z.optional(z.string().check(z.trim(), z.minLength(1, { error: 'must not be empty' }))),
+  tenantId: z.optional(z.string().check(z.trim(), z.regex(GUID, { error: 'must be a tenant id (GUID)' }))),
 });
 
 export type JoinRequestResult = { ok: true; joinInfo: JoinInfo } | { ok: false; reason: string };

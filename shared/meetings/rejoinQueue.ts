@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { QueueClient } from '@azure/storage-queue';
-import * as z from 'zod';
+import * as z from '../schema.js';
 import type { StorageAccess } from '../config.js';
 import { parseQueueMessage, type ParsedQueueMessage } from '../storage/queueMessage.js';
 import { queueClientFor } from '../storage/storageClients.js';
@@ -70,13 +70,13 @@ export class StorageRejoinQueue implements RejoinQueue {
 
 const jsonObject = z.record(z.string(), z.unknown());
 const rejoinAttemptSchema = z.object({
-  callId: z.string().min(1),
-  joinInfo: z.object({ chatInfo: jsonObject.optional(), meetingInfo: jsonObject, tenantId: z.string().min(1) }),
-  attempt: z.number().int().min(1),
+  callId: z.string().check(z.minLength(1)),
+  joinInfo: z.object({ chatInfo: z.optional(jsonObject), meetingInfo: jsonObject, tenantId: z.string().check(z.minLength(1)) }),
+  attempt: z.int().check(z.minimum(1)),
 });
 const rejoinMessageSchema = z.discriminatedUnion('kind', [
-  rejoinAttemptSchema.extend({ kind: z.literal('rejoin') }),
-  z.object({ kind: z.literal('settleJoin'), joinId: z.string().min(1), next: rejoinAttemptSchema.optional() }),
+  z.extend(rejoinAttemptSchema, { kind: z.literal('rejoin') }),
+  z.object({ kind: z.literal('settleJoin'), joinId: z.string().check(z.minLength(1)), next: z.optional(rejoinAttemptSchema) }),
 ]);
 
 export type ParsedRejoinMessage = ParsedQueueMessage<RejoinMessage>;

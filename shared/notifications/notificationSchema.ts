@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schema.js';
 import { CALL_STATES } from '../calls/callState.js';
 
 // The shapes Graph posts to the bot's callback
@@ -11,8 +11,10 @@ import { CALL_STATES } from '../calls/callState.js';
 //   read as Graph's canonical spelling (`updated`, `established`).
 
 /** `schema`, or absent when the field is missing or `null`. */
-function absentIfNull<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (value === null ? undefined : value), schema.optional());
+function absentIfNull<T extends z.core.SomeType>(schema: T): z.core.$ZodPreprocess<z.ZodMiniOptional<T>> {
+  // zod/mini has no preprocess; a pipe from a transform is one, typed as zod's core types it.
+  const nullAsAbsent = z.transform((value: unknown): unknown => (value === null ? undefined : value));
+  return z.pipe(nullAsAbsent, z.optional(schema)) as z.core.$ZodPreprocess<z.ZodMiniOptional<T>>;
 }
 
 /** The canonical spelling of `raw` among `values`, compared case-insensitively; undefined if none matches. */
@@ -23,27 +25,33 @@ export function canonicalSpelling<T extends string>(values: readonly T[], raw: s
 
 /** A string that is one of `values` in any case, read as its canonical spelling. */
 function caseInsensitiveEnum<const T extends string>(values: readonly T[]) {
-  return z.string().transform((raw, ctx): T => {
-    const canonical = canonicalSpelling(values, raw);
-    if (canonical === undefined) {
-      ctx.issues.push({ code: 'invalid_value', values: [...values], input: raw, message: `expected one of ${values.join(', ')}` });
-      return z.NEVER;
-    }
-    return canonical;
-  });
+  return z.pipe(
+    z.string(),
+    z.transform((raw: string, ctx): T => {
+      const canonical = canonicalSpelling(values, raw);
+      if (canonical === undefined) {
+        ctx.issues.push({ code: 'invalid_value', values: [...values], input: raw, message: `expected one of ${values.join(', ')}` });
+        return z.NEVER;
+      }
+      return canonical;
+    }),
+  );
 }
 
 /** A string read as its canonical spelling when it is one of `values`, and kept as it is otherwise. */
 function knownSpelling<T extends string>(values: readonly T[]) {
-  return z.string().transform((raw): string => canonicalSpelling(values, raw) ?? raw);
+  return z.pipe(
+    z.string(),
+    z.transform((raw: string): string => canonicalSpelling(values, raw) ?? raw),
+  );
 }
 
 export const CALL_DIRECTIONS = ['incoming', 'outgoing'] as const;
 export const CHANGE_TYPES = ['created', 'updated', 'deleted'] as const;
 
 export const resultInfoSchema = z.looseObject({
-  code: absentIfNull(z.number().int()),
-  subcode: absentIfNull(z.number().int()),
+  code: absentIfNull(z.int()),
+  subcode: absentIfNull(z.int()),
   message: absentIfNull(z.string()),
 });
 
@@ -72,7 +80,7 @@ export const callResourceDataSchema = z.looseObject({
 
 export type CallResourceData = z.infer<typeof callResourceDataSchema>;
 
-export const toneInfoSchema = z.looseObject({ sequenceId: z.number().int(), tone: z.string().min(1).max(16) });
+export const toneInfoSchema = z.looseObject({ sequenceId: z.int(), tone: z.string().check(z.minLength(1), z.maxLength(16)) });
 
 /**
  * An operation of a call (playPrompt, subscribeToTone, ...) as its notification reports it; a
@@ -94,14 +102,14 @@ export const PARTICIPANT_JOINING_NOTIFICATION = '#microsoft.graph.participantJoi
  * (https://learn.microsoft.com/en-us/graph/api/resources/participantjoiningnotification).
  */
 export const participantJoiningSchema = z.looseObject({
-  '@odata.type': z.string().refine((type) => type.toLowerCase() === PARTICIPANT_JOINING_NOTIFICATION.toLowerCase()),
+  '@odata.type': z.string().check(z.refine((type) => type.toLowerCase() === PARTICIPANT_JOINING_NOTIFICATION.toLowerCase())),
   call: absentIfNull(z.looseObject({ tenantId: absentIfNull(z.string()) })),
 });
 
 export const commsNotificationSchema = z.looseObject({
   '@odata.type': absentIfNull(z.string()),
   changeType: caseInsensitiveEnum(CHANGE_TYPES),
-  resourceUrl: z.string().min(1),
+  resourceUrl: z.string().check(z.minLength(1)),
   // Sub-resource notifications (participants, content sharing) carry a collection.
   resourceData: absentIfNull(z.union([jsonObject, z.array(jsonObject)])),
 });
@@ -114,11 +122,13 @@ export type CommsNotification = z.infer<typeof commsNotificationSchema>;
  */
 export const commsNotificationsSchema = z.looseObject({
   '@odata.type': absentIfNull(
-    z.string().refine((type) => type.toLowerCase() === '#microsoft.graph.commsnotifications', {
-      message: 'expected #microsoft.graph.commsNotifications',
-    }),
+    z.string().check(
+      z.refine((type) => type.toLowerCase() === '#microsoft.graph.commsnotifications', {
+        message: 'expected #microsoft.graph.commsNotifications',
+      }),
+    ),
   ),
-  value: z.array(z.unknown()).min(1),
+  value: z.array(z.unknown()).check(z.minLength(1)),
 });
 
 export type CommsNotifications = z.infer<typeof commsNotificationsSchema>;
@@ -149,7 +159,7 @@ export function parseNotification(entry: unknown): ParsedNotification {
 }
 
 /** `path: message` of a schema error's first issue. */
-export function firstIssue(error: z.ZodError): string {
+export function firstIssue(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'body';
   return `${where}: ${issue?.message ?? 'invalid'}`;

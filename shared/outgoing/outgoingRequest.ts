@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schema.js';
 import type { CallSource, OutgoingCall, OutgoingTarget } from './outgoingCall.js';
 
 /**
@@ -15,30 +15,34 @@ export const MAX_TARGETS = 5;
 const MAX_CLIENT_CONTEXT = 256;
 
 const userTarget = z.strictObject({
-  userId: z.string().trim().regex(GUID, { error: 'must be an Entra object id (GUID)' }),
-  tenantId: z.string().trim().regex(GUID, { error: 'must be a tenant id (GUID)' }).optional(),
-  displayName: z.string().trim().min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).optional(),
+  userId: z.string().check(z.trim(), z.regex(GUID, { error: 'must be an Entra object id (GUID)' })),
+  tenantId: z.optional(z.string().check(z.trim(), z.regex(GUID, { error: 'must be a tenant id (GUID)' }))),
+  displayName: z.optional(
+    z
+      .string()
+      .check(z.trim(), z.minLength(1, { error: 'must not be empty' }), z.maxLength(256, { error: 'must be at most 256 characters' })),
+  ),
 });
 const phoneTarget = z.strictObject({
-  phone: z.string().regex(E164, { error: 'must be an E.164 number: + and 7 to 15 digits, no spaces (e.g. +14255550123)' }),
+  phone: z.string().check(z.regex(E164, { error: 'must be an E.164 number: + and 7 to 15 digits, no spaces (e.g. +14255550123)' })),
 });
+
+/** A field that may be left out or be null. */
+const absentOrNull = <T extends z.core.SomeType>(schema: T) => z.nullable(z.optional(schema));
 
 const outgoingBodySchema = z.strictObject({
   targets: z
     .array(z.unknown(), { error: 'must be a list of targets' })
-    .min(1, { error: 'must name at least one target' })
-    .max(MAX_TARGETS, { error: `must name at most ${MAX_TARGETS} targets (a group call takes up to ${MAX_TARGETS} users)` }),
-  prompt: z
-    .url({ protocol: /^https$/, error: 'must be an https URL of a WAV file that Graph can fetch' })
-    .optional()
-    .nullable(),
-  collectTone: z.boolean({ error: 'must be true or false' }).optional().nullable(),
-  hangUpAfter: z.enum(['prompt', 'tone'], { error: 'must be "prompt", "tone" or null' }).optional().nullable(),
-  clientContext: z
-    .string()
-    .max(MAX_CLIENT_CONTEXT, { error: `must be at most ${MAX_CLIENT_CONTEXT} characters` })
-    .optional()
-    .nullable(),
+    .check(
+      z.minLength(1, { error: 'must name at least one target' }),
+      z.maxLength(MAX_TARGETS, { error: `must name at most ${MAX_TARGETS} targets (a group call takes up to ${MAX_TARGETS} users)` }),
+    ),
+  prompt: absentOrNull(z.url({ protocol: /^https$/, error: 'must be an https URL of a WAV file that Graph can fetch' })),
+  collectTone: absentOrNull(z.boolean({ error: 'must be true or false' })),
+  hangUpAfter: absentOrNull(z.enum(['prompt', 'tone'], { error: 'must be "prompt", "tone" or null' })),
+  clientContext: absentOrNull(
+    z.string().check(z.maxLength(MAX_CLIENT_CONTEXT, { error: `must be at most ${MAX_CLIENT_CONTEXT} characters` })),
+  ),
 });
 
 /** The bot's side of a call: its app id, and for phone calls the application instance with a number. */
@@ -118,7 +122,7 @@ function parseTarget(raw: unknown, index: number): { ok: true; target: OutgoingT
   return { ok: true, target: { kind: 'user', userId, ...(tenantId ? { tenantId } : {}), ...(displayName ? { displayName } : {}) } };
 }
 
-function describeIssue(error: z.ZodError, expected: string, prefix?: string): string {
+function describeIssue(error: z.core.$ZodError, expected: string, prefix?: string): string {
   const issue = error.issues[0];
   const path = [prefix, ...(issue?.path ?? []).map(String)].filter((p) => p !== undefined && p !== '').join('.');
   if (issue?.code === 'unrecognized_keys') {

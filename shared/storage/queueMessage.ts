@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from '../schema.js';
 
 export type ParsedQueueMessage<T> = { ok: true; message: T } | { ok: false; reason: string };
 
@@ -6,7 +6,7 @@ export type ParsedQueueMessage<T> = { ok: true; message: T } | { ok: false; reas
  * A queue trigger hands over a JSON message already parsed, and anything else as text; both are
  * accepted, and anything that does not fit `schema` is refused with a reason.
  */
-export function parseQueueMessage<T>(input: unknown, schema: z.ZodType<T>): ParsedQueueMessage<T> {
+export function parseQueueMessage<T>(input: unknown, schema: z.ZodMiniType<T>): ParsedQueueMessage<T> {
   let value = input;
   if (typeof input === 'string') {
     try {

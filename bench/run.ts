@@ -205,6 +205,7 @@ async function main(): Promise<void> {
   /** The timer's decision, then its shard messages over `fanOutInstances` processes; timed from the timer's start to the last shard's end. */
   const fanOutSweep = async (calls: number, settings: Record<string, string>) => {
     const started = performance.now();
+    const tableCpuBefore = await processCpuMs(table.pid);
     const timerRun = await runWorker('sweep', settings);
     const messages = timerRun.shardMessages ?? [];
     const perInstance = Array.from({ length: fanOutInstances }, (_, i) => messages.filter((_, m) => m % fanOutInstances === i));
@@ -212,6 +213,7 @@ async function main(): Promise<void> {
       perInstance.filter((list) => list.length > 0).map((list) => runWorker('shards', { ...settings, BENCH_SHARDS: JSON.stringify(list) })),
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
+    const tableCpuAfter = await processCpuMs(table.pid);
     const summaries = [
       ...(timerRun.sweep?.summary ? [timerRun.sweep.summary] : []),
       ...instances.flatMap((w) => w.shards!.map((r) => r.summary)),
@@ -239,6 +241,11 @@ async function main(): Promise<void> {
       peakInFlightAtGraph: sim.peakInFlight,
       tableRequestsPerKeepAlive: round(proxy.count() / keptAlive, 4),
       peakRssMbPerInstance: round(Math.max(...instances.map((w) => w.peakRssMb), timerRun.peakRssMb), 0),
+      // Where the machine's CPU went: the instances' sweeping, and Azurite's Table service, which
+      // writes every call's result and shares this machine's cores (in Azure it is a service).
+      appCpuSeconds: round([timerRun, ...instances].reduce((sum, w) => sum + w.cpuMs, 0) / 1000, 1),
+      azuriteCpuSeconds:
+        tableCpuBefore === undefined || tableCpuAfter === undefined ? '-' : round((tableCpuAfter - tableCpuBefore) / 1000, 1),
     };
   };
 

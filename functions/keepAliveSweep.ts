@@ -30,7 +30,8 @@ export function createKeepAliveSweepHandler(runtime: () => Runtime) {
     const result = await runScheduledSweep(fanOutDepsOf(runtime(), context, shardQueueOf(context)));
     if (result.mode === 'fanned-out') {
       context.info(
-        `keepAlive sweep: ${result.activeAtLeast}+ active calls, ${result.reason}; handed out as ${result.shards} shard messages`,
+        `keepAlive sweep: ${result.activeAtLeast === undefined ? 'active calls not counted' : `${result.activeAtLeast}+ active calls`}, ` +
+          `${result.reason}; handed out as ${result.shards} shard messages`,
       );
     } else {
       logSweepSummary(context, result.summary);

@@ -127,6 +127,59 @@ it('at or below the threshold the timer sweeps in-process and enqueues nothing',
   expect(messages).toEqual([]);
 });
 
+describe('when the calls cannot be counted before the timer decides', () => {
+  /** The harness's store, but with `countUpTo` replaced; records the signal the count was given. */
+  function countingWith(countUpTo: (limit: number, signal?: AbortSignal) => Promise<number>) {
+    const store = h.runtime.store;
+    const seen: { signal?: AbortSignal } = {};
+    h.runtime.store = Object.assign(Object.create(store) as typeof store, {
+      countUpTo: (limit: number, signal?: AbortSignal) => {
+        seen.signal = signal;
+        return countUpTo(limit, signal);
+      },
+    });
+    return seen;
+  }
+
+  it('does not wait on a count that takes too long: it calls the count off and hands the sweep out, and the shards keep every call alive', async () => {
+    const f = await fanOutHarness({});
+    const ids = await establishedCalls(3);
+    h.clock.advanceMinutes(15);
+    const seen = countingWith(() => new Promise(() => {}));
+
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({
+      mode: 'fanned-out',
+      activeAtLeast: undefined,
+      shards: 32,
+      reason: 'the calls could not be counted within 5000 ms',
+    });
+    expect(messages.map((m) => m.shard).sort()).toEqual([...CALL_PARTITIONS]);
+    // The count's reads are stopped with it, not left paging beside the shard sweeps.
+    expect(seen.signal?.aborted).toBe(true);
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message:
+        'keepAlive sweep: the calls could not be counted (no count within 5000 ms); the sweep is handed out shard by shard, which needs no count',
+    });
+    expect(h.logs).toContainEqual({
+      level: 'information',
+      message: 'keepAlive sweep: active calls not counted, the calls could not be counted within 5000 ms; handed out as 32 shard messages',
+    });
+    for (const message of messages) await f.runShard(message);
+    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
+  }, 20_000);
+
+  it('fails the sweep, as before, when the count fails: the store is down, and the next timer run tries again', async () => {
+    const f = await fanOutHarness({});
+    await establishedCalls(2);
+    h.clock.advanceMinutes(15);
+    countingWith(() => Promise.reject(new Error('Table service unavailable')));
+    await expect(f.timerSweep()).rejects.toThrow('Table service unavailable');
+    expect(await h.runtime.sweepStatus.all()).toMatchObject([{ scope: 'timer', outcome: 'failed' }]);
+  });
+});
+
 describe('below SWEEP_FANOUT_THRESHOLD, the projection from recent sweeps decides', () => {
   /** A recent shard sweep that saw Graph answer in `meanLatencyMs` with 16 in flight. */
   const graphSeen = (meanLatencyMs: number) =>

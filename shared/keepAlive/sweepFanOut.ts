@@ -26,7 +26,7 @@ export type ScheduledSweepResult =
   | { mode: 'inline'; summary: SweepSummary; projection: SweepProjection | undefined }
   | {
       mode: 'fanned-out';
-      /** Undefined when the calls could not be counted in time (handed out without a count). */
+      /** Undefined when the calls could not be counted (handed out because the fan-out is held). */
       activeAtLeast: number | undefined;
       shards: number;
       fannedOutSince: Date | undefined;
@@ -42,12 +42,10 @@ const RECORDS_READ_LIMIT_MS = 5_000;
 // trouble, and the sweep's time is better spent sending.
 const COUNT_LIMIT_MS = 5_000;
 
-class CountTooSlow extends Error {}
-
 /** A count given at most COUNT_LIMIT_MS; the same signal stops its reads, so a count given up on does not go on paging beside the sweep. */
 function countInTime(count: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const limit = AbortSignal.timeout(COUNT_LIMIT_MS);
-  return untilAborted(count(limit), limit, () => new CountTooSlow(`no count within ${COUNT_LIMIT_MS} ms`));
+  return untilAborted(count(limit), limit, () => new Error(`no count within ${COUNT_LIMIT_MS} ms`));
 }
 
 /**
@@ -58,8 +56,8 @@ function countInTime(count: (signal: AbortSignal) => Promise<number>): Promise<n
  * `sweepProjection.ts`), and is never more than SWEEP_FANOUT_THRESHOLD. An inline sweep that ran out
  * of its budget holds the fan-out on for an hour. Counting stops just past the inline limit, so
  * deciding costs at most limit / 1000 + 1 key-only reads. Nothing about the decision can stop the
- * sweep: without figures it plans on a slow Graph, and a count too slow to wait for hands the
- * sweep out (the shard sweeps need none).
+ * sweep: without figures it plans on a slow Graph, and without a count it sweeps inline, unpaced
+ * (handed out only while a hold is on).
  */
 export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSweepResult> {
   const startedAt = deps.clock();
@@ -72,9 +70,10 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
     // The budget counts from the invocation's start: the records read and the count come out of it.
     const projection = projectionFrom(records, startedAt, budgetLeftMs(deps.sweepBudgetMs, startedAt, deps.clock()), deps);
     const inlineAtMost = inlineLimit(projection, deps.fanOutThreshold);
-    const counted = await countForDecision(deps, inlineAtMost + 1);
-    if (counted !== undefined && counted <= inlineAtMost) {
-      return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace: paceFor(counted, deps, startedAt) }), projection };
+    const counted = await countForDecision(deps, inlineAtMost + 1, projection);
+    if (counted === undefined ? !projection.hold : counted <= inlineAtMost) {
+      const pace = counted === undefined ? undefined : paceFor(counted, deps, startedAt);
+      return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace }), projection };
     }
     const previous = records?.find((r) => r.scope === TIMER_SCOPE);
     fanOutHeldUntil =
@@ -84,15 +83,13 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
           ? previous?.fanOutHeldUntil
           : undefined;
     const reason =
-      counted === undefined
-        ? `the calls could not be counted within ${COUNT_LIMIT_MS} ms`
-        : projection.hold === 'ranOut'
-          ? 'the previous timer sweep ran out of its budget (handed out for the next hour)'
-          : projection.hold === 'held'
-            ? `a timer sweep ran out of its budget within the hour (handed out until ${fanOutHeldUntil?.toISOString()})`
-            : projection.capacity > deps.fanOutThreshold
-              ? 'above SWEEP_FANOUT_THRESHOLD'
-              : `more than ${projection.previousFannedOut ? 'half of what ' : ''}${describeProjection(projection)}`;
+      projection.hold === 'ranOut'
+        ? 'the previous timer sweep ran out of its budget (handed out for the next hour)'
+        : projection.hold === 'held'
+          ? `a timer sweep ran out of its budget within the hour (handed out until ${fanOutHeldUntil?.toISOString()})`
+          : projection.capacity > deps.fanOutThreshold
+            ? 'above SWEEP_FANOUT_THRESHOLD'
+            : `more than ${projection.previousFannedOut ? 'half of what ' : ''}${describeProjection(projection)}`;
     const sweepStartedAt = startedAt.toISOString();
     await deps.queue.enqueue(CALL_PARTITIONS.map((shard) => ({ shard, sweepStartedAt })));
     const fannedOutSince = fanOutStretchStart(records, startedAt);
@@ -140,20 +137,21 @@ async function paceOf(deps: FanOutDeps, startedAt: Date): Promise<SweepPace | un
 
 /**
  * How many active calls there are, up to `limit`, to choose between sweeping inline and handing
- * out; undefined (logged) when they cannot be counted within COUNT_LIMIT_MS. The caller then hands
- * the sweep out: a store too slow to count is no store to sweep a large table from in one
- * invocation, and each shard sweep reads its own partition, with its own budget and the queue's
- * retries. Before, a count that hung held the timer, and with it every sweep. A count that fails
- * fails the sweep, as before: the store is down, 32 shard sweeps could only fail too, and the
- * next timer run tries again.
+ * out; undefined (logged) when they cannot be counted within COUNT_LIMIT_MS. The timer then sweeps
+ * them itself, as fast as Graph allows, as it does with fan-out off: the sweep needs nothing but
+ * the table, its budget bounds it, and one that runs out holds the fan-out on for the next hour.
+ * While a hold is on, it hands out as the hold says. Before, a count that failed cost the whole
+ * sweep, and one that hung held the timer, and with it every sweep.
  */
-async function countForDecision(deps: FanOutDeps, limit: number): Promise<number | undefined> {
+async function countForDecision(deps: FanOutDeps, limit: number, projection: SweepProjection): Promise<number | undefined> {
   try {
     return await countInTime((signal) => deps.store.countUpTo(limit, signal));
   } catch (error) {
-    if (!(error instanceof CountTooSlow)) throw error;
     deps.log.warn(
-      `keepAlive sweep: the calls could not be counted (${error.message}); the sweep is handed out shard by shard, which needs no count`,
+      `keepAlive sweep: the calls could not be counted (${error instanceof Error ? error.message : String(error)}); ` +
+        (projection.hold
+          ? 'the fan-out is held, so the sweep is handed out shard by shard'
+          : 'the timer sweeps them itself, as fast as Graph allows (if its budget runs out, the next hour is handed out)'),
     );
     return undefined;
   }

@@ -141,42 +141,83 @@ describe('when the calls cannot be counted before the timer decides', () => {
     return seen;
   }
 
-  it('does not wait on a count that takes too long: it calls the count off and hands the sweep out, and the shards keep every call alive', async () => {
+  it('does not wait on a count that takes too long: it calls the count off and sweeps the calls itself', async () => {
     const f = await fanOutHarness({});
     const ids = await establishedCalls(3);
     h.clock.advanceMinutes(15);
     const seen = countingWith(() => new Promise(() => {}));
 
     const { result, messages } = await f.timerSweep();
-    expect(result).toMatchObject({
-      mode: 'fanned-out',
-      activeAtLeast: undefined,
-      shards: 32,
-      reason: 'the calls could not be counted within 5000 ms',
-    });
-    expect(messages.map((m) => m.shard).sort()).toEqual([...CALL_PARTITIONS]);
-    // The count's reads are stopped with it, not left paging beside the shard sweeps.
+    expect(result).toMatchObject({ mode: 'inline', summary: { active: 3, ok: 3 } });
+    expect(messages).toEqual([]);
+    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
+    // The count's reads are called off with it, not left paging beside the sweep.
     expect(seen.signal?.aborted).toBe(true);
     expect(h.logs).toContainEqual({
       level: 'warning',
       message:
-        'keepAlive sweep: the calls could not be counted (no count within 5000 ms); the sweep is handed out shard by shard, which needs no count',
+        'keepAlive sweep: the calls could not be counted (no count within 5000 ms); the timer sweeps them itself, as fast as Graph allows (if its budget runs out, the next hour is handed out)',
     });
-    expect(h.logs).toContainEqual({
-      level: 'information',
-      message: 'keepAlive sweep: active calls not counted, the calls could not be counted within 5000 ms; handed out as 32 shard messages',
-    });
-    for (const message of messages) await f.runShard(message);
-    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
   }, 20_000);
 
-  it('fails the sweep, as before, when the count fails: the store is down, and the next timer run tries again', async () => {
+  it('sweeps the calls itself when the count fails', async () => {
+    const f = await fanOutHarness({});
+    const ids = await establishedCalls(3);
+    h.clock.advanceMinutes(15);
+    countingWith(() => Promise.reject(new Error('Table service unavailable')));
+
+    const { result } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'inline', summary: { active: 3, ok: 3 } });
+    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
+    expect(await h.runtime.sweepStatus.all()).toMatchObject([{ scope: 'timer', outcome: 'ok' }]);
+  });
+
+  it('hands the sweep out without a count while the fan-out is held', async () => {
     const f = await fanOutHarness({});
     await establishedCalls(2);
     h.clock.advanceMinutes(15);
+    // The previous timer sweep ran out of its budget: the next hour is handed out.
+    await h.runtime.sweepStatus.record({
+      scope: 'timer',
+      startedAt: h.clock.now(),
+      finishedAt: h.clock.now(),
+      outcome: 'partial',
+      summary: {
+        active: 500,
+        due: 500,
+        sent: 400,
+        ok: 400,
+        ended: 0,
+        failed: 0,
+        unreadable: 0,
+        skippedForBudget: 100,
+        peakInFlight: 16,
+        meanLatencyMs: 500,
+        latencySamples: 400,
+        budgetExhausted: false,
+        durationMs: 180_000,
+        oldestKeepAliveAgeMinutes: 0,
+      },
+    });
     countingWith(() => Promise.reject(new Error('Table service unavailable')));
-    await expect(f.timerSweep()).rejects.toThrow('Table service unavailable');
-    expect(await h.runtime.sweepStatus.all()).toMatchObject([{ scope: 'timer', outcome: 'failed' }]);
+
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({
+      mode: 'fanned-out',
+      activeAtLeast: undefined,
+      reason: 'the previous timer sweep ran out of its budget (handed out for the next hour)',
+    });
+    expect(messages.map((m) => m.shard).sort()).toEqual([...CALL_PARTITIONS]);
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message:
+        'keepAlive sweep: the calls could not be counted (Table service unavailable); the fan-out is held, so the sweep is handed out shard by shard',
+    });
+    expect(h.logs).toContainEqual({
+      level: 'information',
+      message:
+        'keepAlive sweep: active calls not counted, the previous timer sweep ran out of its budget (handed out for the next hour); handed out as 32 shard messages',
+    });
   });
 });
 

@@ -26,7 +26,7 @@ export type ScheduledSweepResult =
   | { mode: 'inline'; summary: SweepSummary; projection: SweepProjection | undefined }
   | {
       mode: 'fanned-out';
-      /** Undefined when the calls could not be counted (handed out because the fan-out is held). */
+      /** Undefined when the calls could not be counted (see `uncountedReason`). */
       activeAtLeast: number | undefined;
       shards: number;
       fannedOutSince: Date | undefined;
@@ -56,8 +56,8 @@ function countInTime(count: (signal: AbortSignal) => Promise<number>): Promise<n
  * `sweepProjection.ts`), and is never more than SWEEP_FANOUT_THRESHOLD. An inline sweep that ran out
  * of its budget holds the fan-out on for an hour. Counting stops just past the inline limit, so
  * deciding costs at most limit / 1000 + 1 key-only reads. Nothing about the decision can stop the
- * sweep: without figures it plans on a slow Graph, and without a count it sweeps inline, unpaced
- * (handed out only while a hold is on).
+ * sweep: without figures it plans on a slow Graph, and without a count it sweeps inline, unpaced,
+ * only where its last run did so and came through (`uncountedReason`).
  */
 export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSweepResult> {
   const startedAt = deps.clock();
@@ -70,12 +70,23 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
     // The budget counts from the invocation's start: the records read and the count come out of it.
     const projection = projectionFrom(records, startedAt, budgetLeftMs(deps.sweepBudgetMs, startedAt, deps.clock()), deps);
     const inlineAtMost = inlineLimit(projection, deps.fanOutThreshold);
-    const counted = await countForDecision(deps, inlineAtMost + 1, projection);
-    if (counted === undefined ? !projection.hold : counted <= inlineAtMost) {
-      const pace = counted === undefined ? undefined : paceFor(counted, deps, startedAt);
-      return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace }), projection };
-    }
     const previous = records?.find((r) => r.scope === TIMER_SCOPE);
+    const counted = await countForDecision(deps, inlineAtMost + 1);
+    let handOutBecause: string | undefined;
+    if (typeof counted === 'number') {
+      if (counted <= inlineAtMost) {
+        return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace: paceFor(counted, deps, startedAt) }), projection };
+      }
+    } else {
+      handOutBecause = uncountedReason(projection, previous);
+      deps.log.warn(
+        `keepAlive sweep: the calls could not be counted (${counted.error}); ` +
+          (handOutBecause === undefined
+            ? 'the timer sweeps them itself, as fast as Graph allows, as its last run did'
+            : `the sweep is handed out shard by shard: ${handOutBecause}`),
+      );
+      if (handOutBecause === undefined) return { mode: 'inline', summary: await sweepKeepAlive(deps), projection };
+    }
     fanOutHeldUntil =
       projection.hold === 'ranOut'
         ? new Date(startedAt.getTime() + FAN_OUT_HOLD_MS)
@@ -83,17 +94,20 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
           ? previous?.fanOutHeldUntil
           : undefined;
     const reason =
-      projection.hold === 'ranOut'
-        ? 'the previous timer sweep ran out of its budget (handed out for the next hour)'
-        : projection.hold === 'held'
-          ? `a timer sweep ran out of its budget within the hour (handed out until ${fanOutHeldUntil?.toISOString()})`
-          : projection.capacity > deps.fanOutThreshold
-            ? 'above SWEEP_FANOUT_THRESHOLD'
-            : `more than ${projection.previousFannedOut ? 'half of what ' : ''}${describeProjection(projection)}`;
+      handOutBecause !== undefined && !projection.hold
+        ? `the calls could not be counted, and ${handOutBecause}`
+        : projection.hold === 'ranOut'
+          ? 'the previous timer sweep ran out of its budget (handed out for the next hour)'
+          : projection.hold === 'held'
+            ? `a timer sweep ran out of its budget within the hour (handed out until ${fanOutHeldUntil?.toISOString()})`
+            : projection.capacity > deps.fanOutThreshold
+              ? 'above SWEEP_FANOUT_THRESHOLD'
+              : `more than ${projection.previousFannedOut ? 'half of what ' : ''}${describeProjection(projection)}`;
     const sweepStartedAt = startedAt.toISOString();
     await deps.queue.enqueue(CALL_PARTITIONS.map((shard) => ({ shard, sweepStartedAt })));
     const fannedOutSince = fanOutStretchStart(records, startedAt);
-    return { mode: 'fanned-out', activeAtLeast: counted, shards: CALL_PARTITIONS.length, fannedOutSince, reason, projection };
+    const activeAtLeast = typeof counted === 'number' ? counted : undefined;
+    return { mode: 'fanned-out', activeAtLeast, shards: CALL_PARTITIONS.length, fannedOutSince, reason, projection };
   });
   await recordSweep(
     deps,
@@ -135,26 +149,31 @@ async function paceOf(deps: FanOutDeps, startedAt: Date): Promise<SweepPace | un
   }
 }
 
-/**
- * How many active calls there are, up to `limit`, to choose between sweeping inline and handing
- * out; undefined (logged) when they cannot be counted within COUNT_LIMIT_MS. The timer then sweeps
- * them itself, as fast as Graph allows, as it does with fan-out off: the sweep needs nothing but
- * the table, its budget bounds it, and one that runs out holds the fan-out on for the next hour.
- * While a hold is on, it hands out as the hold says. Before, a count that failed cost the whole
- * sweep, and one that hung held the timer, and with it every sweep.
- */
-async function countForDecision(deps: FanOutDeps, limit: number, projection: SweepProjection): Promise<number | undefined> {
+/** How many active calls there are, up to `limit`, or why they could not be counted within COUNT_LIMIT_MS. */
+async function countForDecision(deps: FanOutDeps, limit: number): Promise<number | { error: string }> {
   try {
     return await countInTime((signal) => deps.store.countUpTo(limit, signal));
   } catch (error) {
-    deps.log.warn(
-      `keepAlive sweep: the calls could not be counted (${error instanceof Error ? error.message : String(error)}); ` +
-        (projection.hold
-          ? 'the fan-out is held, so the sweep is handed out shard by shard'
-          : 'the timer sweeps them itself, as fast as Graph allows (if its budget runs out, the next hour is handed out)'),
-    );
-    return undefined;
+    return { error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * Without a count, why the sweep is handed out; undefined when the timer sweeps inline instead. It
+ * sweeps inline, as fast as Graph allows (as with fan-out off), only where its last run was an
+ * inline sweep that came through and set no hold: that sweep needs nothing but the table, and its
+ * budget bounds it. Anywhere else it hands out: each shard sweep reads its own partition, with its
+ * own budget and the queue's retries, so a store that fails on one partition costs that
+ * partition's sweep alone, where an inline sweep that failed there again every run would never
+ * reach the partitions after it. Before, a count that failed cost the whole sweep, and one that
+ * hung held the timer, and with it every sweep.
+ */
+function uncountedReason(projection: SweepProjection, previous: SweepRecord | undefined): string | undefined {
+  if (projection.hold) return 'the fan-out is held';
+  if (previous === undefined) return 'no earlier timer run is on record';
+  if (previous.outcome === 'failed') return 'the last timer run failed';
+  if (previous.outcome === 'fanned-out') return 'the last timer run handed out';
+  return undefined;
 }
 
 /** The projection, or the cautious assumed one (logged) if the records hold something it trips on. */

@@ -141,35 +141,81 @@ describe('when the calls cannot be counted before the timer decides', () => {
     return seen;
   }
 
-  it('does not wait on a count that takes too long: it calls the count off and sweeps the calls itself', async () => {
+  /** One timer run with the count working: an inline sweep that came through, on record. */
+  async function inlineRunOnRecord(f: Awaited<ReturnType<typeof fanOutHarness>>) {
+    const { result } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'inline' });
+    h.clock.advanceMinutes(15);
+  }
+
+  it('does not wait on a count that takes too long: it calls the count off and, as its last run did, sweeps the calls itself', async () => {
     const f = await fanOutHarness({});
     const ids = await establishedCalls(3);
     h.clock.advanceMinutes(15);
+    await inlineRunOnRecord(f);
     const seen = countingWith(() => new Promise(() => {}));
 
     const { result, messages } = await f.timerSweep();
     expect(result).toMatchObject({ mode: 'inline', summary: { active: 3, ok: 3 } });
     expect(messages).toEqual([]);
-    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
+    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(2);
     // The count's reads are called off with it, not left paging beside the sweep.
     expect(seen.signal?.aborted).toBe(true);
     expect(h.logs).toContainEqual({
       level: 'warning',
       message:
-        'keepAlive sweep: the calls could not be counted (no count within 5000 ms); the timer sweeps them itself, as fast as Graph allows (if its budget runs out, the next hour is handed out)',
+        'keepAlive sweep: the calls could not be counted (no count within 5000 ms); the timer sweeps them itself, as fast as Graph allows, as its last run did',
     });
   }, 20_000);
 
-  it('sweeps the calls itself when the count fails', async () => {
+  it('sweeps the calls itself when the count fails after an inline run that came through', async () => {
     const f = await fanOutHarness({});
     const ids = await establishedCalls(3);
     h.clock.advanceMinutes(15);
+    await inlineRunOnRecord(f);
     countingWith(() => Promise.reject(new Error('Table service unavailable')));
 
     const { result } = await f.timerSweep();
     expect(result).toMatchObject({ mode: 'inline', summary: { active: 3, ok: 3 } });
+    for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(2);
+  });
+
+  it('hands the sweep out when the count fails after a failed run: a partition that fails the inline sweep every run must not starve the ones after it', async () => {
+    const f = await fanOutHarness({});
+    const ids = await establishedCalls(3);
+    h.clock.advanceMinutes(15);
+    await h.runtime.sweepStatus.record({
+      scope: 'timer',
+      startedAt: h.clock.now(),
+      finishedAt: h.clock.now(),
+      outcome: 'failed',
+      error: 'a page of the table could not be read',
+    });
+    countingWith(() => Promise.reject(new Error('Table service unavailable')));
+
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({
+      mode: 'fanned-out',
+      activeAtLeast: undefined,
+      reason: 'the calls could not be counted, and the last timer run failed',
+    });
+    expect(h.logs).toContainEqual({
+      level: 'warning',
+      message:
+        'keepAlive sweep: the calls could not be counted (Table service unavailable); the sweep is handed out shard by shard: the last timer run failed',
+    });
+    for (const message of messages) await f.runShard(message);
     for (const id of ids) expect(h.sim.calls.get(id)!.keepAlives).toBe(1);
-    expect(await h.runtime.sweepStatus.all()).toMatchObject([{ scope: 'timer', outcome: 'ok' }]);
+  });
+
+  it('hands the sweep out when the count fails and no earlier timer run is on record', async () => {
+    const f = await fanOutHarness({});
+    await establishedCalls(2);
+    h.clock.advanceMinutes(15);
+    countingWith(() => Promise.reject(new Error('Table service unavailable')));
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'fanned-out', reason: 'the calls could not be counted, and no earlier timer run is on record' });
+    expect(messages).toHaveLength(32);
   });
 
   it('hands the sweep out without a count while the fan-out is held', async () => {
@@ -211,7 +257,7 @@ describe('when the calls cannot be counted before the timer decides', () => {
     expect(h.logs).toContainEqual({
       level: 'warning',
       message:
-        'keepAlive sweep: the calls could not be counted (Table service unavailable); the fan-out is held, so the sweep is handed out shard by shard',
+        'keepAlive sweep: the calls could not be counted (Table service unavailable); the sweep is handed out shard by shard: the fan-out is held',
     });
     expect(h.logs).toContainEqual({
       level: 'information',

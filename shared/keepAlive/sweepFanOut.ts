@@ -3,6 +3,7 @@ import { untilAborted } from '../deadline.js';
 import type { ShardQueue } from './shardQueue.js';
 import { parseShardSweepMessage } from './shardSweepMessage.js';
 import { INITIAL_IN_FLIGHT, sweepKeepAlive, type SweepDeps, type SweepSummary } from './sweepKeepAlive.js';
+import { KEEPALIVE_SWEEP_PERIOD_MINUTES } from './keepAliveSchedule.js';
 import { budgetLeftMs } from './sweepBudget.js';
 import { PACE_SHARE_OF_BUDGET, type SweepPace } from './sweepPace.js';
 import { describeProjection, FAN_OUT_HOLD_MS, inlineLimit, projectSweep, type SweepProjection } from './sweepProjection.js';
@@ -78,7 +79,7 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
         return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace: paceFor(counted, deps, startedAt) }), projection };
       }
     } else {
-      handOutBecause = uncountedReason(projection, previous);
+      handOutBecause = uncountedReason(projection, records, startedAt);
       deps.log.warn(
         `keepAlive sweep: the calls could not be counted (${counted.error}); ` +
           (handOutBecause === undefined
@@ -166,15 +167,26 @@ async function countForDecision(deps: FanOutDeps, limit: number): Promise<number
  * own budget and the queue's retries, so a store that fails on one partition costs that
  * partition's sweep alone, where an inline sweep that failed there again every run would never
  * reach the partitions after it. Before, a count that failed cost the whole sweep, and one that
- * hung held the timer, and with it every sweep.
+ * hung held the timer, and with it every sweep. Only the run just before counts: a record older
+ * than two timer periods means a run in between left none (its record could not be written, on a
+ * store that is failing), so it proves nothing about the inline sweep now.
  */
-function uncountedReason(projection: SweepProjection, previous: SweepRecord | undefined): string | undefined {
+function uncountedReason(projection: SweepProjection, records: SweepRecord[] | undefined, now: Date): string | undefined {
   if (projection.hold) return 'the fan-out is held';
+  if (records === undefined) return 'the sweep records could not be read';
+  const previous = records.find((r) => r.scope === TIMER_SCOPE);
   if (previous === undefined) return 'no earlier timer run is on record';
+  const age = now.getTime() - previous.finishedAt.getTime();
+  if (!(age >= -LAST_RUN_SKEW_MS && age <= LAST_RUN_MAX_AGE_MS)) return `the last timer run on record is not the one just before`;
   if (previous.outcome === 'failed') return 'the last timer run failed';
   if (previous.outcome === 'fanned-out') return 'the last timer run handed out';
   return undefined;
 }
+
+// The run just before finished within two timer periods (the last one may have taken its whole budget).
+const LAST_RUN_MAX_AGE_MS = 2 * KEEPALIVE_SWEEP_PERIOD_MINUTES * 60_000;
+// Instances' clocks differ a little; a record from further in the future is not trusted.
+const LAST_RUN_SKEW_MS = 2 * 60_000;
 
 /** The projection, or the cautious assumed one (logged) if the records hold something it trips on. */
 function projectionFrom(records: SweepRecord[] | undefined, now: Date, budgetMs: number, deps: FanOutDeps): SweepProjection {

@@ -34,11 +34,11 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            {
-              name: 'zod',
+            ...['zod', 'zod/v4', 'zod/v4/classic', 'zod/v3'].map((name) => ({
+              name,
               message:
                 "Schemas are built with zod's functional API, from shared/schema.js: the classic API's schemas cost a cold start more to build (docs/performance.md).",
-            },
+            })),
           ],
           patterns: [
             {

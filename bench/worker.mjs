@@ -134,8 +134,8 @@ if (mode === 'sweep') {
   const response = await modules.notifications.notifications(notificationRequest(first, token), context('notifications'));
   result.callId = first.callId;
   result.status = response.status;
-  // The process's CPU from its start to the answer: a cold start is CPU-bound on one thread, and this
-  // figure moves less with the machine's load than the wall time does.
+  // The process's CPU (all its threads) from its start to the answer: a cold start is CPU-bound,
+  // and this figure moves less with the machine's load than the wall time does.
   const used = process.cpuUsage();
   result.processCpuMs = (used.user + used.system) / 1000;
 } else {

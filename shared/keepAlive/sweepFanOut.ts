@@ -31,7 +31,7 @@ export type ScheduledSweepResult =
       activeAtLeast: number | undefined;
       shards: number;
       fannedOutSince: Date | undefined;
-      /** Why one instance was not enough, for the log. */
+      /** Why the sweep was handed out, for the log. */
       reason: string;
       projection: SweepProjection;
     };
@@ -79,7 +79,7 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
         return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace: paceFor(counted, deps, startedAt) }), projection };
       }
     } else {
-      handOutBecause = uncountedReason(projection, records, startedAt);
+      handOutBecause = uncountedReason(projection, records, startedAt, deps.fanOutThreshold);
       deps.log.warn(
         `keepAlive sweep: the calls could not be counted (${counted.error}); ` +
           (handOutBecause === undefined
@@ -168,11 +168,18 @@ async function countForDecision(deps: FanOutDeps, limit: number): Promise<number
  * partition's sweep alone, where an inline sweep that failed there again every run would never
  * reach the partitions after it. Before, a count that failed cost the whole sweep, and one that
  * hung held the timer, and with it every sweep. Only the run just before counts: a record older
- * than two timer periods means a run in between left none (its record could not be written, on a
- * store that is failing), so it proves nothing about the inline sweep now.
+ * than that means a run in between left none (its record could not be written, on a store that is
+ * failing), so it proves nothing about the inline sweep now. SWEEP_FANOUT_THRESHOLD 0 means always
+ * hand out, count or no count.
  */
-function uncountedReason(projection: SweepProjection, records: SweepRecord[] | undefined, now: Date): string | undefined {
+function uncountedReason(
+  projection: SweepProjection,
+  records: SweepRecord[] | undefined,
+  now: Date,
+  threshold: number,
+): string | undefined {
   if (projection.hold) return 'the fan-out is held';
+  if (threshold === 0) return 'SWEEP_FANOUT_THRESHOLD is 0';
   if (records === undefined) return 'the sweep records could not be read';
   const previous = records.find((r) => r.scope === TIMER_SCOPE);
   if (previous === undefined) return 'no earlier timer run is on record';
@@ -183,8 +190,10 @@ function uncountedReason(projection: SweepProjection, records: SweepRecord[] | u
   return undefined;
 }
 
-// The run just before finished within two timer periods (the last one may have taken its whole budget).
-const LAST_RUN_MAX_AGE_MS = 2 * KEEPALIVE_SWEEP_PERIOD_MINUTES * 60_000;
+// The run just before started a timer period ago and finished within its budget (at most 3
+// minutes), so its record is 2-5 minutes old; the one before that, 7 or more. A minute of slack
+// for a late tick.
+const LAST_RUN_MAX_AGE_MS = (KEEPALIVE_SWEEP_PERIOD_MINUTES + 1) * 60_000;
 // Instances' clocks differ a little; a record from further in the future is not trusted.
 const LAST_RUN_SKEW_MS = 2 * 60_000;
 

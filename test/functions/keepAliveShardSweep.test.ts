@@ -224,6 +224,17 @@ describe('when the calls cannot be counted before the timer decides', () => {
     expect(messages).toHaveLength(32);
   });
 
+  it('hands the sweep out when the count fails with SWEEP_FANOUT_THRESHOLD 0, whatever the run before did', async () => {
+    const f = await fanOutHarness({ SWEEP_FANOUT_THRESHOLD: '0', KEEPALIVE_INTERVAL_MINUTES: '0' });
+    // With no calls yet, the timer's run sweeps inline (nothing to hand out) and comes through.
+    await inlineRunOnRecord(f);
+    await establishedCalls(2);
+    countingWith(() => Promise.reject(new Error('Table service unavailable')));
+    const { result, messages } = await f.timerSweep();
+    expect(result).toMatchObject({ mode: 'fanned-out', reason: 'the calls could not be counted, and SWEEP_FANOUT_THRESHOLD is 0' });
+    expect(messages).toHaveLength(32);
+  });
+
   it('hands the sweep out when the count fails and no earlier timer run is on record', async () => {
     const f = await fanOutHarness({});
     await establishedCalls(2);

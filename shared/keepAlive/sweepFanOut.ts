@@ -6,7 +6,7 @@ import { INITIAL_IN_FLIGHT, sweepKeepAlive, type SweepDeps, type SweepSummary } 
 import { KEEPALIVE_SWEEP_PERIOD_MINUTES } from './keepAliveSchedule.js';
 import { budgetLeftMs } from './sweepBudget.js';
 import { PACE_SHARE_OF_BUDGET, type SweepPace } from './sweepPace.js';
-import { describeProjection, FAN_OUT_HOLD_MS, inlineLimit, projectSweep, type SweepProjection } from './sweepProjection.js';
+import { describeProjection, FAN_OUT_HOLD_MS, finishedWithin, inlineLimit, projectSweep, type SweepProjection } from './sweepProjection.js';
 import { outcomeOf, TIMER_SCOPE, type SweepRecord, type SweepStatusStore } from './sweepStatus.js';
 
 export interface FanOutDeps extends SweepDeps {
@@ -183,8 +183,7 @@ function uncountedReason(
   if (records === undefined) return 'the sweep records could not be read';
   const previous = records.find((r) => r.scope === TIMER_SCOPE);
   if (previous === undefined) return 'no earlier timer run is on record';
-  const age = now.getTime() - previous.finishedAt.getTime();
-  if (!(age >= -LAST_RUN_SKEW_MS && age <= LAST_RUN_MAX_AGE_MS)) return `the last timer run on record is not the one just before`;
+  if (!finishedWithin(previous, now, LAST_RUN_MAX_AGE_MS)) return 'the last timer run on record is not the one just before';
   if (previous.outcome === 'failed') return 'the last timer run failed';
   if (previous.outcome === 'fanned-out') return 'the last timer run handed out';
   return undefined;
@@ -194,8 +193,6 @@ function uncountedReason(
 // minutes), so its record is 2-5 minutes old; the one before that, 7 or more. A minute of slack
 // for a late tick.
 const LAST_RUN_MAX_AGE_MS = (KEEPALIVE_SWEEP_PERIOD_MINUTES + 1) * 60_000;
-// Instances' clocks differ a little; a record from further in the future is not trusted.
-const LAST_RUN_SKEW_MS = 2 * 60_000;
 
 /** The projection, or the cautious assumed one (logged) if the records hold something it trips on. */
 function projectionFrom(records: SweepRecord[] | undefined, now: Date, budgetMs: number, deps: FanOutDeps): SweepProjection {

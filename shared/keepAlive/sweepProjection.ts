@@ -58,12 +58,15 @@ const MIN_LATENCY_MS = 20;
 // (as tenths, so whole numbers stay whole).
 const EFFICIENCY_TENTHS = 7;
 
+/** Whether `record` finished at most `maxAgeMs` before `now`, and not from further ahead than a skewed clock explains. */
+export function finishedWithin(record: SweepRecord, now: Date, maxAgeMs: number): boolean {
+  if (!(record.finishedAt instanceof Date)) return false;
+  const age = now.getTime() - record.finishedAt.getTime();
+  return age >= -FUTURE_TOLERANCE_MS && age <= maxAgeMs;
+}
+
 export function projectSweep({ records, now, budgetMs, ceiling, floor }: ProjectionInput): SweepProjection {
-  const recent = (records ?? []).filter((r) => {
-    if (!(r.finishedAt instanceof Date)) return false;
-    const age = now.getTime() - r.finishedAt.getTime();
-    return age >= -FUTURE_TOLERANCE_MS && age <= PROJECTION_MAX_AGE_MS;
-  });
+  const recent = (records ?? []).filter((r) => finishedWithin(r, now, PROJECTION_MAX_AGE_MS));
   const timer = recent.find((r) => r.scope === 'timer');
   const hold =
     timer?.summary !== undefined && ranOut(timer.summary)

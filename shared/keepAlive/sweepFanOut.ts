@@ -72,38 +72,33 @@ export async function runScheduledSweep(deps: FanOutDeps): Promise<ScheduledSwee
     const projection = projectionFrom(records, startedAt, budgetLeftMs(deps.sweepBudgetMs, startedAt, deps.clock()), deps);
     const inlineAtMost = inlineLimit(projection, deps.fanOutThreshold);
     const previous = records?.find((r) => r.scope === TIMER_SCOPE);
-    const counted = await countForDecision(deps, inlineAtMost + 1);
-    let handOutBecause: string | undefined;
-    if (typeof counted === 'number') {
-      if (counted <= inlineAtMost) {
-        return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace: paceFor(counted, deps, startedAt) }), projection };
-      }
-    } else {
-      handOutBecause = uncountedReason(projection, records, startedAt, deps.fanOutThreshold);
-      deps.log.warn(
-        `keepAlive sweep: the calls could not be counted (${counted.error}); ` +
-          (handOutBecause === undefined
-            ? 'the timer sweeps them itself, as fast as Graph allows, as its last run did'
-            : `the sweep is handed out shard by shard: ${handOutBecause}`),
-      );
-      if (handOutBecause === undefined) return { mode: 'inline', summary: await sweepKeepAlive(deps), projection };
-    }
     fanOutHeldUntil =
       projection.hold === 'ranOut'
         ? new Date(startedAt.getTime() + FAN_OUT_HOLD_MS)
         : projection.hold === 'held'
           ? previous?.fanOutHeldUntil
           : undefined;
-    const reason =
-      handOutBecause !== undefined && !projection.hold
-        ? `the calls could not be counted, and ${handOutBecause}`
-        : projection.hold === 'ranOut'
-          ? 'the previous timer sweep ran out of its budget (handed out for the next hour)'
-          : projection.hold === 'held'
-            ? `a timer sweep ran out of its budget within the hour (handed out until ${fanOutHeldUntil?.toISOString()})`
-            : projection.capacity > deps.fanOutThreshold
-              ? 'above SWEEP_FANOUT_THRESHOLD'
-              : `more than ${projection.previousFannedOut ? 'half of what ' : ''}${describeProjection(projection)}`;
+    const held = holdReason(projection, fanOutHeldUntil);
+    const counted = await countForDecision(deps, inlineAtMost + 1);
+    // Why the sweep is handed out; undefined: the timer sweeps inline.
+    let reason: string | undefined;
+    if (typeof counted === 'number') {
+      reason = counted <= inlineAtMost ? undefined : (held ?? sizeReason(projection, deps.fanOutThreshold));
+    } else {
+      const why = uncountedReason(projection, records, previous, startedAt, deps.fanOutThreshold);
+      deps.log.warn(
+        `keepAlive sweep: the calls could not be counted (${counted.error}); ` +
+          (why === undefined
+            ? 'the timer sweeps them itself, as fast as Graph allows, as its last run did'
+            : `the sweep is handed out shard by shard: ${why}`),
+      );
+      reason = why === undefined ? undefined : (held ?? `the calls could not be counted, and ${why}`);
+    }
+    if (reason === undefined) {
+      // Paced to its count; without one, as fast as Graph allows.
+      const pace = typeof counted === 'number' ? paceFor(counted, deps, startedAt) : undefined;
+      return { mode: 'inline', summary: await sweepKeepAlive({ ...deps, pace }), projection };
+    }
     const sweepStartedAt = startedAt.toISOString();
     await deps.queue.enqueue(CALL_PARTITIONS.map((shard) => ({ shard, sweepStartedAt })));
     const fannedOutSince = fanOutStretchStart(records, startedAt);
@@ -150,6 +145,20 @@ async function paceOf(deps: FanOutDeps, startedAt: Date): Promise<SweepPace | un
   }
 }
 
+/** While a hold is on, why the sweep is handed out whatever the count says. */
+function holdReason(projection: SweepProjection, heldUntil: Date | undefined): string | undefined {
+  if (projection.hold === 'ranOut') return 'the previous timer sweep ran out of its budget (handed out for the next hour)';
+  if (projection.hold === 'held')
+    return `a timer sweep ran out of its budget within the hour (handed out until ${heldUntil?.toISOString()})`;
+  return undefined;
+}
+
+/** Why counted calls too many for one instance are handed out. */
+function sizeReason(projection: SweepProjection, threshold: number): string {
+  if (projection.capacity > threshold) return 'above SWEEP_FANOUT_THRESHOLD';
+  return `more than ${projection.previousFannedOut ? 'half of what ' : ''}${describeProjection(projection)}`;
+}
+
 /** How many active calls there are, up to `limit`, or why they could not be counted within COUNT_LIMIT_MS. */
 async function countForDecision(deps: FanOutDeps, limit: number): Promise<number | { error: string }> {
   try {
@@ -175,13 +184,13 @@ async function countForDecision(deps: FanOutDeps, limit: number): Promise<number
 function uncountedReason(
   projection: SweepProjection,
   records: SweepRecord[] | undefined,
+  previous: SweepRecord | undefined,
   now: Date,
   threshold: number,
 ): string | undefined {
   if (projection.hold) return 'the fan-out is held';
   if (threshold === 0) return 'SWEEP_FANOUT_THRESHOLD is 0';
   if (records === undefined) return 'the sweep records could not be read';
-  const previous = records.find((r) => r.scope === TIMER_SCOPE);
   if (previous === undefined) return 'no earlier timer run is on record';
   if (!finishedWithin(previous, now, LAST_RUN_MAX_AGE_MS)) return 'the last timer run on record is not the one just before';
   if (previous.outcome === 'failed') return 'the last timer run failed';

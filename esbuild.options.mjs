@@ -2,6 +2,7 @@
 // What the app imports dynamically (`import()`: the identity library, the queue SDK) goes to
 // chunks in dist/chunks/, read only when first needed, so a cold instance parses less before its
 // first answer.
+import { fileURLToPath } from 'node:url';
 
 /**
  * `@azure/functions` is loaded with `require`, not `import`: it is CommonJS, and importing it from
@@ -24,6 +25,34 @@ const functionsByRequire = {
   },
 };
 
+/**
+ * Dependencies of dependencies that the app never calls, swapped (for that importer only) for a
+ * module of the app's own: each would otherwise be read and run by every cold instance before its
+ * first answer. Each stand-in says why in its own file; test/bundle.test.ts checks that the
+ * packages still use them only as those files say.
+ */
+const standIns = [
+  // The Table SDK's XML parser and serializer (about 100 KB): parsing loads the real library on
+  // first use; the app sends no XML bodies.
+  { specifier: '@azure/core-xml', importer: '@azure/data-tables', module: './shared/storage/tableXml.ts' },
+  // MSAL's JWT signer, with semver and the rest of its dependencies (about 90 KB): it signs only the
+  // assertions of certificate credentials, which the app does not build.
+  { specifier: 'jsonwebtoken', importer: '@azure/msal-node', module: './shared/identityCertificateSigning.ts' },
+];
+const standInsForUnusedParts = {
+  name: 'stand-ins-for-unused-parts',
+  setup(build) {
+    for (const { specifier, importer, module } of standIns) {
+      const exactly = new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`);
+      build.onResolve({ filter: exactly }, (args) =>
+        args.importer.replaceAll('\\', '/').includes(`/node_modules/${importer}/`)
+          ? { path: fileURLToPath(new URL(module, import.meta.url)) }
+          : undefined,
+      );
+    }
+  },
+};
+
 /** @type {import('esbuild').BuildOptions} */
 export const bundleOptions = {
   entryPoints: ['functions/app/main.ts'],
@@ -43,7 +72,7 @@ export const bundleOptions = {
   // Packages' CommonJS builds (esbuild's default for node): the Graph client's ES module build
   // would make the bundle 80 KB smaller, but a sweep ran 8-15% slower on it (docs/performance.md).
   logLevel: 'warning',
-  plugins: [functionsByRequire],
+  plugins: [functionsByRequire, standInsForUnusedParts],
   external: [
     '@azure/functions-core',
     // Azure Monitor's Azure SDK instrumentation hooks this package by name, as it is required.

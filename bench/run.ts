@@ -42,6 +42,12 @@ const { values: args } = parseArgs({
      * third build. It needs functions/warmUp.js with an appStart warm-up (every build since bd50918).
      */
     'before-build': { type: 'string' },
+    /**
+     * A checkout built with `npm run build` (e.g. a worktree of an earlier commit, with
+     * node_modules linked in): its dist/main.js is timed as a third build, for a change to the
+     * bundle measured against the bundle before it in one run.
+     */
+    'before-bundle': { type: 'string' },
     /** Write a CPU profile of each measured worker to this folder (open it in Chrome DevTools). */
     profile: { type: 'string' },
     /**
@@ -59,6 +65,9 @@ const burstSize = Number(args.burst);
 const coldStarts = Number(args['cold-starts']);
 const fanOutInstances = Number(args['fan-out-instances']);
 const burstTokens = args['burst-tokens'];
+if (args['before-build'] && args['before-bundle'])
+  throw new Error('--before-build and --before-bundle each name the third build: give one');
+const olderDir = args['before-build'] ?? args['before-bundle'];
 if (burstTokens !== 'shared' && burstTokens !== 'unique') throw new Error(`--burst-tokens is shared or unique, got "${burstTokens}"`);
 
 function positiveInteger(text: string): number {
@@ -382,7 +391,7 @@ async function main(): Promise<void> {
     // nothing cached (signing keys, Graph token, table). Today's build and the bundle alternate, so
     // both meet the same machine load.
     type Build = 'files' | 'bundle' | 'older';
-    const builds: Build[] = args['before-build'] ? ['files', 'bundle', 'older'] : ['files', 'bundle'];
+    const builds: Build[] = olderDir ? ['files', 'bundle', 'older'] : ['files', 'bundle'];
     const coldRuns: Record<Build, { coldStartMs: number; moduleLoadMs: number; cpuMs: number }[]> = { files: [], bundle: [], older: [] };
     for (let run = 0; run < coldStarts; run++) {
       for (const entry of builds) {
@@ -398,8 +407,8 @@ async function main(): Promise<void> {
         const worker = await runWorker('coldStart', {
           ...settingsFor(`cold${randomUUID().replace(/-/g, '').slice(0, 12)}`),
           BENCH_BURST_FILE: coldFile,
-          BENCH_ENTRY: entry === 'bundle' ? 'bundle' : 'files',
-          ...(entry === 'older' && { BENCH_DIST: resolvePath(args['before-build']!, 'dist') }),
+          BENCH_ENTRY: entry === 'bundle' || (entry === 'older' && args['before-bundle']) ? 'bundle' : 'files',
+          ...(entry === 'older' && { BENCH_DIST: resolvePath(olderDir!, 'dist') }),
         });
         const answer = sim.requests.find((r) => r.path.endsWith(`/calls/${call.id}/answer`) && r.status === 202);
         if (!answer) throw new Error(`cold start (${entry}): call ${call.id} was not answered: ${JSON.stringify(worker)}`);
@@ -414,7 +423,7 @@ async function main(): Promise<void> {
     const buildNames: Record<Build, string> = {
       files: 'tsc output of this tree, one module per file (before)',
       bundle: 'dist/main.js bundle (now)',
-      older: `tsc output of ${args['before-build']}`,
+      older: args['before-bundle'] ? `dist/main.js of ${args['before-bundle']}` : `tsc output of ${args['before-build']}`,
     };
     const coldStartRows = builds
       .filter(() => coldStarts > 0)
@@ -477,7 +486,7 @@ async function main(): Promise<void> {
         );
         console.table(coldStartRows);
         console.log(`bundle / before (medians): ${coldStartRatio}`);
-        if (coldStartRatioToOlder !== undefined) console.log(`bundle / ${args['before-build']} (medians): ${coldStartRatioToOlder}`);
+        if (coldStartRatioToOlder !== undefined) console.log(`bundle / ${olderDir} (medians): ${coldStartRatioToOlder}`);
       }
     }
   } finally {

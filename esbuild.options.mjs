@@ -26,14 +26,14 @@ const functionsByRequire = {
 };
 
 /**
- * Dependencies of dependencies that the app never calls, swapped (for that importer only) for a
- * module of the app's own: each would otherwise be read and run by every cold instance before its
- * first answer. Each stand-in says why in its own file; test/bundle.test.ts checks that the
- * packages still use them only as those files say.
+ * Dependencies of dependencies that a cold instance need not read before its first answer, swapped
+ * (for that importer only) for a module of the app's own. Each stand-in says why in its own file;
+ * test/bundle.test.ts checks that the packages use no more of them than they provide, and
+ * eslint.config.js refuses the app's code what they leave out.
  */
 const standIns = [
-  // The Table SDK's XML parser and serializer (about 100 KB): parsing loads the real library on
-  // first use; the app sends no XML bodies.
+  // The Table SDK's XML parser and serializer (about 100 KB): the parser loads the real library
+  // on first use (an XML answer); the serializer refuses, as the app sends no XML bodies.
   { specifier: '@azure/core-xml', importer: '@azure/data-tables', module: './shared/storage/tableXml.ts' },
   // MSAL's JWT signer, with semver and the rest of its dependencies (about 90 KB): it signs only the
   // assertions of certificate credentials, which the app does not build.

@@ -326,6 +326,8 @@ async function main(): Promise<void> {
         meanLatencyMs: summary.meanLatencyMs,
         tableRequests: proxy.count(),
         tableRequestsPerKeepAlive: round(proxy.count() / keptAlive, 4),
+        // The sweeping process's CPU (user + system): what a keepAlive costs the app, whatever the pace.
+        appCpuSeconds: round(worker.cpuMs / 1000, 1),
         peakRssMb: round(worker.peakRssMb, 0),
         peakHeapMb: round(worker.peakHeapMb, 0),
         moduleLoadMs: round(worker.moduleLoadMs, 0),

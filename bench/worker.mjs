@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 const mode = process.argv[2];
 // `bundle`: dist/main.js, the one file the host loads; `files`: tsc's output, one module per file
 // (how the app was built before the bundle), for a side-by-side comparison in one run. BENCH_DIST
-// names another build's dist folder (an older checkout's) for the files.
+// names another build's dist folder (an older checkout's), for either entry.
 const entry = process.env.BENCH_ENTRY ?? 'bundle';
 const dist = pathToFileURL(`${process.env.BENCH_DIST ?? join(import.meta.dirname, '..', 'dist')}/`);
 

@@ -1,13 +1,15 @@
 import type { XmlOptions } from '@azure/core-xml';
 
-// @azure/data-tables' TableClient hands the storage pipeline an XML parser and serializer at
-// construction, for the few Table operations whose bodies are XML (access policies, service
-// properties). The app makes none of them, yet importing the serializer statically puts the XML
-// library (about 100 KB) into what every cold instance parses before its first answer. The bundle
-// gives the Table SDK this module in its place (esbuild.options.mjs): the parser loads the real one
-// on first use, so an XML response is still read as before.
+// What the bundle gives @azure/data-tables in place of @azure/core-xml (esbuild.options.mjs). The
+// Table SDK hands the storage pipeline an XML parser and serializer when a client is built. The
+// pipeline parses any response that comes as XML: the few operations whose answers are XML (access
+// policies, service properties), and an error the service may send as XML to any request. It
+// serializes only the bodies of setAccessPolicy and the service's setProperties, which the app
+// never sends (eslint.config.js refuses them); its Table operations send JSON, and transactions
+// build their own bodies. Imported statically, the XML library (about 100 KB) was read and run by
+// every cold instance before its first answer.
 
-/** As @azure/core-xml's parseXML, which it loads on first use. */
+/** As @azure/core-xml's parseXML (asynchronous there too), which it loads on first use. */
 export async function parseXML(str: string, opts?: XmlOptions): Promise<unknown> {
   const xml = await import('@azure/core-xml');
   return xml.parseXML(str, opts);

@@ -79,6 +79,8 @@ export interface SignerFault {
   latencyMs?: number;
   /** How many requests for the document fail; Infinity for a persistent fault. */
   times: number;
+  /** With a 3xx status: the redirect's Location. */
+  location?: string;
 }
 
 const SIGNER_PATHS: Record<SignerDocument, string> = {
@@ -389,7 +391,10 @@ export class GraphSimulator {
           return;
         }
         // A 200 fault is only slow: the document itself follows.
-        if (fault.status !== 200) return reply(fault.status, { error: `Injected fault on the ${signerDocument} document` });
+        if (fault.status !== 200) {
+          const headers: Record<string, string> = fault.location === undefined ? {} : { location: fault.location };
+          return reply(fault.status, { error: `Injected fault on the ${signerDocument} document` }, headers);
+        }
       }
       if (signerDocument === 'openIdConfig') {
         return reply(200, { issuer: BOT_FRAMEWORK_ISSUER, jwks_uri: this.jwksUriOverride ?? `${this.origin}${SIGNER_PATHS.jwks}` });

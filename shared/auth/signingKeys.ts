@@ -1,5 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import * as z from '../schema.js';
+import { getJsonDocument } from './jsonDocument.js';
 
 /**
  * The signing keys could not be had (an endpoint failed, timed out or served something unusable),
@@ -138,13 +139,13 @@ export class SigningKeys {
   private async fetchKeySet(): Promise<KeySet> {
     const deadline = AbortSignal.timeout(this.options.fetchTimeoutMs ?? FETCH_TIMEOUT_MS);
     const url = this.options.openIdConfigUrl;
-    const config = openIdConfigSchema.safeParse(await fetchJson(url, 'OpenID configuration', deadline));
+    const config = openIdConfigSchema.safeParse(await getJsonDocument(url, 'OpenID configuration', deadline));
     if (!config.success) throw new Error(`OpenID configuration ${url} names no valid jwks_uri`);
     const jwksUri = config.data.jwks_uri;
     if (new URL(jwksUri).protocol !== 'https:') {
       throw new Error(`OpenID configuration ${url} names jwks_uri ${jwksUri}, which is not https: keys fetched that way prove nothing`);
     }
-    const jwks = await fetchJson(jwksUri, 'JWKS', deadline);
+    const jwks = await getJsonDocument(jwksUri, 'JWKS', deadline);
     let keys: KeySet;
     try {
       keys = createLocalJWKSet(jwks as JSONWebKeySet);
@@ -153,26 +154,5 @@ export class SigningKeys {
     }
     if ((jwks as JSONWebKeySet).keys.length === 0) throw new Error(`JWKS ${jwksUri} holds no keys`);
     return keys;
-  }
-}
-
-async function fetchJson(url: string, what: string, deadline: AbortSignal): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: deadline });
-  } catch (error) {
-    const reason = deadline.aborted ? 'no answer in time' : error instanceof Error ? error.message : String(error);
-    throw new Error(`${what} ${url} could not be fetched: ${reason}`);
-  }
-  // A redirect to plain http would undo the https the settings insist on.
-  if (new URL(response.url || url).protocol !== 'https:') {
-    throw new Error(`${what} ${url} was redirected to ${response.url}, which is not https`);
-  }
-  if (response.status !== 200) throw new Error(`${what} ${url} answered ${response.status}`);
-  try {
-    return await response.json();
-  } catch (error) {
-    const reason = deadline.aborted ? 'no answer in time' : 'not JSON';
-    throw new Error(`${what} ${url} could not be read: ${reason}`, { cause: error });
   }
 }

@@ -90,6 +90,16 @@ describe('signing keys', () => {
     expect(jwksFetches() - before).toBe(1);
   });
 
+  it("follows the signer's documents where they moved, over https, as fetch would", async () => {
+    // The OpenID configuration by a relative Location, the key set by an absolute one.
+    sim.failSigner('openIdConfig', { status: 301, location: '/botframework/.well-known/openidconfiguration', times: 1 });
+    sim.failSigner('jwks', { status: 307, location: `${sim.origin}/botframework/keys`, times: 2 });
+    const before = { config: sim.signerRequests('openIdConfig').length, keys: jwksFetches() };
+    expect(await authenticator().authenticate(await bearer())).toMatchObject({ ok: true });
+    expect(sim.signerRequests('openIdConfig').length - before.config).toBe(2);
+    expect(jwksFetches() - before.keys).toBe(3);
+  });
+
   it('reloads the keys when a token names an unknown key id (key rollover)', async () => {
     const auth = authenticator(0);
     expect((await auth.authenticate(`Bearer ${await sim.notificationToken()}`)).ok).toBe(true);
@@ -202,10 +212,20 @@ describe('when the signing keys cannot be had (503, not 401: Graph redelivers a 
     ['the key set is not JSON', 'jwks', { status: 200, body: 'keys' }, 'not JSON'],
     ['the key set is not a key set', 'jwks', { status: 200, body: '{"keys":"none"}' }, 'is not a key set'],
     ['the key set is empty', 'jwks', { status: 200, body: '{"keys":[]}' }, 'holds no keys'],
+    ['the key set redirects to plain http', 'jwks', { status: 302, location: 'http://keys.example.test/keys' }, 'which is not https'],
   ] as const)('answers 503 on a cold start when %s', async (_name, document, fault, reason) => {
     sim.failSigner(document, { ...fault, times: 1 });
     const result = await authenticator().authenticate(await bearer());
     expect(result).toEqual({ ok: false, status: 503, reason: expect.stringContaining(reason) });
+  });
+
+  it('answers 503 when the OpenID configuration redirects without end', async () => {
+    sim.failSigner('openIdConfig', { status: 302, location: '/botframework/.well-known/openidconfiguration', times: Infinity });
+    const before = sim.signerRequests('openIdConfig').length;
+    const result = await authenticator().authenticate(await bearer());
+    expect(result).toEqual({ ok: false, status: 503, reason: expect.stringContaining('was redirected more than 5 times') });
+    // The first request and five redirects followed.
+    expect(sim.signerRequests('openIdConfig').length - before).toBe(6);
   });
 
   it('answers 503 on a cold start when the OpenID configuration does not answer in time', async () => {

@@ -1,0 +1,66 @@
+// The default export, read at each call: telemetry's HTTP instrumentation patches the module object
+// after this file is loaded (as in shared/graph/nodeHttpRequestHandler.ts).
+import https from 'node:https';
+
+// `fetch` follows up to 20 redirects; a signer's metadata moving needs a few at most.
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+// The OpenID configuration and the key set it names come from one host, one after the other: a
+// kept-alive connection serves both. Closed after 4 s idle, as `fetch`'s are (the next reload is
+// an hour away).
+const agent = new https.Agent({ keepAlive: true, timeout: 4_000 });
+
+/**
+ * GETs a JSON document over https, following redirects (to https only), and parses it. With
+ * `node:https` rather than `fetch`: the app's other requests already use it, and the first `fetch`
+ * in a process costs about 12 ms more CPU (undici's client and its WebAssembly HTTP parser), which
+ * a cold instance pays before its first answer, as the signing keys are fetched then
+ * (docs/performance.md). Errors name `what` and `url`.
+ */
+export async function getJsonDocument(url: string, what: string, signal: AbortSignal): Promise<unknown> {
+  let current = new URL(url);
+  for (let redirects = 0; ; redirects++) {
+    let answer: Answer;
+    try {
+      answer = await get(current, signal);
+    } catch (error) {
+      const reason = signal.aborted ? 'no answer in time' : error instanceof Error ? error.message : String(error);
+      throw new Error(`${what} ${url} could not be fetched: ${reason}`);
+    }
+    if (REDIRECT_STATUSES.has(answer.status) && answer.location !== undefined) {
+      if (redirects === MAX_REDIRECTS) throw new Error(`${what} ${url} was redirected more than ${MAX_REDIRECTS} times`);
+      current = new URL(answer.location, current);
+      // A redirect to plain http would undo the https the settings insist on.
+      if (current.protocol !== 'https:') throw new Error(`${what} ${url} was redirected to ${current.href}, which is not https`);
+      continue;
+    }
+    if (answer.status !== 200) throw new Error(`${what} ${url} answered ${answer.status}`);
+    try {
+      return JSON.parse(answer.text) as unknown;
+    } catch (error) {
+      throw new Error(`${what} ${url} could not be read: not JSON`, { cause: error });
+    }
+  }
+}
+
+interface Answer {
+  status: number;
+  location: string | undefined;
+  text: string;
+}
+
+function get(url: URL, signal: AbortSignal): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { agent, signal, headers: { accept: 'application/json' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // A body cut off (the deadline, a reset) fails the read; it is not taken as a short document.
+      response.on('error', reject);
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, location: response.headers.location, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    request.on('error', reject);
+  });
+}

@@ -57,9 +57,9 @@ const standInsForUnusedParts = {
  * The Graph client's ES module build (its package.json `module`), where esbuild's default for node
  * is the package's `main`, a CommonJS build that cannot be tree-shaken: the app uses the client
  * and its middleware, and tree-shaken the client takes 51 KB of the bundle instead of 103 KB
- * (docs/performance.md, session 17). Node itself cannot load that build (its package is not
- * `"type": "module"`), so the tests, which import the sources, run the CommonJS one; the bundle's
- * own tests and the bench run this one.
+ * (docs/performance.md, session 17). Only a bundler can read that build (its imports name no file
+ * extensions); the tests, which vitest runs from the sources, get the CommonJS one, and the
+ * bundle's own tests and the bench this one.
  */
 const graphClientEsModules = {
   name: 'graph-client-es-modules',

@@ -397,8 +397,9 @@ async function main(): Promise<void> {
     const builds: Build[] = olderDir ? ['files', 'bundle', 'older'] : ['files', 'bundle'];
     const coldRuns: Record<Build, { coldStartMs: number; moduleLoadMs: number; cpuMs: number }[]> = { files: [], bundle: [], older: [] };
     for (let run = 0; run < coldStarts; run++) {
-      // Each round starts with the next build, so each meets each place in the order as often: the
-      // run after tsc's files (a second of work for this machine) or after another start.
+      // Each round starts with the next build, so over a number of rounds that the builds divide,
+      // each takes each place in the order as often: the run after tsc's files (a second of work
+      // for this machine) or after another start.
       for (const entry of [...builds.slice(run % builds.length), ...builds.slice(0, run % builds.length)]) {
         // A pause, so the previous worker's exit and the simulator's work on it are over.
         await new Promise((resolve) => setTimeout(resolve, COLD_START_PAUSE_MS));

@@ -3,6 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -10,6 +11,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bundleOptions } from '../esbuild.options.mjs';
 import { incomingCallNotification } from '../tools/graphSimulator.js';
 import { startHarness, testSettings, type Harness } from './support/harness.js';
+import { TableCallStore } from '../shared/calls/tableCallStore.js';
+import { NO_TOKEN_CREDENTIAL } from '../shared/storage/storageClients.js';
 
 const run = promisify(execFile);
 
@@ -103,6 +106,31 @@ it('answers with a Graph token got through the managed identity and a federated 
   } finally {
     await new Promise<void>((resolve) => identityEndpoint.close(() => resolve()));
   }
+}, 60_000);
+
+it("keeps calls alive through the bundle, and removes the row of one that Graph says has ended (the bundled Graph client's errors read as the sources read them)", async () => {
+  const settings = testSettings(h.sim);
+  const store = TableCallStore.open(
+    { kind: 'connectionString', connectionString: settings['AzureWebJobsStorage']! },
+    settings['CALLS_TABLE_NAME']!,
+    NO_TOKEN_CREDENTIAL,
+  );
+  const live = h.sim.placeIncomingCall();
+  const ended = randomUUID();
+  const createdAt = new Date(Date.now() - 20 * 60_000);
+  for (const callId of [live.id, ended]) await store.insert({ callId, state: 'established', createdAt, keepAliveFailures: 0 });
+
+  const { stdout } = await run(process.execPath, ['bench/worker.mjs', 'sweep'], {
+    env: { ...process.env, ...settings, BENCH_ENTRY: 'bundle' },
+    timeout: 60_000,
+  });
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { sweep: { summary: { ok: number; ended: number } }; errors: string[] };
+  expect(result.errors).toEqual([]);
+  expect(result.sweep.summary).toMatchObject({ ok: 1, ended: 1 });
+  expect(live.keepAlives).toBe(1);
+  expect(h.sim.requestsTo('keepAlive', ended).map((r) => r.status)).toEqual([404]);
+  expect(await store.get(ended)).toBeUndefined();
+  expect((await store.get(live.id))?.state).toBe('established');
 }, 60_000);
 
 it('keeps the identity library and the queue SDK out of what a cold instance loads first', async () => {

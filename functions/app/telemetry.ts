@@ -29,29 +29,28 @@ export async function startTelemetry(env: Readonly<Record<string, string | undef
 }
 
 /**
- * Two instrumentations the distribution does not register, on the global OpenTelemetry providers:
- * - undici: the signing keys of notifications are fetched with Node's `fetch`, which the
- *   distribution's HTTP instrumentation (node:http) does not see.
- * - Azure Functions: carries the host's trace context into each invocation (so a Graph request is
- *   a child of the notification that caused it) and sends `context.log` lines from the worker. It
- *   also tells the host the worker exports its own logs (`WorkerOpenTelemetryEnabled`), so the
- *   host stops forwarding them: without this hook they would not reach Application Insights at all.
+ * The instrumentation the distribution does not register, on the global OpenTelemetry providers:
+ * Azure Functions'. It carries the host's trace context into each invocation (so a Graph request is
+ * a child of the notification that caused it) and sends `context.log` lines from the worker. It
+ * also tells the host the worker exports its own logs (`WorkerOpenTelemetryEnabled`), so the host
+ * stops forwarding them: without this hook they would not reach Application Insights at all. Every
+ * request the app sends goes through node:http(s), which the distribution's HTTP instrumentation
+ * sees (none uses `fetch`).
  */
 export async function registerAppInstrumentations(): Promise<void> {
-  const [{ registerInstrumentations }, { UndiciInstrumentation }, functionsInstrumentation] = await Promise.all([
+  const [{ registerInstrumentations }, functionsInstrumentation] = await Promise.all([
     import('@opentelemetry/instrumentation'),
-    import('@opentelemetry/instrumentation-undici'),
     import('@azure/functions-opentelemetry-instrumentation'),
   ]);
   // A bundled CommonJS module: Node finds no named exports in it, only the default.
   const { AzureFunctionsInstrumentation } = functionsInstrumentation.default;
-  registerInstrumentations({ instrumentations: [new UndiciInstrumentation(), new AzureFunctionsInstrumentation()] });
+  registerInstrumentations({ instrumentations: [new AzureFunctionsInstrumentation()] });
   // The instrumentation patches `@azure/functions` when it is required. The composition root
   // imported it before telemetry started, so require it once more: the instrumentation's hook sees
   // that require and patches the one shared module instance (its `app`).
-  // Graph requests go out through node:https (shared/graph/nodeHttpRequestHandler.ts), loaded
-  // with the bundle before telemetry started: requiring the built-ins again lets the distribution's
-  // HTTP instrumentation patch the module objects that file calls.
+  // Graph requests and the signing keys go out through node:https (shared/graph/nodeHttpRequestHandler.ts,
+  // shared/auth/jsonDocument.ts), loaded with the bundle before telemetry started: requiring the
+  // built-ins again lets the distribution's HTTP instrumentation patch the module objects they call.
   // Table, Queue and token requests go through node:http(s) too, inside the Azure SDK's own "HTTP"
   // span: this Azure SDK setting keeps the HTTP instrumentation from recording each a second time.
   process.env['AZURE_HTTP_TRACING_CHILDREN_DISABLED'] ??= 'true';

@@ -10,6 +10,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 // kept-alive connection serves both. Closed after 4 s idle, as `fetch`'s are (the next reload is
 // an hour away).
 const agent = new https.Agent({ keepAlive: true, timeout: 4_000 });
+// fetch sends a User-Agent too; a front end may turn away a request without one.
+const REQUEST_HEADERS = { accept: 'application/json', 'user-agent': 'teams-calling-bot-functions (node:https)' };
 
 /**
  * GETs a JSON document over https, following redirects (to https only), and parses it. With
@@ -30,14 +32,17 @@ export async function getJsonDocument(url: string, what: string, signal: AbortSi
     }
     if (REDIRECT_STATUSES.has(answer.status) && answer.location !== undefined) {
       if (redirects === MAX_REDIRECTS) throw new Error(`${what} ${url} was redirected more than ${MAX_REDIRECTS} times`);
-      current = new URL(answer.location, current);
+      const next = URL.parse(answer.location, current);
+      if (next === null) throw new Error(`${what} ${url} was redirected to ${answer.location}, which is not a URL`);
+      current = next;
       // A redirect to plain http would undo the https the settings insist on.
       if (current.protocol !== 'https:') throw new Error(`${what} ${url} was redirected to ${current.href}, which is not https`);
       continue;
     }
     if (answer.status !== 200) throw new Error(`${what} ${url} answered ${answer.status}`);
     try {
-      return JSON.parse(answer.text) as unknown;
+      // As fetch's json() does, a byte order mark before the document is not part of it.
+      return JSON.parse(answer.text.replace(/^\uFEFF/, '')) as unknown;
     } catch (error) {
       throw new Error(`${what} ${url} could not be read: not JSON`, { cause: error });
     }
@@ -52,7 +57,7 @@ interface Answer {
 
 function get(url: URL, signal: AbortSignal): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const request = https.get(url, { agent, signal, headers: { accept: 'application/json' } }, (response) => {
+    const request = https.get(url, { agent, signal, headers: REQUEST_HEADERS }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       // A body cut off (the deadline, a reset) fails the read; it is not taken as a short document.

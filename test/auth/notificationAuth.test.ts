@@ -100,6 +100,12 @@ describe('signing keys', () => {
     expect(jwksFetches() - before.keys).toBe(3);
   });
 
+  it('reads a document that starts with a byte order mark, as fetch would', async () => {
+    const config = JSON.stringify({ jwks_uri: `${sim.origin}/botframework/keys` });
+    sim.failSigner('openIdConfig', { status: 200, body: `\uFEFF${config}`, times: 1 });
+    expect(await authenticator().authenticate(await bearer())).toMatchObject({ ok: true });
+  });
+
   it('reloads the keys when a token names an unknown key id (key rollover)', async () => {
     const auth = authenticator(0);
     expect((await auth.authenticate(`Bearer ${await sim.notificationToken()}`)).ok).toBe(true);
@@ -213,6 +219,8 @@ describe('when the signing keys cannot be had (503, not 401: Graph redelivers a 
     ['the key set is not a key set', 'jwks', { status: 200, body: '{"keys":"none"}' }, 'is not a key set'],
     ['the key set is empty', 'jwks', { status: 200, body: '{"keys":[]}' }, 'holds no keys'],
     ['the key set redirects to plain http', 'jwks', { status: 302, location: 'http://keys.example.test/keys' }, 'which is not https'],
+    ['the key set redirects nowhere (no Location)', 'jwks', { status: 302 }, 'answered 302'],
+    ['the key set redirects to what is not a URL', 'jwks', { status: 302, location: 'https://[::1' }, 'which is not a URL'],
   ] as const)('answers 503 on a cold start when %s', async (_name, document, fault, reason) => {
     sim.failSigner(document, { ...fault, times: 1 });
     const result = await authenticator().authenticate(await bearer());

@@ -31,9 +31,40 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('dist/main.js registers the functions and answers an incoming call on its own', async () => {
+/** The build's own account of its outputs (built once): which packages each file holds, and what a cold instance reads first. */
+let layout: ReturnType<typeof buildLayout> | undefined;
+const bundleLayout = () => (layout ??= buildLayout());
+async function buildLayout() {
+  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
+  if (!metafile) throw new Error('esbuild gave no metafile');
+  const outputs = metafile.outputs;
+  const packagesIn = (files: Iterable<string>) =>
+    new Set(
+      [...files].flatMap((file) =>
+        Object.keys(outputs[file]!.inputs).flatMap((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? []),
+      ),
+    );
+  // The entry file and the chunks it imports statically: what the host reads before any function runs.
+  const loadedFirst = new Set<string>();
+  const visit = (file: string) => {
+    if (loadedFirst.has(file)) return;
+    loadedFirst.add(file);
+    for (const { path, kind } of outputs[file]!.imports) if (kind === 'import-statement' && path in outputs) visit(path);
+  };
+  visit('dist/main.js');
+  const scripts = Object.keys(outputs).filter((file) => file.endsWith('.js'));
+  return {
+    metafile,
+    first: packagesIn(loadedFirst),
+    later: packagesIn(scripts.filter((file) => !loadedFirst.has(file))),
+    anywhere: packagesIn(scripts),
+  };
+}
+
+/** A new process loads dist/main.js and answers one incoming call, with these settings over the usual ones. */
+async function answerThroughTheBundle(settings: Record<string, string> = {}) {
   const call = h.sim.placeIncomingCall();
-  const file = join(dir, 'call.json');
+  const file = join(dir, `${call.id}.json`);
   await writeFile(
     file,
     JSON.stringify({
@@ -42,10 +73,15 @@ it('dist/main.js registers the functions and answers an incoming call on its own
     }),
   );
   const { stdout } = await run(process.execPath, ['bench/worker.mjs', 'coldStart'], {
-    env: { ...process.env, ...testSettings(h.sim), BENCH_BURST_FILE: file, BENCH_ENTRY: 'bundle' },
+    env: { ...process.env, ...testSettings(h.sim), ...settings, BENCH_BURST_FILE: file, BENCH_ENTRY: 'bundle' },
     timeout: 60_000,
   });
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { status: number; entry: string; errors: string[] };
+  return { call, result };
+}
+
+it('dist/main.js registers the functions and answers an incoming call on its own', async () => {
+  const { call, result } = await answerThroughTheBundle();
   expect(result).toMatchObject({ entry: 'bundle', status: 202, errors: [] });
   expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
 }, 60_000);
@@ -71,28 +107,11 @@ it('answers with a Graph token got through the managed identity and a federated 
   await new Promise<void>((resolve) => identityEndpoint.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = identityEndpoint.address() as AddressInfo;
-    const call = h.sim.placeIncomingCall();
-    const file = join(dir, 'federated.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        notifications: [{ callId: call.id, body: incomingCallNotification(call.id) }],
-        token: await h.sim.notificationToken(),
-      }),
-    );
-    const { stdout } = await run(process.execPath, ['bench/worker.mjs', 'coldStart'], {
-      env: {
-        ...process.env,
-        ...testSettings(h.sim),
-        BOT_APP_SECRET: '',
-        IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/msi/token`,
-        IDENTITY_HEADER: 'identity-header-secret',
-        BENCH_BURST_FILE: file,
-        BENCH_ENTRY: 'bundle',
-      },
-      timeout: 60_000,
+    const { call, result } = await answerThroughTheBundle({
+      BOT_APP_SECRET: '',
+      IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/msi/token`,
+      IDENTITY_HEADER: 'identity-header-secret',
     });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { status: number; errors: string[] };
     expect(result).toMatchObject({ status: 202, errors: [] });
     expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
     expect(asked.length).toBeGreaterThan(0);
@@ -134,37 +153,17 @@ it("keeps calls alive through the bundle, and removes the row of one that Graph 
 }, 60_000);
 
 it('keeps the identity library and the queue SDK out of what a cold instance loads first', async () => {
-  // The build's own account of its outputs: which packages each file holds, and how it imports the others.
-  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
-  if (!metafile) throw new Error('esbuild gave no metafile');
-  const outputs = metafile.outputs;
-  const packagesIn = (file: string) =>
-    new Set(Object.keys(outputs[file]!.inputs).flatMap((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? []));
-  // The entry file and the chunks it imports statically: what the host reads before any function runs.
-  const loadedFirst = new Set<string>();
-  const visit = (file: string) => {
-    if (loadedFirst.has(file)) return;
-    loadedFirst.add(file);
-    for (const { path, kind } of outputs[file]!.imports) if (kind === 'import-statement' && path in outputs) visit(path);
-  };
-  visit('dist/main.js');
-  const first = new Set([...loadedFirst].flatMap((file) => [...packagesIn(file)]));
+  const { first, later } = await bundleLayout();
   expect(first).toContain('@azure/data-tables');
   expect(first).toContain('@microsoft/microsoft-graph-client');
   for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(first).not.toContain(lazy);
 
   // They are in chunks of their own, read on first use.
-  const later = new Set(
-    Object.keys(outputs)
-      .filter((file) => file.endsWith('.js') && !loadedFirst.has(file))
-      .flatMap((file) => [...packagesIn(file)]),
-  );
   for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(later).toContain(lazy);
 });
 
 it('holds, of the identity library, the credentials the app builds and not unused ones such as DefaultAzureCredential', async () => {
-  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
-  if (!metafile) throw new Error('esbuild gave no metafile');
+  const { metafile } = await bundleLayout();
   // How many bytes of each identity credential's source the outputs hold.
   const bytes = new Map<string, number>();
   for (const output of Object.values(metafile.outputs)) {
@@ -199,20 +198,7 @@ it("records the app's metrics through the bundled OpenTelemetry API on the SDK r
 }, 60_000);
 
 it("leaves out of a cold instance's first read the XML library the Table SDK imports, and MSAL's JWT signer altogether", async () => {
-  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
-  if (!metafile) throw new Error('esbuild gave no metafile');
-  const outputs = metafile.outputs;
-  const packagesIn = (file: string) =>
-    new Set(Object.keys(outputs[file]!.inputs).flatMap((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? []));
-  const loadedFirst = new Set<string>();
-  const visit = (file: string) => {
-    if (loadedFirst.has(file)) return;
-    loadedFirst.add(file);
-    for (const { path, kind } of outputs[file]!.imports) if (kind === 'import-statement' && path in outputs) visit(path);
-  };
-  visit('dist/main.js');
-  const first = new Set([...loadedFirst].flatMap((file) => [...packagesIn(file)]));
-  const anywhere = new Set(Object.keys(outputs).flatMap((file) => [...packagesIn(file)]));
+  const { metafile, first, anywhere } = await bundleLayout();
   expect(first).toContain('@azure/data-tables');
   expect(first).not.toContain('fast-xml-parser');
   expect(first).not.toContain('@azure/core-xml');
@@ -226,8 +212,7 @@ it("leaves out of a cold instance's first read the XML library the Table SDK imp
 });
 
 it('gives the stand-ins only to packages that use no more of them than the stand-ins provide', async () => {
-  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
-  if (!metafile) throw new Error('esbuild gave no metafile');
+  const { metafile } = await bundleLayout();
   // The package files the build read that import `specifier` (whatever build of the package it chose).
   const importersOf = (specifier: string) =>
     Object.entries(metafile.inputs)
@@ -268,8 +253,7 @@ it('gives the stand-ins only to packages that use no more of them than the stand
 });
 
 it("bundles the Graph client's ES module build, which esbuild can tree-shake", async () => {
-  const { metafile } = await build({ ...bundleOptions, metafile: true, write: false, logLevel: 'silent' });
-  if (!metafile) throw new Error('esbuild gave no metafile');
+  const { metafile } = await bundleLayout();
   const graphClientFiles = Object.keys(metafile.inputs).filter((input) =>
     input.includes('node_modules/@microsoft/microsoft-graph-client/'),
   );

@@ -52,58 +52,61 @@ export class NodeHttpRequestHandler implements Middleware {
     const headers = headersOf(options.headers);
     // An explicit length: Node would otherwise send a bodiless POST (keepAlive) chunked.
     headers['content-length'] = body === undefined ? 0 : Buffer.byteLength(body);
-    const exchanged = await this.exchange(url, options.method ?? 'GET', headers, body, options.signal ?? undefined);
+    const agent = url.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'];
+    const exchanged = await exchange(url, { method: options.method ?? 'GET', headers, body, signal: options.signal ?? undefined, agent });
     context.response = responseOf(exchanged);
   }
+}
 
-  private exchange(
-    url: URL,
-    method: string,
-    headers: OutgoingHttpHeaders,
-    body: string | Uint8Array | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<Exchanged> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const fail = (error: Error & { code?: string }) => {
+/**
+ * One request over `node:http(s)` on `agent`, and its whole answer: the status, the raw headers and
+ * the body as text (or the error that broke it off after the headers came). Also what the signing
+ * keys are fetched with (shared/auth/jsonDocument.ts).
+ */
+export function exchange(url: URL, { method, headers, body, signal, agent }: ExchangeOptions): Promise<Exchanged> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: Error & { code?: string }) => {
+      if (settled) return;
+      settled = true;
+      // As `fetch` does: an aborted request fails with the abort's reason (the deadline's timeout).
+      const reason: unknown = signal?.aborted ? signal.reason : undefined;
+      if (reason instanceof Error) return reject(reason);
+      // The race the idle timeout narrows, lost anyway: a connection kept from an earlier request
+      // closed before any answer. The caller may send an idempotent request again at once.
+      if (request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+        return reject(new StaleConnectionError(`${error.message} (${error.code}) on a kept-alive connection, before any answer`));
+      }
+      // The status and headers came, the body broke off: as with `fetch`, the client still learns
+      // the status (a 429's Retry-After, a 404) and fails on reading the body.
+      if (answered) return resolve({ status: answered.statusCode ?? 0, rawHeaders: answered.rawHeaders, body: { error } });
+      reject(error);
+    };
+    let answered: IncomingMessage | undefined;
+    const onResponse = (response: IncomingMessage) => {
+      answered = response;
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', fail);
+      response.on('end', () => {
         if (settled) return;
         settled = true;
-        // As `fetch` does: an aborted request fails with the abort's reason (the deadline's timeout).
-        const reason: unknown = signal?.aborted ? signal.reason : undefined;
-        if (reason instanceof Error) return reject(reason);
-        // The race the idle timeout narrows, lost anyway: a connection kept from an earlier request
-        // closed before any answer. The caller may send an idempotent request again at once.
-        if (request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
-          return reject(new StaleConnectionError(`${error.message} (${error.code}) on a kept-alive connection, before any answer`));
-        }
-        // The status and headers came, the body broke off: as with `fetch`, the client still learns
-        // the status (a 429's Retry-After, a 404) and fails on reading the body.
-        if (answered) return resolve({ status: answered.statusCode ?? 0, rawHeaders: answered.rawHeaders, body: { error } });
-        reject(error);
-      };
-      let answered: IncomingMessage | undefined;
-      const onResponse = (response: IncomingMessage) => {
-        answered = response;
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', fail);
-        response.on('end', () => {
-          if (settled) return;
-          settled = true;
-          const text = chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
-          resolve({ status: response.statusCode ?? 0, rawHeaders: response.rawHeaders, body: { text } });
-        });
-      };
-      const secure = url.protocol === 'https:';
-      const request = (secure ? https : http).request(
-        url,
-        { method, headers, agent: secure ? this.agents['https:'] : this.agents['http:'], signal },
-        onResponse,
-      );
-      request.on('error', fail);
-      request.end(body);
-    });
-  }
+        const text = chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
+        resolve({ status: response.statusCode ?? 0, rawHeaders: response.rawHeaders, body: { text } });
+      });
+    };
+    const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent, signal }, onResponse);
+    request.on('error', fail);
+    request.end(body);
+  });
+}
+
+export interface ExchangeOptions {
+  method: string;
+  headers: OutgoingHttpHeaders;
+  body?: string | Uint8Array;
+  signal: AbortSignal | undefined;
+  agent: http.Agent;
 }
 
 /** How long an unused connection to Graph is kept: the default idle timeout of undici, behind `fetch`. */
@@ -119,7 +122,7 @@ export class StaleConnectionError extends Error {
   override readonly name = STALE_CONNECTION;
 }
 
-interface Exchanged {
+export interface Exchanged {
   status: number;
   rawHeaders: string[];
   body: { text: string } | { error: Error };

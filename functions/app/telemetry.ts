@@ -48,9 +48,10 @@ export async function registerAppInstrumentations(): Promise<void> {
   // The instrumentation patches `@azure/functions` when it is required. The composition root
   // imported it before telemetry started, so require it once more: the instrumentation's hook sees
   // that require and patches the one shared module instance (its `app`).
-  // Graph requests and the signing keys go out through node:https (shared/graph/nodeHttpRequestHandler.ts,
-  // shared/auth/jsonDocument.ts), loaded with the bundle before telemetry started: requiring the
-  // built-ins again lets the distribution's HTTP instrumentation patch the module objects they call.
+  // Graph requests and the signing keys go out through node:https (`exchange` in
+  // shared/graph/nodeHttpRequestHandler.ts), loaded with the bundle before telemetry started:
+  // requiring the built-ins again lets the distribution's HTTP instrumentation patch the module
+  // objects it calls.
   // Table, Queue and token requests go through node:http(s) too, inside the Azure SDK's own "HTTP"
   // span: this Azure SDK setting keeps the HTTP instrumentation from recording each a second time.
   process.env['AZURE_HTTP_TRACING_CHILDREN_DISABLED'] ??= 'true';

@@ -53,23 +53,6 @@ const standInsForUnusedParts = {
   },
 };
 
-/**
- * The Graph client's ES module build (its package.json `module`), where esbuild's default for node
- * is the package's `main`, a CommonJS build that cannot be tree-shaken: the app uses the client
- * and its middleware, and tree-shaken the client takes 51 KB of the bundle instead of 103 KB
- * (docs/performance.md, session 17). Only a bundler can read that build (its imports name no file
- * extensions); the tests, which vitest runs from the sources, get the CommonJS one, and the
- * bundle's own tests and the bench this one.
- */
-const graphClientEsModules = {
-  name: 'graph-client-es-modules',
-  setup(build) {
-    build.onResolve({ filter: /^@microsoft\/microsoft-graph-client$/ }, () => ({
-      path: fileURLToPath(new URL('./node_modules/@microsoft/microsoft-graph-client/lib/es/src/index.js', import.meta.url)),
-    }));
-  },
-};
-
 /** @type {import('esbuild').BuildOptions} */
 export const bundleOptions = {
   entryPoints: ['functions/app/main.ts'],
@@ -87,16 +70,24 @@ export const bundleOptions = {
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [functionsByRequire, standInsForUnusedParts, graphClientEsModules],
+  // A package's ES module build (package.json `module`) where it has one and no `exports` map:
+  // esbuild's default for node is `main`, a CommonJS build that cannot be tree-shaken. Tree-shaken,
+  // the Graph client takes 51 KB of the bundle instead of 103 KB (docs/performance.md, session 17),
+  // and the telemetry chunk 2.7 MB instead of 3.5 (session 18). Only a bundler reads the Graph
+  // client's ES build (its imports name no file extensions); the tests, which vitest runs from the
+  // sources, get its CommonJS one, and the bundle's own tests and the bench this one.
+  mainFields: ['module', 'main'],
+  plugins: [functionsByRequire, standInsForUnusedParts],
   external: [
     '@azure/functions-core',
     // Azure Monitor's Azure SDK instrumentation hooks this package by name, as it is required.
     '@azure/core-tracing',
-    // Loaded only when Application Insights is configured (functions/app/telemetry.ts): kept out of
-    // the bundle so an app without it never reads them.
-    '@azure/monitor-opentelemetry',
-    '@azure/functions-opentelemetry-instrumentation',
-    '@opentelemetry/instrumentation*',
+    // Azure Monitor's distribution and the instrumentations (functions/app/telemetry.ts) are
+    // bundled, into chunks read only when Application Insights is configured: from node_modules a
+    // cold instance read some 1,600 files of theirs, about a second, before its first answer; from
+    // the chunks it takes about 0.3 s (docs/performance.md, session 18). What they instrument stays
+    // outside, found by name as it is required: `@azure/functions`, `@azure/core-tracing` and
+    // Node's `http` and `https`.
     // The OpenTelemetry API itself (@opentelemetry/api, api-logs) is bundled: its copies share one
     // global registry, so the app's metrics and events reach the SDK the distribution registers,
     // and a cold instance does not read the API's hundred-odd files (about 40 ms).

@@ -56,6 +56,12 @@ const { values: args } = parseArgs({
      * say which Graph does), so each is verified.
      */
     'burst-tokens': { type: 'string', default: 'shared' },
+    /**
+     * Cold starts with Application Insights configured, as infra/ deploys the app: Azure Monitor's
+     * OpenTelemetry distribution loads before the first answer. Its telemetry goes to the
+     * simulator on loopback (`GraphSimulator.appInsightsSettings`).
+     */
+    'app-insights': { type: 'boolean', default: false },
   },
 });
 const sizes = args.calls.split(',').map(positiveInteger);
@@ -415,6 +421,7 @@ async function main(): Promise<void> {
         const worker = await runWorker('coldStart', {
           ...settingsFor(`cold${randomUUID().replace(/-/g, '').slice(0, 12)}`),
           BENCH_BURST_FILE: coldFile,
+          ...(args['app-insights'] && sim.appInsightsSettings()),
           BENCH_ENTRY: entry === 'bundle' || (entry === 'older' && args['before-bundle']) ? 'bundle' : 'files',
           ...(entry === 'older' && { BENCH_DIST: resolvePath(olderDir!, 'dist') }),
         });

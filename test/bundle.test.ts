@@ -127,6 +127,30 @@ it('answers with a Graph token got through the managed identity and a federated 
   }
 }, 60_000);
 
+it('with Application Insights configured, loads the distribution from its chunk and sends the telemetry of an answer', async () => {
+  const { call, result } = await answerThroughTheBundle({
+    ...h.sim.appInsightsSettings(),
+    // Every trace kept: by default the distribution samples a few traces a second, and which of
+    // this start's requests it keeps is a matter of timing.
+    APPLICATIONINSIGHTS_CONFIGURATION_CONTENT: JSON.stringify({ samplingRatio: 1, tracesPerSecond: 0 }),
+  });
+  expect(result).toMatchObject({ status: 202, errors: [] });
+  const dependencies = h.sim
+    .telemetryItems()
+    .filter((item) => item.data?.baseType === 'RemoteDependencyData')
+    .map(({ data }) => ({
+      name: String(data!.baseData!['name']),
+      type: data!.baseData!['type'],
+      resultCode: data!.baseData!['resultCode'],
+    }));
+  // The answer, sent through node:https: the distribution's HTTP instrumentation patched the
+  // module objects the bundle calls.
+  expect(dependencies).toContainEqual({ name: `POST /v1.0/communications/calls/${call.id}/answer`, type: 'Http', resultCode: '202' });
+  // A Table operation as the Azure SDK's own span: its instrumentation found @azure/core-tracing,
+  // which stays outside the bundle for that.
+  expect(dependencies.filter((d) => d.type === 'InProc | Microsoft.Data.Tables').length).toBeGreaterThan(0);
+}, 60_000);
+
 it("keeps calls alive through the bundle, and removes the row of one that Graph says has ended (the bundled Graph client's errors read as the sources read them)", async () => {
   const settings = testSettings(h.sim);
   const store = TableCallStore.open(
@@ -152,14 +176,15 @@ it("keeps calls alive through the bundle, and removes the row of one that Graph 
   expect((await store.get(live.id))?.state).toBe('established');
 }, 60_000);
 
-it('keeps the identity library and the queue SDK out of what a cold instance loads first', async () => {
+it('keeps the identity library, the queue SDK and the telemetry distribution out of what a cold instance loads first', async () => {
   const { first, later } = await bundleLayout();
   expect(first).toContain('@azure/data-tables');
   expect(first).toContain('@microsoft/microsoft-graph-client');
-  for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(first).not.toContain(lazy);
+  const lazy = ['@azure/identity', '@azure/msal-node', '@azure/storage-queue', '@azure/monitor-opentelemetry', '@opentelemetry/sdk-node'];
+  for (const name of lazy) expect(first).not.toContain(name);
 
   // They are in chunks of their own, read on first use.
-  for (const lazy of ['@azure/identity', '@azure/msal-node', '@azure/storage-queue']) expect(later).toContain(lazy);
+  for (const name of lazy) expect(later).toContain(name);
 });
 
 it('holds, of the identity library, the credentials the app builds and not unused ones such as DefaultAzureCredential', async () => {
@@ -208,7 +233,13 @@ it("leaves out of a cold instance's first read the XML library the Table SDK imp
   const standInImports = metafile.inputs['shared/storage/tableXml.ts']!.imports.filter((i) => i.original === '@azure/core-xml');
   expect(standInImports.map((i) => [i.kind, i.path.startsWith('node_modules/@azure/core-xml/')])).toEqual([['dynamic-import', true]]);
   expect(anywhere).toContain('@azure/msal-node');
-  for (const gone of ['jsonwebtoken', 'semver', 'jws']) expect(anywhere).not.toContain(gone);
+  for (const gone of ['jsonwebtoken', 'jws']) expect(anywhere).not.toContain(gone);
+  // jsonwebtoken's semver went with it; the OpenTelemetry instrumentation, in the telemetry chunks,
+  // has a semver of its own.
+  const semverImporters = Object.entries(metafile.inputs)
+    .filter(([, input]) => input.imports.some((i) => i.original === 'semver' || i.original?.startsWith('semver/')))
+    .map(([file]) => file);
+  expect(semverImporters.filter((file) => !/node_modules\/(?:.*\/)?@opentelemetry\/instrumentation\//.test(file))).toEqual([]);
 });
 
 it('gives the stand-ins only to packages that use no more of them than the stand-ins provide', async () => {

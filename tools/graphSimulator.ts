@@ -39,6 +39,15 @@ export interface SimCall {
   toneSequence?: number;
 }
 
+/** Where Azure Monitor's exporter posts telemetry under a connection string's `IngestionEndpoint`. */
+const INGESTION_PATH = '/v2.1/track';
+
+/** One item of telemetry as Azure Monitor's exporter sends it (an envelope of the Breeze API). */
+export interface TelemetryItem {
+  name?: string;
+  data?: { baseType?: string; baseData?: Record<string, unknown> };
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -293,6 +302,29 @@ export class GraphSimulator {
     return this.requests.filter((r) => r.method === 'GET' && r.path === SIGNER_PATHS[document]);
   }
 
+  /**
+   * App settings that configure Application Insights with this simulator as its ingestion (and
+   * live metrics) endpoint. Statsbeat, which reports to a fixed Microsoft endpoint, is off; an App
+   * Service site name makes the distribution skip its probe of the VM metadata service.
+   */
+  appInsightsSettings(): Record<string, string> {
+    return {
+      APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${randomUUID()};IngestionEndpoint=${this.origin}/;LiveEndpoint=${this.origin}/`,
+      APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true',
+      WEBSITE_SITE_NAME: 'calling-bot-simulated',
+    };
+  }
+
+  /**
+   * The telemetry items an app sent here as Application Insights' ingestion endpoint (its
+   * connection string's `IngestionEndpoint`), each an envelope of the Breeze API as sent.
+   */
+  telemetryItems(): TelemetryItem[] {
+    return this.requests
+      .filter((r) => r.method === 'POST' && r.path === INGESTION_PATH)
+      .flatMap((r) => (Array.isArray(r.body) ? (r.body as TelemetryItem[]) : []));
+  }
+
   /** Requests for a Graph token (the Entra token endpoint). */
   tokenRequests(): RecordedRequest[] {
     return this.requests.filter((r) => r.method === 'POST' && /\/oauth2\/v2\.0\/token$/.test(r.path));
@@ -400,6 +432,13 @@ export class GraphSimulator {
         return reply(200, { issuer: BOT_FRAMEWORK_ISSUER, jwks_uri: this.jwksUriOverride ?? `${this.origin}${SIGNER_PATHS.jwks}` });
       }
       return reply(200, { keys: [this.signingKey!.jwk] });
+    }
+
+    // Application Insights' ingestion: accepts every item (the exporter sends plain JSON to a host
+    // outside Azure Monitor's own domains, gzip only to those).
+    if (method === 'POST' && url.pathname === INGESTION_PATH) {
+      const items = Array.isArray(body) ? body.length : 0;
+      return reply(200, { itemsReceived: items, itemsAccepted: items, errors: [] });
     }
 
     const action = actionOf(method, url.pathname);

@@ -16,3 +16,4 @@ export { keepAliveSweep, shardQueueOutput } from '../keepAliveSweep.js';
 export { meetingRejoin } from '../meetingRejoin.js';
 export { notifications } from '../notifications.js';
 export { startWarmUp, warmUpOnStart } from '../warmUp.js';
+export { stopTelemetry } from '../flushTelemetry.js';

@@ -13,7 +13,7 @@ import { createManagedIdentityCredential } from '../../shared/managedIdentity.js
 export async function startTelemetry(env: Readonly<Record<string, string | undefined>> = process.env): Promise<boolean> {
   const connectionString = env['APPLICATIONINSIGHTS_CONNECTION_STRING'];
   if (!connectionString) return false;
-  const { useAzureMonitor } = await import('@azure/monitor-opentelemetry');
+  const { useAzureMonitor, shutdownAzureMonitor } = await import('@azure/monitor-opentelemetry');
   // With local authentication off (infra/), telemetry is sent with the app's identity; the identity
   // library loads when the first batch is exported, not before the first call is answered.
   const clientId = /ClientId=([^;]+)/i.exec(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] ?? '')?.[1];
@@ -25,7 +25,21 @@ export async function startTelemetry(env: Readonly<Record<string, string | undef
     },
   });
   await registerAppInstrumentations();
+  stopDistribution = shutdownAzureMonitor;
   return true;
+}
+
+let stopDistribution: (() => Promise<void>) | undefined;
+
+/**
+ * Sends what telemetry is still batched and stops the distribution: the spans of the last
+ * invocations would otherwise be lost when an instance is shut down (scale-in, a deployment), as
+ * the exporters send on a timer. Nothing to do when telemetry was not started.
+ */
+export async function stopTelemetry(): Promise<void> {
+  const stop = stopDistribution;
+  stopDistribution = undefined;
+  await stop?.();
 }
 
 /**

@@ -457,9 +457,9 @@ async function main(): Promise<void> {
         };
       });
     const coldStartRatio =
-      coldStartRows.length >= 2 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[0]!.coldStartMedianMs, 2) : undefined;
+      coldStartRows.length >= 2 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[0]!.coldStartMedianMs, 3) : undefined;
     const coldStartRatioToOlder =
-      coldStartRows.length === 3 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[2]!.coldStartMedianMs, 2) : undefined;
+      coldStartRows.length === 3 ? round(coldStartRows[1]!.coldStartMedianMs / coldStartRows[2]!.coldStartMedianMs, 3) : undefined;
 
     const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
     const report = {

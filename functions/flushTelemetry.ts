@@ -8,4 +8,4 @@ export { stopTelemetry };
  * still batched is sent, when Application Insights is configured
  * (https://learn.microsoft.com/en-us/azure/azure-functions/functions-reference-node#hooks).
  */
-app.hook.appTerminate(stopTelemetry);
+app.hook.appTerminate(() => stopTelemetry());

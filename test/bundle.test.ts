@@ -72,12 +72,12 @@ async function answerThroughTheBundle(settings: Record<string, string> = {}) {
       token: await h.sim.notificationToken(),
     }),
   );
-  const { stdout } = await run(process.execPath, ['bench/worker.mjs', 'coldStart'], {
+  const { stdout, stderr } = await run(process.execPath, ['bench/worker.mjs', 'coldStart'], {
     env: { ...process.env, ...testSettings(h.sim), ...settings, BENCH_BURST_FILE: file, BENCH_ENTRY: 'bundle' },
     timeout: 60_000,
   });
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { status: number; entry: string; errors: string[] };
-  return { call, result };
+  return { call, result, stderr };
 }
 
 it('dist/main.js registers the functions and answers an incoming call on its own', async () => {
@@ -149,6 +149,16 @@ it('with Application Insights configured, loads the distribution from its chunk 
   // A Table operation as the Azure SDK's own span: its instrumentation found @azure/core-tracing,
   // which stays outside the bundle for that.
   expect(dependencies.filter((d) => d.type === 'InProc | Microsoft.Data.Tables').length).toBeGreaterThan(0);
+}, 60_000);
+
+it('answers calls without telemetry when its connection string is malformed, and says which setting to fix', async () => {
+  const { call, result, stderr } = await answerThroughTheBundle({
+    ...h.sim.appInsightsSettings(),
+    APPLICATIONINSIGHTS_CONNECTION_STRING: 'not a connection string',
+  });
+  expect(result).toMatchObject({ status: 202, errors: [] });
+  expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+  expect(stderr).toMatch(/Telemetry not started, the app runs without it: check APPLICATIONINSIGHTS_CONNECTION_STRING/);
 }, 60_000);
 
 it("keeps calls alive through the bundle, and removes the row of one that Graph says has ended (the bundled Graph client's errors read as the sources read them)", async () => {

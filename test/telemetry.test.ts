@@ -3,7 +3,7 @@ import { logs } from '@opentelemetry/api-logs';
 import { LoggerProvider, type LogRecordProcessor, type SdkLogRecord } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTelemetry } from '../functions/app/telemetry.js';
+import { settleWithin, startTelemetry } from '../functions/app/telemetry.js';
 import { terminatedNotification } from '../tools/graphSimulator.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -74,4 +74,20 @@ it('reports a call dropped for a missing keepAlive as a custom event with its ca
 
 it('registers no telemetry SDK (and loads none) without an Application Insights connection string', async () => {
   expect(await startTelemetry({})).toBe(false);
+});
+
+it('gives the distribution a bounded time to stop, and reports, never throws, what it could not do', async () => {
+  const reasons: string[] = [];
+  const report = (reason: string) => void reasons.push(reason);
+  await settleWithin(() => new Promise<never>(() => undefined), 20, report);
+  await settleWithin(() => Promise.reject(new Error('export failed: 503')), 20, report);
+  await settleWithin(
+    () => {
+      throw new Error('shut down twice');
+    },
+    20,
+    report,
+  );
+  await settleWithin(() => Promise.resolve('sent'), 20, report);
+  expect(reasons).toEqual(['not done within 20 ms', 'export failed: 503', 'shut down twice']);
 });

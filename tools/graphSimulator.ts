@@ -304,14 +304,18 @@ export class GraphSimulator {
 
   /**
    * App settings that configure Application Insights with this simulator as its ingestion (and
-   * live metrics) endpoint. Statsbeat, which reports to a fixed Microsoft endpoint, is off; an App
-   * Service site name makes the distribution skip its probe of the VM metadata service.
+   * live metrics) endpoint, and keep the distribution's other requests on loopback: statsbeat,
+   * which reports to a fixed Microsoft endpoint, off; an App Service site name, so the
+   * distribution skips its probe of the VM metadata service; and a proxy that refuses, for the
+   * exporter's poll of its settings service (no setting turns that off), with loopback exempt.
    */
   appInsightsSettings(): Record<string, string> {
     return {
       APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${randomUUID()};IngestionEndpoint=${this.origin}/;LiveEndpoint=${this.origin}/`,
-      APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true',
+      APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
       WEBSITE_SITE_NAME: 'calling-bot-simulated',
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      NO_PROXY: '127.0.0.1,localhost',
     };
   }
 

@@ -7,39 +7,84 @@ import { createManagedIdentityCredential } from '../../shared/managedIdentity.js
  * requests as dependencies (the distribution's HTTP and Azure SDK instrumentations), and what the
  * distribution leaves out (`registerAppInstrumentations`). The host sends its own telemetry through
  * OpenTelemetry too (host.json `telemetryMode`). Loaded only when configured: it is the heaviest
- * module of the app, and a cold start must stay inside Graph's answer window.
+ * part of the app, and a cold start must stay inside Graph's answer window.
  * https://learn.microsoft.com/en-us/azure/azure-functions/opentelemetry-howto
+ *
+ * Telemetry that cannot start (a malformed connection string: the exporter refuses it) is logged
+ * and left off. Thrown from here it would stop the app from loading at all, and no call would be
+ * answered.
  */
-export async function startTelemetry(env: Readonly<Record<string, string | undefined>> = process.env): Promise<boolean> {
+export async function startTelemetry(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  log: Pick<Console, 'error'> = console,
+): Promise<boolean> {
   const connectionString = env['APPLICATIONINSIGHTS_CONNECTION_STRING'];
   if (!connectionString) return false;
-  const { useAzureMonitor, shutdownAzureMonitor } = await import('@azure/monitor-opentelemetry');
-  // With local authentication off (infra/), telemetry is sent with the app's identity; the identity
-  // library loads when the first batch is exported, not before the first call is answered.
-  const clientId = /ClientId=([^;]+)/i.exec(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] ?? '')?.[1];
-  const aad = /Authorization=AAD/i.test(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] ?? '');
-  useAzureMonitor({
-    azureMonitorExporterOptions: {
-      connectionString,
-      ...(aad && { credential: createManagedIdentityCredential(clientId) }),
-    },
-  });
-  await registerAppInstrumentations();
-  stopDistribution = shutdownAzureMonitor;
-  return true;
+  try {
+    const { useAzureMonitor, shutdownAzureMonitor } = await import('@azure/monitor-opentelemetry');
+    // With local authentication off (infra/), telemetry is sent with the app's identity. (The
+    // distribution's live metrics import the identity library as it starts; the Graph token needs
+    // it before the first answer anyway.)
+    const clientId = /ClientId=([^;]+)/i.exec(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] ?? '')?.[1];
+    const aad = /Authorization=AAD/i.test(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] ?? '');
+    useAzureMonitor({
+      azureMonitorExporterOptions: {
+        connectionString,
+        ...(aad && { credential: createManagedIdentityCredential(clientId) }),
+      },
+    });
+    stopDistribution = shutdownAzureMonitor;
+    await registerAppInstrumentations();
+    return true;
+  } catch (error) {
+    log.error(
+      `Telemetry not started, the app runs without it: check APPLICATIONINSIGHTS_CONNECTION_STRING ` +
+        `(and APPLICATIONINSIGHTS_AUTHENTICATION_STRING): ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return false;
+  }
 }
 
 let stopDistribution: (() => Promise<void>) | undefined;
+
+/**
+ * The host gives a stopping worker only a few seconds (its terminate message carries the grace
+ * period) before it kills it: what is not sent by then is given up, so the worker still exits of
+ * its own accord.
+ */
+const STOP_GRACE_MS = 4_000;
 
 /**
  * Sends what telemetry is still batched and stops the distribution: the spans of the last
  * invocations would otherwise be lost when an instance is shut down (scale-in, a deployment), as
  * the exporters send on a timer. Nothing to do when telemetry was not started.
  */
-export async function stopTelemetry(): Promise<void> {
+export async function stopTelemetry(log: Pick<Console, 'warn'> = console): Promise<void> {
   const stop = stopDistribution;
   stopDistribution = undefined;
-  await stop?.();
+  if (stop) await settleWithin(stop, STOP_GRACE_MS, (reason) => log.warn(`Telemetry not all sent before the worker stops: ${reason}`));
+}
+
+/** Runs `work` for at most `ms`; a failure or an overrun is reported to `onUnsettled`, never thrown. */
+export async function settleWithin(work: () => Promise<unknown>, ms: number, onUnsettled: (reason: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`not done within ${ms} ms`), ms);
+  });
+  try {
+    const unsettled = await Promise.race([
+      Promise.resolve()
+        .then(work)
+        .then(
+          () => undefined,
+          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        ),
+      overrun,
+    ]);
+    if (unsettled !== undefined) onUnsettled(unsettled);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

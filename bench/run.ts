@@ -178,6 +178,18 @@ async function processCpuMs(pid: number | undefined): Promise<number | undefined
   }
 }
 
+/** The machine's CPU time so far over all its cores, busy and in all (clock ticks, /proc/stat); undefined where there is none. */
+async function machineCpu(): Promise<{ busy: number; total: number } | undefined> {
+  try {
+    const ticks = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = ticks.reduce((sum, t) => sum + t, 0);
+    // idle and iowait are the fourth and fifth fields of the cpu line (proc(5)).
+    return { busy: total - ticks[3]! - ticks[4]!, total };
+  } catch {
+    return undefined;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
@@ -222,6 +234,8 @@ async function main(): Promise<void> {
   const fanOutSweep = async (calls: number, settings: Record<string, string>) => {
     const started = performance.now();
     const tableCpuBefore = await processCpuMs(table.pid);
+    const parentCpuBefore = process.cpuUsage();
+    const machineBefore = await machineCpu();
     const timerRun = await runWorker('sweep', settings);
     const messages = timerRun.shardMessages ?? [];
     const perInstance = Array.from({ length: fanOutInstances }, (_, i) => messages.filter((_, m) => m % fanOutInstances === i));
@@ -230,6 +244,8 @@ async function main(): Promise<void> {
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
     const tableCpuAfter = await processCpuMs(table.pid);
+    const parentCpu = process.cpuUsage(parentCpuBefore);
+    const machineAfter = await machineCpu();
     const summaries = [
       ...(timerRun.sweep?.summary ? [timerRun.sweep.summary] : []),
       ...instances.flatMap((w) => w.shards!.map((r) => r.summary)),
@@ -262,6 +278,13 @@ async function main(): Promise<void> {
       appCpuSeconds: round([timerRun, ...instances].reduce((sum, w) => sum + w.cpuMs, 0) / 1000, 1),
       azuriteCpuSeconds:
         tableCpuBefore === undefined || tableCpuAfter === undefined ? '-' : round((tableCpuAfter - tableCpuBefore) / 1000, 1),
+      // This process: the Graph simulator, the proxy that counts Table requests, the bench itself.
+      simulatorCpuSeconds: round((parentCpu.user + parentCpu.system) / 1e6, 1),
+      // How busy all the machine's cores were meanwhile (1 = every core, all the time).
+      machineBusyShare:
+        machineBefore && machineAfter
+          ? round((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total), 2)
+          : '-',
     };
   };
 

@@ -85,7 +85,7 @@ export const bundleOptions = {
     // Azure Monitor's distribution and the instrumentations (functions/app/telemetry.ts) are
     // bundled, into chunks read only when Application Insights is configured: from node_modules a
     // cold instance read some 1,600 files of theirs, about a second, before its first answer; from
-    // the chunks it takes about 0.3 s (docs/performance.md, session 18). What they instrument stays
+    // the chunks it takes about 0.25 s (docs/performance.md, session 18). What they instrument stays
     // outside, found by name as it is required: `@azure/functions`, `@azure/core-tracing` and
     // Node's `http` and `https`.
     // The OpenTelemetry API itself (@opentelemetry/api, api-logs) is bundled: its copies share one

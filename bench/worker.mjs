@@ -151,7 +151,8 @@ result.peakHeapMb = peakHeap / 2 ** 20;
 result.errors = logs.filter((line) => line.startsWith('error')).slice(0, 5);
 // A keepAlive that failed is a warning, not an error (the next sweep retries it): the first few say why.
 result.keepAliveWarnings = logs.filter((line) => line.startsWith('warn') && line.includes('keepAlive')).slice(0, 5);
-// As the host's appTerminate hook does: telemetry still batched is sent (with Application
-// Insights configured) before the process ends. After the measured work, so it counts in none of it.
+// As the Functions worker stops: its appTerminate hook sends the telemetry still batched (with
+// Application Insights configured), within its bound, and then the process exits, whatever
+// requests are still open. After the measured work, so it counts in none of it.
 await (modules.warmUp?.stopTelemetry ?? modules.flushTelemetry?.stopTelemetry)?.();
-console.log(JSON.stringify(result));
+process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));

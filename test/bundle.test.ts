@@ -151,6 +151,17 @@ it('with Application Insights configured, loads the distribution from its chunk 
   expect(dependencies.filter((d) => d.type === 'InProc | Microsoft.Data.Tables').length).toBeGreaterThan(0);
 }, 60_000);
 
+it('gives up the telemetry still unsent after 4 s when the worker stops, so a worker whose ingestion endpoint does not answer still exits', async () => {
+  h.sim.ingestionLatencyMs = 60_000;
+  try {
+    const { call, stderr } = await answerThroughTheBundle(h.sim.appInsightsSettings());
+    expect(h.sim.requestsTo('answer', call.id).map((r) => r.status)).toEqual([202]);
+    expect(stderr).toContain('Telemetry not all sent before the worker stops: not done within 4000 ms');
+  } finally {
+    h.sim.ingestionLatencyMs = 0;
+  }
+}, 60_000);
+
 it('answers calls without telemetry when its connection string is malformed, and says which setting to fix', async () => {
   const { call, result, stderr } = await answerThroughTheBundle({
     ...h.sim.appInsightsSettings(),

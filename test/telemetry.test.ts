@@ -2,7 +2,7 @@ import { metrics } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { LoggerProvider, type LogRecordProcessor, type SdkLogRecord } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { settleWithin, startTelemetry } from '../functions/app/telemetry.js';
 import { terminatedNotification } from '../tools/graphSimulator.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -90,4 +90,16 @@ it('gives the distribution a bounded time to stop, and reports, never throws, wh
   );
   await settleWithin(() => Promise.resolve('sent'), 20, report);
   expect(reasons).toEqual(['not done within 20 ms', 'export failed: 503', 'shut down twice']);
+});
+
+it('registers the flush with the host as an appTerminate hook', async () => {
+  // Outside the Functions worker, @azure/functions is in test mode: registering a hook only warns.
+  const warnings: string[] = [];
+  const warn = vi.spyOn(console, 'warn').mockImplementation((message: string) => void warnings.push(message));
+  try {
+    await import('../functions/flushTelemetry.js');
+  } finally {
+    warn.mockRestore();
+  }
+  expect(warnings).toEqual([expect.stringContaining('register appTerminate hook')]);
 });

@@ -134,6 +134,11 @@ export class GraphSimulator {
   promptAnswer: 'running' | 'completed' = 'running';
   /** Latency of the token endpoint (a slow Entra token service). */
   tokenLatencyMs = 0;
+  /**
+   * Delay before the ingestion endpoint answers (an Application Insights that does not answer in
+   * time). The wait does not keep the process alive.
+   */
+  ingestionLatencyMs = 0;
   /** Latency of one kind of request, in place of `latencyMs` (a slow endpoint among quick ones). */
   readonly latencyFor: Partial<Record<GraphAction, number>> = {};
 
@@ -441,6 +446,7 @@ export class GraphSimulator {
     // Application Insights' ingestion: accepts every item (the exporter sends plain JSON to a host
     // outside Azure Monitor's own domains, gzip only to those).
     if (method === 'POST' && url.pathname === INGESTION_PATH) {
+      if (this.ingestionLatencyMs > 0) await new Promise((r) => setTimeout(r, this.ingestionLatencyMs).unref());
       const items = Array.isArray(body) ? body.length : 0;
       return reply(200, { itemsReceived: items, itemsAccepted: items, errors: [] });
     }

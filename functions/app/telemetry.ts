@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { untilAborted } from '../../shared/deadline.js';
 import { createManagedIdentityCredential } from '../../shared/managedIdentity.js';
 
 /**
@@ -67,23 +68,10 @@ export async function stopTelemetry(log: Pick<Console, 'warn'> = console): Promi
 
 /** Runs `work` for at most `ms`; a failure or an overrun is reported to `onUnsettled`, never thrown. */
 export async function settleWithin(work: () => Promise<unknown>, ms: number, onUnsettled: (reason: string) => void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const overrun = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`not done within ${ms} ms`), ms);
-  });
   try {
-    const unsettled = await Promise.race([
-      Promise.resolve()
-        .then(work)
-        .then(
-          () => undefined,
-          (error: unknown) => (error instanceof Error ? error.message : String(error)),
-        ),
-      overrun,
-    ]);
-    if (unsettled !== undefined) onUnsettled(unsettled);
-  } finally {
-    clearTimeout(timer);
+    await untilAborted(Promise.resolve().then(work), AbortSignal.timeout(ms), () => new Error(`not done within ${ms} ms`));
+  } catch (error) {
+    onUnsettled(error instanceof Error ? error.message : String(error));
   }
 }
 
